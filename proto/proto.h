@@ -1,0 +1,210 @@
+/* proto: the contract between the processes. Every message that crosses an nng socket
+ * is defined, encoded and checked here, nowhere else.
+ *
+ * Encoding: a msgpack array of three elements, [PROTO_VERSION, type, body], where body
+ * is a map with string keys. Decoding is strict: wrong version, unknown type, wrong
+ * types, missing required keys, strings with NUL bytes or over their bound, and any
+ * message over PROTO_MAX_MSG are rejected with TR_ERR_PROTO and a message saying
+ * why. Unknown keys in a body are ignored (a newer peer may add optional fields).
+ *
+ * Ownership: decoded messages own copies of every string (NUL-terminated, malloc'd);
+ * free them with proto_msg_free(). Encoding never takes ownership of its input. */
+#ifndef PROTO_H
+#define PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+
+/* Bounds, in bytes unless stated. The gateway enforces the user-facing limits (title in
+ * characters, body size); the decoder enforces these byte bounds on every message. */
+#define PROTO_MAX_MSG (256 * 1024)      /* NNG_OPT_RECVMAXSZ on every socket */
+#define PROTO_TITLE_MAX_CHARS 200
+#define PROTO_TITLE_MAX (PROTO_TITLE_MAX_CHARS * 4)
+#define PROTO_DESC_MAX (16 * 1024)
+#define PROTO_SHORT_MAX 255             /* source, service, dedup_key, keys, ids, names */
+#define PROTO_LABELS_MAX 32             /* labels per incident */
+#define PROTO_LABEL_KEY_MAX 64
+#define PROTO_LABEL_VALUE_MAX 256
+#define PROTO_PARAMS_MAX 16             /* query parameters */
+#define PROTO_PARAM_VALUE_MAX 1024
+#define PROTO_SUMMARY_MAX 600           /* triage summary: one or two sentences */
+#define PROTO_ACTIONS_MAX 5             /* suggested actions */
+#define PROTO_ACTION_MAX 200            /* one suggested action */
+#define PROTO_DETAIL_MAX 1024           /* failure detail */
+#define PROTO_JSON_MAX (200 * 1024)     /* a reply's JSON body */
+
+/* Default socket addresses (one host). Each is overridable by configuration; tcp://
+ * URLs work for several hosts. The store listens on all four; gateways and enrichers
+ * dial. */
+#define PROTO_DEFAULT_STORE_URL "ipc:///tmp/triage/store.ipc"     /* REQ/REP  */
+#define PROTO_DEFAULT_EVENTS_URL "ipc:///tmp/triage/events.ipc"   /* PUB/SUB  */
+#define PROTO_DEFAULT_JOBS_URL "ipc:///tmp/triage/jobs.ipc"       /* PUSH/PULL store -> enricher */
+#define PROTO_DEFAULT_RESULTS_URL "ipc:///tmp/triage/results.ipc" /* PUSH/PULL enricher -> store */
+
+typedef enum {
+	PROTO_SUBMIT = 1,    /* gateway -> store, REQ: store one incident */
+	PROTO_QUERY = 2,     /* gateway -> store, REQ: read or act (see proto_op) */
+	PROTO_REPLY = 3,     /* store -> gateway, REP: the answer to SUBMIT or QUERY */
+	PROTO_JOB = 4,       /* store -> enricher, PUSH: triage this incident */
+	PROTO_RESULT = 5,    /* enricher -> store, PUSH: the outcome of a job */
+	PROTO_HEARTBEAT = 6, /* enricher -> store, PUSH: alive, with free slots */
+	PROTO_EVENT = 7,     /* store -> gateways, PUB: an incident changed */
+} proto_type;
+
+typedef struct {
+	char *key;
+	char *value;
+} proto_kv;
+
+/* PROTO_SUBMIT. request_id is unique per HTTP request (the gateway makes it); a
+ * re-sent request with the same request_id must not create a second incident.
+ * idempotency_key, when present, is already namespaced by the gateway; a submit whose
+ * key was seen before returns the original incident. */
+typedef struct {
+	char *request_id;      /* required, 1..PROTO_SHORT_MAX */
+	char *idempotency_key; /* optional (NULL) */
+	char *title;           /* required */
+	char *description;     /* required (may be "") */
+	char *source;          /* optional */
+	char *service;         /* optional */
+	char *dedup_key;       /* optional */
+	proto_kv *labels;      /* nlabels entries, keys unique */
+	size_t nlabels;
+} proto_submit;
+
+/* PROTO_QUERY operations; params are the validated, still-textual arguments. */
+typedef enum {
+	PROTO_OP_READY = 1,       /* store answers and the database commits */
+	PROTO_OP_LIST = 2,        /* params: status, severity, category, state, q, limit, cursor */
+	PROTO_OP_GET = 3,         /* incident_id: the incident with its timeline */
+	PROTO_OP_RETRIAGE = 4,    /* incident_id */
+	PROTO_OP_ACKNOWLEDGE = 5, /* incident_id */
+	PROTO_OP_RESOLVE = 6,     /* incident_id */
+	PROTO_OP_OVERRIDE = 7,    /* incident_id; params: severity, category ("" clears) */
+	PROTO_OP_STATS = 8,       /* pipeline panel figures */
+	PROTO_OP_SETTINGS_GET = 9,
+	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
+} proto_op;
+
+typedef struct {
+	char *request_id; /* required */
+	int op;           /* proto_op */
+	int64_t incident_id;
+	proto_kv *params;
+	size_t nparams;
+} proto_query;
+
+/* PROTO_REPLY: code is a tr_err; json is the body (the resource on success, or
+ * {"error":..., "detail":...} on failure). created is set for a SUBMIT that inserted a
+ * row (false: an idempotent replay or a deduplicated occurrence). */
+typedef struct {
+	char *request_id;
+	int code;
+	bool created;
+	int64_t incident_id;
+	char *json;
+} proto_reply;
+
+/* PROTO_JOB: one attempt at triaging one incident. The enricher must report back
+ * before lease_deadline_ms (wall clock) or the store re-dispatches the row. */
+typedef struct {
+	int64_t incident_id;
+	int32_t attempt;
+	int64_t lease_deadline_ms;
+	char *model; /* the model configured when the job was dispatched; "" = backend default */
+	char *title;
+	char *description;
+	char *source;
+	char *service;
+	proto_kv *labels;
+	size_t nlabels;
+} proto_job;
+
+typedef enum {
+	PROTO_OUTCOME_TRIAGED = 1,  /* fields below are a validated triage */
+	PROTO_OUTCOME_FAILED = 2,   /* final: reason says why; the row becomes failed */
+	PROTO_OUTCOME_RETRY = 3,    /* transient (busy): re-dispatch after a backoff */
+	PROTO_OUTCOME_RELEASED = 4, /* not attempted (enricher stopping): re-dispatch now */
+} proto_outcome;
+
+typedef struct {
+	int64_t incident_id;
+	int32_t attempt;
+	char *enricher_id;
+	int outcome;    /* proto_outcome */
+	char *reason;   /* FAILED/RETRY: llm_unavailable, model_not_found, timeout, ... */
+	char *detail;   /* FAILED/RETRY: the backend's message, bounded */
+	char *summary;  /* TRIAGED ... */
+	char *severity; /* critical|high|medium|low */
+	char *category; /* compute|storage|database|network|application|deployment|security|dependency|other */
+	char **actions;
+	size_t nactions;
+	double confidence; /* 0..1 */
+	char *backend;     /* ollama|openai|rules */
+	char *model;
+	char *prompt_version;
+	int64_t latency_ms;
+	int64_t prompt_tokens;     /* -1 when the backend does not say */
+	int64_t completion_tokens; /* -1 when the backend does not say */
+} proto_result;
+
+typedef struct {
+	char *enricher_id;
+	char *backend;
+	int32_t slots; /* calls it can have in flight */
+	int32_t busy;  /* calls in flight now */
+} proto_heartbeat;
+
+/* PROTO_EVENT: seq increases by one per event published by one store process
+ * (epoch identifies the process), so a subscriber sees gaps. */
+typedef struct {
+	int64_t epoch;
+	int64_t seq;
+	int64_t incident_id;
+	int64_t version;  /* the incident's version after the change */
+	char *kind;       /* created, dispatched, triaged, failed, retriage, acknowledged, ... */
+	char *status;     /* submitted|processing|triaged|failed */
+	char *state;      /* open|acknowledged|resolved */
+	char *severity;   /* effective severity (override, else AI), "" if none */
+	char *category;   /* effective category, "" if none */
+	int64_t at_ms;
+} proto_event;
+
+typedef struct {
+	proto_type type;
+	union {
+		proto_submit submit;
+		proto_query query;
+		proto_reply reply;
+		proto_job job;
+		proto_result result;
+		proto_heartbeat heartbeat;
+		proto_event event;
+	} u;
+} proto_msg;
+
+/* Encodes m into a malloc'd buffer (*out, *outlen); the caller frees *out with free().
+ * Returns TR_OK, TR_ERR_INVALID (a required field missing or a bound exceeded: the
+ * encoder never produces what the decoder would reject) or TR_ERR_NOMEM. */
+int proto_encode(const proto_msg *m, void **out, size_t *outlen);
+
+/* Decodes len bytes at data into *out. On success the caller owns *out and frees it
+ * with proto_msg_free(). On failure *out is zeroed, nothing is allocated, and err (if
+ * not NULL) holds a one-line reason. Returns TR_OK or TR_ERR_PROTO. */
+int proto_decode(const void *data, size_t len, proto_msg *out, char *err, size_t errlen);
+
+/* Frees everything a decoded message owns and zeroes it. Safe on a zeroed message. */
+void proto_msg_free(proto_msg *m);
+
+/* Names for logs: "submit", "query", ...; "unknown" otherwise. */
+const char *proto_type_name(int type);
+const char *proto_op_name(int op);
+const char *proto_outcome_name(int outcome);
+
+/* Looks up a query/submit parameter by key; NULL if absent. */
+const char *proto_kv_get(const proto_kv *kv, size_t n, const char *key);
+
+#endif
