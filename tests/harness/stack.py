@@ -1,0 +1,333 @@
+"""The pipeline's real processes for one test: store, gateway(s), enrichers and the fake
+LLM server, each on private ipc:// addresses and free ports, logging to files that are
+checked for sanitizer reports when the stack closes."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+
+from .util import free_port, http_request, wait_for
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("TRIAGE_SOURCE_DIR", os.path.abspath(os.path.join(HERE, "..", "..")))
+BIN_DIR = os.environ.get("TRIAGE_BIN_DIR", os.path.join(SOURCE_DIR, "build", "bin"))
+TMP_ROOT = os.environ.get("TRIAGE_TEST_TMP", os.path.join(SOURCE_DIR, "build", "testrun"))
+DEV_KEY = "secret123"
+
+# What a sanitizer (or a crash) prints; any of these in a log fails the test.
+SANITIZER_PATTERNS = re.compile(
+    r"ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|"
+    r"WARNING: ThreadSanitizer|AddressSanitizer:DEADLYSIGNAL|SUMMARY: UndefinedBehaviorSanitizer")
+
+
+class Proc:
+    def __init__(self, name, argv, env, log_path, stdin=None):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.popen = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL if stdin is None else stdin)
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            self.popen.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20.0):
+        """Sends sig and waits for the exit; SIGKILL after timeout. Returns the exit code."""
+        if self.alive():
+            self.popen.send_signal(sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        self.log.close()
+        return self.popen.returncode
+
+    def text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class FakeLLM:
+    """tests/fakellm/fakellm.py in its own process, driven over HTTP (/_control, /_stats)."""
+
+    def __init__(self, stack_dir, api_key=None):
+        self.port_file = os.path.join(stack_dir, "fakellm.port")
+        argv = ["python3", os.path.join(SOURCE_DIR, "tests", "fakellm", "fakellm.py"),
+                "--port", "0", "--port-file", self.port_file]
+        if api_key:
+            argv += ["--api-key", api_key]
+        self.proc = Proc("fakellm", argv, dict(os.environ), os.path.join(stack_dir, "fakellm.log"))
+        wait_for(lambda: os.path.exists(self.port_file) and open(self.port_file).read().strip(),
+                 15, "the fake LLM server to write its port")
+        self.port = int(open(self.port_file).read().strip())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def control(self, **settings):
+        r = http_request(self.port, "POST", "/_control", settings)
+        assert r.status == 200, r
+        return r.json
+
+    def stats(self):
+        r = http_request(self.port, "GET", "/_stats")
+        assert r.status == 200, r
+        return r.json
+
+    def stop(self):
+        return self.proc.stop()
+
+
+class Stack:
+    """A private pipeline. pg is a harness.Postgres (started); each Stack gets its own
+    database on it. Processes start when asked, so a test can kill and restart any."""
+
+    def __init__(self, name, pg, env=None, database=None):
+        os.makedirs(TMP_ROOT, exist_ok=True)
+        self.name = name
+        self.pg = pg
+        self.dir = tempfile.mkdtemp(prefix=f"{name}-", dir=TMP_ROOT)
+        # ipc:// paths must stay short (sun_path is ~107 bytes): keep them under /tmp.
+        self.sock_dir = tempfile.mkdtemp(prefix="trs-", dir="/tmp")
+        self.database = database or re.sub(r"[^a-z0-9_]", "_", os.path.basename(self.dir).lower())
+        self.db_url = pg.create_database(self.database) if pg else None
+        self.http_port = free_port()
+        self.procs = {}
+        self.finished = []
+        self.fakellm = None
+        self.key = DEV_KEY
+        self.env = {
+            "TRIAGE_DATABASE_URL": self.db_url or "",
+            "TRIAGE_STORE_URL": f"ipc://{self.sock_dir}/store.ipc",
+            "TRIAGE_EVENTS_URL": f"ipc://{self.sock_dir}/events.ipc",
+            "TRIAGE_JOBS_URL": f"ipc://{self.sock_dir}/jobs.ipc",
+            "TRIAGE_RESULTS_URL": f"ipc://{self.sock_dir}/results.ipc",
+            "TRIAGE_HTTP_ADDR": "127.0.0.1",
+            "TRIAGE_HTTP_PORT": str(self.http_port),
+            "TRIAGE_SQL_DIR": os.path.join(SOURCE_DIR, "sql"),
+            "TRIAGE_WEB_DIR": os.path.join(SOURCE_DIR, "web"),
+            "TRIAGE_LOG_LEVEL": "debug",
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+            "LSAN_OPTIONS": f"suppressions={os.path.join(SOURCE_DIR, 'tests', 'lsan.supp')}",
+        }
+        self.env.update(env or {})
+
+    # -- processes -------------------------------------------------------------
+
+    def _env(self, extra):
+        e = dict(os.environ)
+        e.update(self.env)
+        e.update({k: str(v) for k, v in (extra or {}).items()})
+        return e
+
+    def start(self, name, binary, env=None, args=()):
+        """Starts BIN_DIR/binary as process `name` (replacing a stopped one)."""
+        old = self.procs.get(name)
+        assert old is None or not old.alive(), f"{name} is already running"
+        if old:
+            self.finished.append(old)
+        log = os.path.join(self.dir, f"{name}.log")
+        p = Proc(name, [os.path.join(BIN_DIR, binary), *args], self._env(env), log)
+        self.procs[name] = p
+        return p
+
+    def start_store(self, env=None, name="store"):
+        return self.start(name, "triage-store", env)
+
+    def start_gateway(self, env=None, name="gateway", wait=True):
+        p = self.start(name, "triage-gateway", env)
+        if wait:
+            port = int((env or {}).get("TRIAGE_HTTP_PORT", self.http_port))
+            wait_for(lambda: self._healthy(port) or not p.alive(), 20, f"{name} to answer /healthz")
+            assert p.alive(), f"{name} exited: {p.text()[-2000:]}"
+        return p
+
+    def start_enricher(self, name="enricher", env=None, llm=None):
+        """llm: None (the enricher's own configuration), 'rules', or a FakeLLM: the
+        enricher talks Ollama's API to it (env may switch it to the openai backend)."""
+        extra = {}
+        if llm == "rules":
+            extra["TRIAGE_LLM_BACKEND"] = "rules"
+        elif llm is not None:
+            extra.update({"TRIAGE_LLM_BACKEND": "ollama", "TRIAGE_OLLAMA_URL": llm.url,
+                          "TRIAGE_OPENAI_URL": llm.url})
+        extra["TRIAGE_ENRICHER_ID"] = name
+        extra.update(env or {})
+        return self.start(name, "triage-enricher", extra)
+
+    def start_fakellm(self, api_key=None):
+        self.fakellm = FakeLLM(self.dir, api_key)
+        return self.fakellm
+
+    def start_all(self, enrichers=2, llm="fake", enricher_env=None):
+        """Store, gateway (ready), and enrichers on the fake LLM server or rules."""
+        if llm == "fake" and not self.fakellm:
+            self.start_fakellm()
+        self.start_store()
+        self.start_gateway()
+        self.wait_ready()
+        for i in range(enrichers):
+            self.start_enricher(f"enricher{i + 1}", env=enricher_env,
+                                llm=self.fakellm if llm == "fake" else llm)
+        return self
+
+    def stop(self, name, sig=signal.SIGTERM, timeout=20.0):
+        return self.procs[name].stop(sig, timeout)
+
+    def kill(self, name):
+        return self.stop(name, signal.SIGKILL)
+
+    # -- HTTP ------------------------------------------------------------------
+
+    def _healthy(self, port):
+        try:
+            return http_request(port, "GET", "/healthz", timeout=2).status == 200
+        except OSError:
+            return False
+
+    def request(self, method, path, body=None, headers=None, key=True, port=None, timeout=30.0):
+        h = {}
+        if key is True:
+            h["X-API-KEY"] = self.key
+        elif key:
+            h["X-API-KEY"] = key
+        h.update(headers or {})
+        return http_request(port or self.http_port, method, path, body, h, timeout)
+
+    def submit(self, title="Disk Full", description="Production disk at 100%", **fields):
+        body = {"title": title, "description": description}
+        body.update(fields)
+        r = self.request("POST", "/incidents", body)
+        assert r.status == 202, r
+        return r.json
+
+    def incident(self, incident_id):
+        r = self.request("GET", f"/incidents/{incident_id}")
+        assert r.status == 200, r
+        return r.json
+
+    def wait_ready(self, timeout=30):
+        wait_for(lambda: self.request("GET", "/readyz", key=False, timeout=5).status == 200,
+                 timeout, "the gateway to be ready (store answers, database commits)")
+
+    def wait_status(self, incident_id, statuses, timeout=30):
+        """Waits until the incident's triage status is one of statuses; returns it."""
+        if isinstance(statuses, str):
+            statuses = (statuses,)
+
+        def check():
+            inc = self.incident(incident_id)
+            return inc if inc["status"] in statuses else None
+        return wait_for(check, timeout, f"incident {incident_id} to become {'/'.join(statuses)}")
+
+    def sql(self, query):
+        return self.pg.psql(query, db=self.database)
+
+    def scalar(self, query):
+        return self.pg.scalar(query, db=self.database)
+
+    # -- teardown --------------------------------------------------------------
+
+    def sanitizer_reports(self):
+        found = []
+        for p in list(self.procs.values()) + self.finished:
+            text = p.text()
+            if SANITIZER_PATTERNS.search(text):
+                found.append(f"--- {p.name} ({p.log_path}) ---\n{text[-6000:]}")
+        return found
+
+    def close(self):
+        """Stops every process (SIGTERM, in reverse start order) and fails if any printed
+        a sanitizer report. Keeps logs only when something failed."""
+        for p in reversed(list(self.procs.values())):
+            if p.alive():
+                p.stop()
+        if self.fakellm:
+            self.fakellm.stop()
+        reports = self.sanitizer_reports()
+        shutil.rmtree(self.sock_dir, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+
+
+class SSEStream:
+    """A reader of the gateway's /events in a thread: frames land in .frames as dicts
+    {"event", "id", "data"} (data parsed as JSON when it is JSON)."""
+
+    def __init__(self, port, key=DEV_KEY, last_event_id=None):
+        import http.client
+        self.frames = []
+        self.comments = 0
+        self.lock = threading.Lock()
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"X-API-KEY": key, "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        self.conn.request("GET", "/events", headers=headers)
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.headers = self.resp.getheaders()
+        self.closed = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        if self.status == 200:
+            self.thread.start()
+
+    def _read(self):
+        frame = {}
+        try:
+            while True:
+                line = self.resp.fp.readline()
+                if not line:
+                    break
+                line = line.decode("utf-8").rstrip("\r\n")
+                if line == "":
+                    if frame:
+                        if "data" in frame:
+                            try:
+                                frame["data"] = json.loads(frame["data"])
+                            except ValueError:
+                                pass
+                        with self.lock:
+                            self.frames.append(frame)
+                        frame = {}
+                    continue
+                if line.startswith(":"):
+                    with self.lock:
+                        self.comments += 1
+                    continue
+                field, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if field == "data" and "data" in frame:
+                    frame["data"] += "\n" + value
+                else:
+                    frame[field] = value
+        except (OSError, ValueError):
+            pass
+        finally:
+            self.closed = True
+
+    def events(self, kind=None):
+        with self.lock:
+            return [f for f in self.frames if kind is None or f.get("event") == kind]
+
+    def close(self):
+        try:
+            self.conn.sock and self.conn.sock.shutdown(2)
+        except OSError:
+            pass
+        self.conn.close()
