@@ -103,7 +103,7 @@ class Postgres:
                            check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
         rows = []
-        for line in r.stdout.splitlines():
+        for line in r.stdout.split("\n"):
             if line == "":
                 continue
             rows.append([None if v == "\x1e" else v for v in line.split("\x1f")])
