@@ -68,9 +68,11 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    serving = False
     try:
         stack.start_all(enrichers=args.enrichers, llm=args.llm)
         threading.Thread(target=server.serve_forever, daemon=True).start()
+        serving = True
         info = {"url": f"http://127.0.0.1:{stack.http_port}", "port": stack.http_port,
                 "key": stack.key, "control_url": f"http://127.0.0.1:{server.server_port}",
                 "fakellm_url": stack.fakellm.url if stack.fakellm else None,
@@ -81,7 +83,8 @@ def main():
         os.replace(tmp, args.info)
         stop.wait()
     finally:
-        server.shutdown() if server else None
+        if serving:
+            server.shutdown()
         try:
             stack.close()
         except AssertionError as e:
