@@ -1,0 +1,201 @@
+"""The benchmark: figures, not a test. Prints each measurement as it is taken.
+
+1. Ingest: POST /incidents at 64 concurrent connections for 10 s (wrk), with group
+   commit on and off against the same fresh kind of database (fsync on, as in
+   production); acknowledged incidents/s (rows counted in the database), p50/p99.
+   Target: >= 10,000/s with p99 <= 50 ms.
+2. End to end with the rules backend: submits at a fixed 1,000/s for 10 s; submit ->
+   triaged latency p50/p99 from the database's own timestamps.
+3. Enricher scaling: the fake LLM server answers in a fixed 200 ms; M enrichers x C
+   calls in flight, for M = 1, 2, 4: triages/s against the ideal M*C/0.2 (target 90%).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+from harness import Postgres, Stack, wait_for, http_request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def wrk(port, seconds, connections, threads=2):
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
+                          "--latency", "-s", os.path.join(HERE, "submit.lua"),
+                          f"http://127.0.0.1:{port}"],
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    m = re.search(r"WRK_JSON (\{.*\})", out.stdout)
+    if not m:
+        raise RuntimeError("wrk printed no summary:\n" + out.stdout)
+    return json.loads(m.group(1))
+
+
+def ingest(pg, group_commit, seconds, connections):
+    stack = Stack(f"bench-ingest-{'gc' if group_commit else 'single'}", pg,
+                  env={"TRIAGE_LOG_LEVEL": "warn"})
+    try:
+        stack.start_store(env={"TRIAGE_GROUP_COMMIT": "true" if group_commit else "false"})
+        stack.start_gateway()
+        stack.wait_ready()
+        # Warm up connections and caches for a moment, then measure.
+        before = int(stack.scalar("SELECT count(*) FROM incidents"))
+        load = loadavg()
+        w = wrk(stack.http_port, seconds, connections)
+        after = int(stack.scalar("SELECT count(*) FROM incidents"))
+        stored = after - before
+        rate = stored / (w["duration_us"] / 1e6)
+        res = {"group_commit": group_commit, "acknowledged_per_s": round(rate),
+               "requests": w["requests"], "non2xx": w["non2xx"],
+               "errors": w["connect_err"] + w["read_err"] + w["write_err"] + w["timeout"],
+               "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+               "max_ms": w["max_us"] / 1000, "loadavg_before": load}
+        print(json.dumps({"ingest": res}), flush=True)
+        return res
+    finally:
+        stack.close()
+
+
+class Pacer:
+    """Submits at a fixed rate from a few threads over keep-alive connections."""
+
+    def __init__(self, port, rate, seconds, threads=8):
+        self.port, self.rate, self.seconds, self.threads = port, rate, seconds, threads
+        self.statuses = []
+        self.lock = threading.Lock()
+
+    def run(self):
+        import http.client
+        per_thread = self.rate / self.threads
+        start = time.monotonic()
+        body = json.dumps({"title": "Checkout API 5xx rate above 20%",
+                           "description": "HTTP 500 errors from payments service after deploy",
+                           "service": "payments", "labels": {"env": "prod"}})
+
+        def worker():
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            n = 0
+            while True:
+                due = start + n / per_thread
+                if due - start >= self.seconds:
+                    break
+                delay = due - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)  # pacing the load generator, not synchronising a test
+                conn.request("POST", "/incidents", body,
+                             {"Content-Type": "application/json", "X-API-KEY": "secret123"})
+                r = conn.getresponse()
+                r.read()
+                with self.lock:
+                    self.statuses.append(r.status)
+                n += 1
+            conn.close()
+
+        ts = [threading.Thread(target=worker) for _ in range(self.threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        return time.monotonic() - start
+
+
+def end_to_end(pg, rate, seconds):
+    stack = Stack("bench-e2e", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
+    try:
+        stack.start_all(enrichers=2, llm="rules", enricher_env={"TRIAGE_ENRICHER_SLOTS": "4"})
+        load = loadavg()
+        elapsed = Pacer(stack.http_port, rate, seconds).run()
+        total = int(stack.scalar("SELECT count(*) FROM incidents"))
+        wait_for(lambda: stack.scalar("SELECT count(*) FROM incidents WHERE status IN "
+                                      "('triaged','failed')") == str(total),
+                 120, "every benchmark incident to be triaged")
+        row = stack.sql("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), "
+                        "percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms), "
+                        "count(*) FILTER (WHERE status = 'failed') FROM ("
+                        "SELECT extract(epoch FROM triaged_at - created_at) * 1000 AS ms, status "
+                        "FROM incidents) x")[0]
+        res = {"offered_per_s": rate, "achieved_submit_per_s": round(total / elapsed),
+               "incidents": total, "triage_p50_ms": round(float(row[0]), 1),
+               "triage_p99_ms": round(float(row[1]), 1), "triage_max_ms": round(float(row[2]), 1),
+               "failed": int(row[3]), "loadavg_before": load}
+        print(json.dumps({"end_to_end_rules": res}), flush=True)
+        return res
+    finally:
+        stack.close()
+
+
+def scaling(pg, enrichers, slots, incidents_per_slot=10):
+    stack = Stack(f"bench-scale-{enrichers}", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
+    try:
+        fake = stack.start_fakellm()
+        fake.control(mode="slow", delay_ms=200)
+        stack.start_store()
+        stack.start_gateway()
+        stack.wait_ready()
+        n = enrichers * slots * incidents_per_slot
+        for i in range(n):
+            stack.submit(title=f"scale {i}", description="api latency high")
+        load = loadavg()
+        t0 = time.monotonic()
+        for i in range(enrichers):
+            stack.start_enricher(f"enricher{i + 1}", llm=fake,
+                                 env={"TRIAGE_ENRICHER_SLOTS": str(slots)})
+        wait_for(lambda: stack.scalar("SELECT count(*) FROM incidents WHERE status = 'triaged'")
+                 == str(n), 300, "all scaling incidents triaged")
+        # Rate between the first and the last triage, from the database's clock.
+        span = float(stack.scalar("SELECT extract(epoch FROM max(triaged_at) - min(triaged_at)) "
+                                  "FROM incidents"))
+        rate = (n - enrichers * slots) / span if span > 0 else float("nan")
+        ideal = enrichers * slots / 0.2
+        res = {"enrichers": enrichers, "slots": slots, "incidents": n,
+               "triages_per_s": round(rate, 1), "ideal_per_s": ideal,
+               "ratio": round(rate / ideal, 3), "wall_s": round(time.monotonic() - t0, 1),
+               "loadavg_before": load}
+        print(json.dumps({"enricher_scaling": res}), flush=True)
+        return res
+    finally:
+        stack.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling"))
+    ap.add_argument("--slots", type=int, default=8)
+    args = ap.parse_args()
+    print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
+    pg = Postgres(fsync=True).start()
+    try:
+        if args.only in (None, "ingest"):
+            on = ingest(pg, True, args.seconds, args.connections)
+            off = ingest(pg, False, args.seconds, args.connections)
+            ratio = on["acknowledged_per_s"] / max(1, off["acknowledged_per_s"])
+            print(f"ingest: group commit {on['acknowledged_per_s']}/s p50 {on['p50_ms']} ms "
+                  f"p99 {on['p99_ms']} ms | single-row commits {off['acknowledged_per_s']}/s "
+                  f"p50 {off['p50_ms']} ms p99 {off['p99_ms']} ms | ratio {ratio:.1f}x "
+                  f"| target >= 10000/s, p99 <= 50 ms", flush=True)
+        if args.only in (None, "e2e"):
+            e = end_to_end(pg, 1000, args.seconds)
+            print(f"end to end (rules): {e['achieved_submit_per_s']}/s submitted, submit->triaged "
+                  f"p50 {e['triage_p50_ms']} ms p99 {e['triage_p99_ms']} ms", flush=True)
+        if args.only in (None, "scaling"):
+            for m in (1, 2, 4):
+                s = scaling(pg, m, args.slots)
+                print(f"enricher scaling: M={m} C={args.slots}: {s['triages_per_s']}/s of ideal "
+                      f"{s['ideal_per_s']}/s = {s['ratio'] * 100:.0f}% (target 90%)", flush=True)
+    finally:
+        pg.destroy()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
