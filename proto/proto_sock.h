@@ -33,7 +33,20 @@ int proto_sock_send(nng_socket s, const proto_msg *m);
  * the socket's receive timeout passes. */
 int proto_sock_recv(nng_socket s, proto_msg *out);
 
-/* Converts an nng error into the shared enum. */
+/* Converts an nng error into the shared enum and logs nng's message once (at debug
+ * level for NNG_ETIMEDOUT/NNG_EAGAIN, which are routine, warn otherwise). Mapping:
+ * ETIMEDOUT, EAGAIN -> TR_ERR_TIMEOUT; ECONNREFUSED, ECLOSED, ESTATE, ECANCELED ->
+ * TR_ERR_UNAVAILABLE; ENOMEM -> TR_ERR_NOMEM; EMSGSIZE -> TR_ERR_TOO_LARGE; EINVAL,
+ * EADDRINVAL, ENOTSUP -> TR_ERR_INVALID; anything else -> TR_ERR_IO. 0 -> TR_OK. */
 int proto_nng_err(int nng_rv);
+
+/* For aio/context users. Encodes m into a new nng message (*out). On success the
+ * caller owns *out (nng_msg_free it, or hand it to a send that succeeds); on failure
+ * *out is untouched. Returns TR_OK, TR_ERR_INVALID (see proto_encode) or TR_ERR_NOMEM. */
+int proto_msg_to_nng(const proto_msg *m, nng_msg **out);
+
+/* Decodes the body of msg into *out (see proto_decode). msg is not freed or changed:
+ * the caller still owns it. Returns TR_OK or TR_ERR_PROTO with a reason in err. */
+int proto_msg_from_nng(nng_msg *msg, proto_msg *out, char *err, size_t errlen);
 
 #endif

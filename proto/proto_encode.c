@@ -1,0 +1,110 @@
+/* proto_encode: packs a validated message as msgpack [PROTO_VERSION, type, {body}] with
+ * msgpack-c's sbuffer and packer. Nothing invalid is ever packed (see proto_validate). */
+#include <msgpack.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "proto_schema.h"
+#include "tr_err.h"
+#include "tr_log.h"
+
+static int pack_str(msgpack_packer *pk, const char *s)
+{
+	size_t len = strlen(s);
+	if (msgpack_pack_str(pk, len) != 0)
+		return -1;
+	return msgpack_pack_str_body(pk, s, len);
+}
+
+/* Absent optional strings and empty lists are left out of the body. */
+static bool field_present(const proto_msg *m, const proto_field *f)
+{
+	switch (f->kind) {
+	case PF_STR: return *PROTO_FIELD_CPTR(m, f, char *) != NULL;
+	case PF_KV:
+	case PF_STRV: return *PROTO_COUNT_CPTR(m, f) > 0;
+	default: return true;
+	}
+}
+
+static int pack_field(msgpack_packer *pk, const proto_msg *m, const proto_field *f)
+{
+	if (pack_str(pk, f->name) != 0)
+		return -1;
+	switch (f->kind) {
+	case PF_STR: return pack_str(pk, *PROTO_FIELD_CPTR(m, f, char *));
+	case PF_I64: return msgpack_pack_int64(pk, *PROTO_FIELD_CPTR(m, f, int64_t));
+	case PF_I32: return msgpack_pack_int32(pk, *PROTO_FIELD_CPTR(m, f, int32_t));
+	case PF_INT: return msgpack_pack_int(pk, *PROTO_FIELD_CPTR(m, f, int));
+	case PF_BOOL:
+		return *PROTO_FIELD_CPTR(m, f, bool) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	case PF_DBL: return msgpack_pack_double(pk, *PROTO_FIELD_CPTR(m, f, double));
+	case PF_KV: {
+		const proto_kv *kv = *PROTO_FIELD_CPTR(m, f, proto_kv *);
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		if (msgpack_pack_map(pk, n) != 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			if (pack_str(pk, kv[i].key) != 0 || pack_str(pk, kv[i].value) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	case PF_STRV: {
+		char *const *sv = *PROTO_FIELD_CPTR(m, f, char **);
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		if (msgpack_pack_array(pk, n) != 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			if (pack_str(pk, sv[i]) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	}
+	return -1;
+}
+
+int proto_encode(const proto_msg *m, void **out, size_t *outlen)
+{
+	char err[256];
+	int rc = TR_ERR_INVALID;
+	msgpack_sbuffer sb;
+
+	msgpack_sbuffer_init(&sb);
+	if (!m || !out || !outlen)
+		goto out;
+	rc = proto_validate(m, err, sizeof(err));
+	if (rc != TR_OK) {
+		tr_warn("proto: refusing to encode %s: %s", proto_type_name(m->type), err);
+		goto out;
+	}
+	const proto_schema *sc = proto_schema_of(m->type);
+	size_t npresent = 0;
+	for (size_t i = 0; i < sc->nfields; i++)
+		npresent += field_present(m, &sc->fields[i]);
+
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	rc = TR_ERR_NOMEM; /* the packer's only failure is the sbuffer's realloc */
+	if (msgpack_pack_array(&pk, 3) != 0 || msgpack_pack_int(&pk, PROTO_VERSION) != 0 ||
+	    msgpack_pack_int(&pk, (int)m->type) != 0 || msgpack_pack_map(&pk, npresent) != 0)
+		goto out;
+	for (size_t i = 0; i < sc->nfields; i++) {
+		if (field_present(m, &sc->fields[i]) && pack_field(&pk, m, &sc->fields[i]) != 0)
+			goto out;
+	}
+	if (sb.size > PROTO_MAX_MSG) {
+		tr_warn("proto: refusing to encode %s: %zu bytes is over %d", sc->name, sb.size,
+			PROTO_MAX_MSG);
+		rc = TR_ERR_INVALID;
+		goto out;
+	}
+	*outlen = sb.size;
+	*out = msgpack_sbuffer_release(&sb);
+	rc = TR_OK;
+out:
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}

@@ -1,0 +1,290 @@
+/* proto_sock: the one place the pipeline's nng sockets are opened and configured
+ * (size cap, reconnect backoff, resends, buffers, ipc directories, stale ipc files). */
+#include "proto_sock.h"
+
+#include <errno.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tr_err.h"
+#include "tr_log.h"
+
+#define RECONN_MIN_MS 50
+#define RECONN_MAX_MS 2000
+/* PUSH/PULL buffers, in messages. nng delivers at most once and a busy puller still
+ * receives into its buffers, where messages die with the process (DESIGN.md), so the
+ * buffers are kept tiny: one message queued at the puller and a few at the pusher
+ * (results and heartbeats come in small bursts). Leases, not buffers, guarantee
+ * progress. A protocol that does not take the option (older nng) keeps its default. */
+#define PULL_RECVBUF 1
+#define PUSH_SENDBUF 4
+
+static const char *const kind_names[] = {
+	[PROTO_SOCK_REP] = "rep", [PROTO_SOCK_REQ] = "req",   [PROTO_SOCK_PUB] = "pub",
+	[PROTO_SOCK_SUB] = "sub", [PROTO_SOCK_PUSH] = "push", [PROTO_SOCK_PULL] = "pull",
+};
+
+static int map_nng(int rv)
+{
+	switch (rv) {
+	case 0: return TR_OK;
+	case NNG_ETIMEDOUT:
+	case NNG_EAGAIN: return TR_ERR_TIMEOUT;
+	case NNG_ECONNREFUSED:
+	case NNG_ECLOSED:
+	case NNG_ESTATE:
+	case NNG_ECANCELED: return TR_ERR_UNAVAILABLE;
+	case NNG_ENOMEM: return TR_ERR_NOMEM;
+	case NNG_EMSGSIZE: return TR_ERR_TOO_LARGE;
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+	case NNG_ENOTSUP: return TR_ERR_INVALID;
+	default: return TR_ERR_IO;
+	}
+}
+
+/* Logs nng's own message once, with what was being done. */
+static int nng_fail(int rv, const char *what, const char *url)
+{
+	if (rv == NNG_ETIMEDOUT || rv == NNG_EAGAIN)
+		tr_debug("nng: %s%s%s: %s", what, url ? " " : "", url ? url : "", nng_strerror(rv));
+	else
+		tr_warn("nng: %s%s%s: %s", what, url ? " " : "", url ? url : "", nng_strerror(rv));
+	return map_nng(rv);
+}
+
+int proto_nng_err(int nng_rv)
+{
+	if (nng_rv == 0)
+		return TR_OK;
+	return nng_fail(nng_rv, "error", NULL);
+}
+
+/* The filesystem path of an ipc:// URL, or NULL for other transports. */
+static const char *ipc_path(const char *url)
+{
+	return strncmp(url, "ipc://", 6) == 0 ? url + 6 : NULL;
+}
+
+/* mkdir -p of the directory holding path (mode 0700 for the parts it creates). */
+static int make_parent_dirs(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return TR_OK;
+	size_t len = (size_t)(slash - path);
+	if (len >= sizeof(dir)) {
+		tr_error("proto: ipc path too long: %s", path);
+		return TR_ERR_INVALID;
+	}
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			tr_error("proto: cannot create %s: %s", dir, strerror(errno));
+			return TR_ERR_IO;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	return TR_OK;
+}
+
+/* True if path is a Unix socket nobody listens on (a dead process's leftover). */
+static bool ipc_is_stale(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	if (strlen(path) >= sizeof(sa.sun_path) || lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	bool stale = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && errno == ECONNREFUSED;
+	close(fd);
+	return stale;
+}
+
+/* Buffer options are best effort: rv unchanged unless the protocol lacks the option. */
+static int buf_opt(proto_sock_kind kind, const char *name, int rv)
+{
+	if (rv == 0)
+		return 0;
+	if (rv == NNG_ENOTSUP && (strcmp(name, NNG_OPT_SENDBUF) == 0 ||
+				  strcmp(name, NNG_OPT_RECVBUF) == 0)) {
+		tr_debug("nng: %s socket has no option %s", kind_names[kind], name);
+		return 0;
+	}
+	return rv;
+}
+
+/* Opens a socket of the kind with the pipeline's options; on failure it is closed. */
+static int open_kind(proto_sock_kind kind, nng_socket *out)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	int rv;
+
+	switch (kind) {
+	case PROTO_SOCK_REP: rv = nng_rep0_open(&s); break;
+	case PROTO_SOCK_REQ: rv = nng_req0_open(&s); break;
+	case PROTO_SOCK_PUB: rv = nng_pub0_open(&s); break;
+	case PROTO_SOCK_SUB: rv = nng_sub0_open(&s); break;
+	case PROTO_SOCK_PUSH: rv = nng_push0_open(&s); break;
+	case PROTO_SOCK_PULL: rv = nng_pull0_open(&s); break;
+	default: tr_error("proto: unknown socket kind %d", (int)kind); return TR_ERR_INVALID;
+	}
+	if (rv != 0)
+		return nng_fail(rv, "open", kind_names[kind]);
+
+	const char *opt = NNG_OPT_RECVMAXSZ;
+	rv = nng_socket_set_size(s, opt, PROTO_MAX_MSG);
+	if (rv == 0)
+		rv = nng_socket_set_ms(s, opt = NNG_OPT_RECONNMINT, RECONN_MIN_MS);
+	if (rv == 0)
+		rv = nng_socket_set_ms(s, opt = NNG_OPT_RECONNMAXT, RECONN_MAX_MS);
+	if (rv == 0 && kind == PROTO_SOCK_REQ)
+		rv = nng_socket_set_ms(s, opt = NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	if (rv == 0 && kind == PROTO_SOCK_SUB)
+		rv = nng_socket_set(s, opt = NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	if (rv == 0 && kind == PROTO_SOCK_PULL)
+		rv = buf_opt(kind, opt = NNG_OPT_RECVBUF,
+			     nng_socket_set_int(s, NNG_OPT_RECVBUF, PULL_RECVBUF));
+	if (rv == 0 && kind == PROTO_SOCK_PUSH)
+		rv = buf_opt(kind, opt = NNG_OPT_SENDBUF,
+			     nng_socket_set_int(s, NNG_OPT_SENDBUF, PUSH_SENDBUF));
+	if (rv != 0) {
+		int rc = nng_fail(rv, "set option", opt);
+		nng_close(s);
+		return rc;
+	}
+	*out = s;
+	return TR_OK;
+}
+
+int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	int rc;
+
+	if (!url || !out)
+		return TR_ERR_INVALID;
+	const char *path = ipc_path(url);
+	if (path && (rc = make_parent_dirs(path)) != TR_OK)
+		return rc;
+	if ((rc = open_kind(kind, &s)) != TR_OK)
+		return rc;
+	int rv = nng_listen(s, url, NULL, 0);
+	if (rv == NNG_EADDRINUSE && path && ipc_is_stale(path)) {
+		tr_info("proto: removing stale ipc socket %s", path);
+		if (unlink(path) == 0 || errno == ENOENT)
+			rv = nng_listen(s, url, NULL, 0);
+	}
+	if (rv != 0) {
+		rc = nng_fail(rv, "listen", url);
+		nng_close(s);
+		return rc;
+	}
+	tr_debug("proto: %s listening on %s", kind_names[kind], url);
+	*out = s;
+	return TR_OK;
+}
+
+int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
+{
+	nng_socket s = NNG_SOCKET_INITIALIZER;
+	int rc;
+
+	if (!url || !out)
+		return TR_ERR_INVALID;
+	if ((rc = open_kind(kind, &s)) != TR_OK)
+		return rc;
+	int rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		rc = nng_fail(rv, "dial", url);
+		nng_close(s);
+		return rc;
+	}
+	tr_debug("proto: %s dialing %s", kind_names[kind], url);
+	*out = s;
+	return TR_OK;
+}
+
+int proto_msg_to_nng(const proto_msg *m, nng_msg **out)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	nng_msg *msg = NULL;
+
+	int rc = proto_encode(m, &buf, &len);
+	if (rc != TR_OK)
+		return rc;
+	int rv = nng_msg_alloc(&msg, len);
+	if (rv != 0) {
+		free(buf);
+		return nng_fail(rv, "message alloc", NULL);
+	}
+	memcpy(nng_msg_body(msg), buf, len);
+	free(buf);
+	*out = msg;
+	return TR_OK;
+}
+
+int proto_msg_from_nng(nng_msg *msg, proto_msg *out, char *err, size_t errlen)
+{
+	if (!msg) {
+		if (out)
+			memset(out, 0, sizeof(*out));
+		if (err && errlen)
+			snprintf(err, errlen, "no message");
+		return TR_ERR_PROTO;
+	}
+	return proto_decode(nng_msg_body(msg), nng_msg_len(msg), out, err, errlen);
+}
+
+int proto_sock_send(nng_socket s, const proto_msg *m)
+{
+	nng_msg *msg = NULL;
+	int rc = proto_msg_to_nng(m, &msg);
+	if (rc != TR_OK)
+		return rc;
+	int rv = nng_sendmsg(s, msg, 0);
+	if (rv != 0) {
+		nng_msg_free(msg); /* a send takes the message only when it succeeds */
+		return nng_fail(rv, "send", proto_type_name(m->type));
+	}
+	return TR_OK;
+}
+
+int proto_sock_recv(nng_socket s, proto_msg *out)
+{
+	nng_msg *msg = NULL;
+	char err[256];
+
+	memset(out, 0, sizeof(*out));
+	int rv = nng_recvmsg(s, &msg, 0);
+	if (rv != 0)
+		return nng_fail(rv, "recv", NULL);
+	int rc = proto_msg_from_nng(msg, out, err, sizeof(err));
+	if (rc != TR_OK)
+		tr_warn("proto: dropped a malformed message of %zu bytes: %s", nng_msg_len(msg), err);
+	nng_msg_free(msg);
+	return rc;
+}

@@ -1,0 +1,2 @@
+# proto: the wire contract's codec (round trips, bounds, malformed input).
+triage_unit_test(test_proto LIBS triage_proto)
