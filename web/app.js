@@ -1,0 +1,174 @@
+// Dashboard entry point: sign-in with an API key, hash routing (#/incidents,
+// #/incidents/42, #/new, #/pipeline) and the live stream feeding the view on screen.
+
+import { api, session, setUnauthorizedHandler, describeError } from './api.js';
+import { EventStream } from './stream.js';
+import { h } from './dom.js';
+import { ListView } from './list.js';
+import { DetailView } from './detail.js';
+import { SubmitView } from './submit.js';
+import { PipelineView } from './pipeline.js';
+
+const $ = (id) => document.getElementById(id);
+
+const CONN_TEXT = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  unreachable: 'gateway unreachable',
+};
+
+const app = {
+  view: null, // the view on screen: {el, onIncident(ev), resync(reason), destroy()}
+  list: null, // the incident list outlives navigation, so filters and page are kept
+  stream: null,
+  routeKey: null,
+};
+
+function showConn(state) {
+  const conn = $('conn');
+  conn.dataset.state = state;
+  conn.querySelector('.conn-text').textContent = CONN_TEXT[state] || state;
+  conn.title = state === 'live' ? 'Receiving live updates' : 'Live updates paused; the page re-reads state on reconnect';
+  $('retry-stream').hidden = state !== 'unreachable';
+  document.body.classList.toggle('stream-down', state === 'unreachable' || state === 'reconnecting');
+}
+
+function startStream() {
+  app.stream?.stop();
+  app.stream = new EventStream(() => session.key(), {
+    onEvent: (type, data) => {
+      if (type === 'incident' && data && Number.isInteger(data.id)) app.view?.onIncident?.(data);
+    },
+    onResync: (reason) => app.view?.resync?.(reason),
+    onState: showConn,
+    onUnauthorized: () => signOut('Key rejected: the gateway no longer accepts this API key.'),
+  });
+  app.stream.start();
+}
+
+function showSignin(message) {
+  $('nav').hidden = true;
+  $('session').hidden = true;
+  $('view').hidden = true;
+  $('signin').hidden = false;
+  const err = $('signin-error');
+  err.hidden = !message;
+  err.textContent = message || '';
+  $('signin-key').focus();
+}
+
+function signOut(message) {
+  app.stream?.stop();
+  app.stream = null;
+  session.clear();
+  app.view?.destroy?.();
+  app.view = null;
+  app.list?.destroy?.();
+  app.list = null;
+  app.routeKey = null;
+  $('view').replaceChildren();
+  showSignin(message);
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const input = $('signin-key');
+  const key = input.value.trim();
+  const err = $('signin-error');
+  if (!key) {
+    err.textContent = 'Enter an API key.';
+    err.hidden = false;
+    input.focus();
+    return;
+  }
+  const button = $('signin-submit');
+  button.disabled = true;
+  button.textContent = 'Checking…';
+  try {
+    await api.check(key);
+    session.set(key);
+    input.value = '';
+    err.hidden = true;
+    enter();
+  } catch (e) {
+    err.textContent = describeError(e);
+    err.hidden = false;
+    input.select();
+  } finally {
+    button.disabled = false;
+    button.textContent = 'Sign in';
+  }
+}
+
+function enter() {
+  $('signin').hidden = true;
+  $('nav').hidden = false;
+  $('session').hidden = false;
+  $('view').hidden = false;
+  startStream();
+  route(false);
+}
+
+function parseRoute() {
+  const hash = location.hash || '#/incidents';
+  if (hash === '#/' || hash === '#' || hash === '#/incidents') return { name: 'incidents', key: 'incidents' };
+  const m = /^#\/incidents\/(\d{1,18})$/.exec(hash);
+  if (m) return { name: 'detail', id: m[1], key: `detail/${m[1]}` };
+  if (hash === '#/new') return { name: 'new', key: 'new' };
+  if (hash === '#/pipeline') return { name: 'pipeline', key: 'pipeline' };
+  return { name: 'notfound', key: `notfound/${hash}` };
+}
+
+function route(moveFocus = true) {
+  if (!session.key()) { showSignin(); return; }
+  const r = parseRoute();
+  if (r.key === app.routeKey) return;
+  app.routeKey = r.key;
+  if (app.view && app.view !== app.list) app.view.destroy?.();
+  app.view = null;
+  let v;
+  switch (r.name) {
+    case 'incidents':
+      if (!app.list) app.list = new ListView();
+      else app.list.resync('navigation');
+      v = app.list;
+      break;
+    case 'detail': v = new DetailView(r.id); break;
+    case 'new': v = new SubmitView({ onSubmitted: (inc) => {
+      if (!app.list) app.list = new ListView();
+      app.list.highlight(inc);
+      location.hash = '#/incidents';
+    } }); break;
+    case 'pipeline': v = new PipelineView(); break;
+    default:
+      v = { el: h('section', { class: 'view' },
+        h('h1', { tabindex: '-1', text: 'Page not found' }),
+        h('p', {}, h('a', { href: '#/incidents', text: 'Back to the incidents' }))) };
+  }
+  app.view = v;
+  $('view').replaceChildren(v.el);
+  for (const a of document.querySelectorAll('#nav a')) {
+    const active = a.dataset.route === r.name || (r.name === 'detail' && a.dataset.route === 'incidents');
+    if (active) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (moveFocus) v.el.querySelector('h1')?.focus({ preventScroll: false });
+}
+
+function init() {
+  setUnauthorizedHandler(() => signOut('Key rejected: the gateway no longer accepts this API key.'));
+  $('signin-form').addEventListener('submit', signIn);
+  $('signout').addEventListener('click', () => signOut());
+  $('retry-stream').addEventListener('click', () => app.stream?.retryNow());
+  document.querySelector('.skip').addEventListener('click', (e) => {
+    e.preventDefault();
+    $('main').focus();
+  });
+  window.addEventListener('hashchange', () => route(true));
+  window.addEventListener('online', () => app.stream?.retryNow());
+  if (session.key()) enter();
+  else showSignin();
+}
+
+init();
