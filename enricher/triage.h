@@ -1,9 +1,10 @@
-/* triage: the record every backend (ollama, openai, rules) produces, and its validator.
- * Nothing a model says is trusted: triage_validate() checks enums, lengths and ranges
- * before a record may leave the enricher. */
+/* triage: the record every backend (ollama, openai, rules) produces, its validator, its
+ * parser from a model's JSON text, and the JSON schema sent to models that accept one.
+ * Nothing a model says is trusted: every field is type-checked and bounded here. */
 #ifndef ENR_TRIAGE_H
 #define ENR_TRIAGE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -50,5 +51,37 @@ bool triage_is_category(const char *s);
  * at most PROTO_ACTIONS_MAX non-empty actions, valid UTF-8 with no control characters.
  * Returns true if valid; otherwise false with a one-line reason in why. */
 bool triage_validate(const triage_result *t, char *why, size_t whylen);
+
+/* Parses a model's answer (len bytes of JSON text, not necessarily NUL-terminated) into
+ * the triage fields of *out (summary, severity, category, actions, confidence); the
+ * provenance fields are left as they are. The answer must be one JSON object with
+ *   summary            string, 1..PROTO_SUMMARY_MAX bytes after trimming
+ *   severity           string, exactly one of triage_severities
+ *   category           string, exactly one of triage_categories
+ *   suggested_actions  array of 0..PROTO_ACTIONS_MAX strings, each 1..PROTO_ACTION_MAX bytes
+ *   confidence         number in [0, 1]
+ * Decisions: nothing is truncated — an over-long field makes the whole answer invalid
+ * (a cut summary would be presented as the model's words); line breaks and tabs inside
+ * strings become spaces and surrounding whitespace is trimmed; any other control
+ * character is rejected; keys other than these five are ignored (the schema sent to
+ * the model forbids them, but they are never stored, so they cannot change anything).
+ * Returns true on success; otherwise false, *out's triage fields unspecified, and a
+ * one-line reason in why. */
+bool triage_parse_json(const char *text, size_t len, triage_result *out, char *why,
+		       size_t whylen);
+
+/* A new reference to the JSON schema of the answer above (the caller json_decref()s it).
+ * NULL only when out of memory. */
+json_t *triage_schema(void);
+
+/* The triage and its provenance as a JSON object (a new reference; NULL when out of
+ * memory): summary, severity, category, suggested_actions, confidence, backend, model,
+ * prompt_version, latency_ms, tokens {prompt, completion} (null when not reported). */
+json_t *triage_to_json(const triage_result *t);
+
+/* Copies at most dstlen-1 bytes of src (srclen bytes) into dst as clean, valid UTF-8:
+ * invalid sequences become '?', control characters become spaces, the cut falls on a
+ * character boundary. Used for failure details and log text that came from outside. */
+void triage_clean_text(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 #endif

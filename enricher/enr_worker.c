@@ -1,0 +1,336 @@
+/* enr_worker: jobs in, results and heartbeats out, on nng PULL/PUSH sockets.
+ *
+ * DESIGN. Threads:
+ *  - the main thread (enr_worker_run) owns start and stop: it dials both sockets,
+ *    starts the workers, sends a heartbeat every TRIAGE_HEARTBEAT_MS while waiting for a
+ *    signal, and on SIGTERM/SIGINT runs the shutdown below;
+ *  - TRIAGE_ENRICHER_SLOTS worker threads, each owning one llm_http (one CURL handle,
+ *    its connection kept alive). A worker calls recv on the shared PULL socket only when
+ *    it is free, so a job is taken only by a free slot; it triages the job, pushes the
+ *    result and a heartbeat, and goes back to recv. Workers share nothing but the
+ *    sockets (nng sockets are thread-safe), the read-only config and backend, and the
+ *    atomics below; there is no lock around any call.
+ * The store sends jobs by credits (slots - busy from our heartbeats), and the PULL
+ * socket buffers a single message, so jobs do not pile up in this process.
+ * Shutdown: `stopping` rises and a heartbeat with slots 0 tells the store to send no
+ * more; idle workers leave recv within RECV_POLL_MS; calls in flight may finish until
+ * TRIAGE_SHUTDOWN_GRACE_MS, then `abort_calls` rises and they end at once as RELEASED.
+ * After the workers are joined, any job already delivered to the socket is reported
+ * RELEASED; then the process exits 0. */
+#include "enr_worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto_sock.h"
+#include "prompt.h"
+#include "rules.h"
+#include "tr_err.h"
+#include "tr_log.h"
+#include "tr_signal.h"
+#include "tr_time.h"
+
+#define RECV_POLL_MS 200   /* how often an idle worker looks at `stopping` */
+#define SEND_TIMEOUT_MS 5000 /* a result waits this long for the store to be reachable */
+#define DRAIN_POLL_MS 50
+#define LINGER_MS 200      /* after the last send, before closing (nng has no flush) */
+
+typedef struct {
+	const enr_config *cfg;
+	enr_backend backend;
+	nng_socket jobs;    /* PULL */
+	nng_socket results; /* PUSH: results (blocking) and heartbeats (non-blocking) */
+	atomic_bool stopping;
+	atomic_bool abort_calls;
+	atomic_int busy;
+	pthread_mutex_t mu; /* guards running, for the grace-period wait */
+	pthread_cond_t cv;
+	int running;
+} enr_worker;
+
+static void heartbeat(enr_worker *w)
+{
+	proto_msg m = {.type = PROTO_HEARTBEAT};
+	bool stopping = atomic_load(&w->stopping);
+	m.u.heartbeat.enricher_id = w->cfg->enricher_id;
+	m.u.heartbeat.backend = (char *)enr_backend_name(w->backend.kind);
+	m.u.heartbeat.slots = stopping ? 0 : (int32_t)w->cfg->slots;
+	m.u.heartbeat.busy = atomic_load(&w->busy);
+	nng_msg *msg = NULL;
+	if (proto_msg_to_nng(&m, &msg) != TR_OK)
+		return;
+	/* Never block on a heartbeat: if the store is away, the next one will do. */
+	int rv = nng_sendmsg(w->results, msg, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		nng_msg_free(msg);
+		tr_debug("heartbeat not sent: %s", nng_strerror(rv));
+	}
+}
+
+static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *o)
+{
+	proto_msg m = {.type = PROTO_RESULT};
+	proto_result *r = &m.u.result;
+	const triage_result *t = &o->triage;
+	char *actions[PROTO_ACTIONS_MAX];
+
+	r->incident_id = job->incident_id;
+	r->attempt = job->attempt;
+	r->enricher_id = w->cfg->enricher_id;
+	r->outcome = o->outcome;
+	r->reason = o->reason[0] ? (char *)o->reason : NULL;
+	r->detail = o->detail[0] ? (char *)o->detail : NULL;
+	r->latency_ms = t->latency_ms;
+	r->prompt_tokens = -1;
+	r->completion_tokens = -1;
+	if (o->outcome == PROTO_OUTCOME_TRIAGED) {
+		r->summary = (char *)t->summary;
+		r->severity = (char *)t->severity;
+		r->category = (char *)t->category;
+		for (size_t i = 0; i < t->nactions; i++)
+			actions[i] = (char *)t->actions[i];
+		r->actions = t->nactions ? actions : NULL;
+		r->nactions = t->nactions;
+		r->confidence = t->confidence;
+		r->backend = (char *)t->backend;
+		r->model = (char *)t->model;
+		r->prompt_version = (char *)t->prompt_version;
+		r->prompt_tokens = t->prompt_tokens;
+		r->completion_tokens = t->completion_tokens;
+	} else {
+		r->backend = (char *)enr_backend_name(w->backend.kind);
+	}
+	int rc = proto_sock_send(w->results, &m);
+	if (rc != TR_OK)
+		tr_ierror(job->incident_id, "result of attempt %d not sent (%s); the lease will "
+			  "bring the job back", job->attempt, tr_strerror(rc));
+}
+
+static void release(enr_worker *w, const proto_job *job, const char *why)
+{
+	enr_outcome o;
+	memset(&o, 0, sizeof o);
+	o.outcome = PROTO_OUTCOME_RELEASED;
+	snprintf(o.reason, sizeof o.reason, "%s", why);
+	tr_iinfo(job->incident_id, "released attempt %d (%s)", job->attempt, why);
+	send_result(w, job, &o);
+}
+
+static void handle_job(enr_worker *w, llm_http *h, const proto_job *job)
+{
+	if (atomic_load(&w->stopping)) {
+		release(w, job, "shutdown");
+		return;
+	}
+	if (job->lease_deadline_ms <= tr_now_ms()) {
+		/* The store has given (or will give) this row to someone else: a result
+		 * now would be stale, and a release is ignored unless it still matches. */
+		tr_iwarn(job->incident_id, "attempt %d arrived after its lease passed", job->attempt);
+		release(w, job, "lease_expired");
+		return;
+	}
+	triage_incident in = {
+		.id = job->incident_id,
+		.title = job->title,
+		.description = job->description,
+		.source = job->source,
+		.service = job->service,
+		.labels = job->labels,
+		.nlabels = job->nlabels,
+	};
+	enr_outcome o;
+	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);
+	if (o.outcome == PROTO_OUTCOME_TRIAGED)
+		tr_iinfo(job->incident_id, "triaged attempt %d: %s/%s by %s%s model=%s in %lld ms",
+			 job->attempt, o.triage.severity, o.triage.category, o.triage.backend,
+			 o.fell_back ? " (fallback)" : "", o.triage.model,
+			 (long long)o.triage.latency_ms);
+	else
+		tr_iinfo(job->incident_id, "attempt %d %s: %s (%s)", job->attempt,
+			 proto_outcome_name(o.outcome), o.reason, o.detail);
+	send_result(w, job, &o);
+}
+
+static void *worker_main(void *arg)
+{
+	enr_worker *w = arg;
+	llm_http *h = NULL;
+
+	if (w->backend.kind != ENR_BACKEND_RULES && !(h = llm_http_new(&w->abort_calls))) {
+		tr_error("worker: cannot create an HTTP client; this slot stays idle");
+		goto out;
+	}
+	while (!atomic_load(&w->stopping)) {
+		proto_msg m;
+		int rc = proto_sock_recv(w->jobs, &m);
+		if (rc == TR_ERR_TIMEOUT || rc == TR_ERR_PROTO)
+			continue; /* a malformed message was logged and dropped */
+		if (rc != TR_OK) {
+			tr_error("worker: receiving jobs failed (%s); slot stops", tr_strerror(rc));
+			break;
+		}
+		if (m.type != PROTO_JOB) {
+			tr_warn("worker: dropped a %s message on the job socket",
+				proto_type_name(m.type));
+			proto_msg_free(&m);
+			continue;
+		}
+		atomic_fetch_add(&w->busy, 1);
+		handle_job(w, h, &m.u.job);
+		proto_msg_free(&m);
+		atomic_fetch_sub(&w->busy, 1);
+		heartbeat(w);
+	}
+out:
+	llm_http_free(h);
+	pthread_mutex_lock(&w->mu);
+	w->running--;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Waits until no worker runs or until deadline (monotonic ms); true if none runs. */
+static bool wait_workers(enr_worker *w, int64_t deadline_mono)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->running > 0) {
+		int64_t left = deadline_mono - tr_mono_ms();
+		if (left <= 0)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += left / 1000;
+		ts.tv_nsec += (left % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	bool done = w->running == 0;
+	pthread_mutex_unlock(&w->mu);
+	return done;
+}
+
+/* Reports every job already delivered to this process as RELEASED. */
+static int drain(enr_worker *w)
+{
+	int n = 0;
+	nng_socket_set_ms(w->jobs, NNG_OPT_RECVTIMEO, DRAIN_POLL_MS);
+	for (;;) {
+		proto_msg m;
+		int rc = proto_sock_recv(w->jobs, &m);
+		if (rc == TR_ERR_PROTO)
+			continue;
+		if (rc != TR_OK)
+			break;
+		if (m.type == PROTO_JOB) {
+			release(w, &m.u.job, "shutdown");
+			n++;
+		}
+		proto_msg_free(&m);
+	}
+	return n;
+}
+
+static void linger(void)
+{
+	struct timespec ts = {0, LINGER_MS * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
+{
+	int ret = 1;
+	enr_worker w;
+	pthread_t *threads = NULL;
+	size_t started = 0;
+
+	memset(&w, 0, sizeof w);
+	w.cfg = cfg;
+	w.backend = (enr_backend){.kind = kind, .cfg = cfg, .abort_flag = &w.abort_calls};
+	w.jobs = (nng_socket)NNG_SOCKET_INITIALIZER;
+	w.results = (nng_socket)NNG_SOCKET_INITIALIZER;
+	atomic_init(&w.stopping, false);
+	atomic_init(&w.abort_calls, false);
+	atomic_init(&w.busy, 0);
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+
+	if (proto_sock_dial(PROTO_SOCK_PUSH, cfg->results_url, &w.results) != TR_OK ||
+	    proto_sock_dial(PROTO_SOCK_PULL, cfg->jobs_url, &w.jobs) != TR_OK)
+		goto out;
+	if (proto_nng_err(nng_socket_set_ms(w.results, NNG_OPT_SENDTIMEO, SEND_TIMEOUT_MS)) ||
+	    proto_nng_err(nng_socket_set_ms(w.jobs, NNG_OPT_RECVTIMEO, RECV_POLL_MS)))
+		goto out;
+	if (!(threads = calloc((size_t)cfg->slots, sizeof *threads)))
+		goto out;
+	for (; started < (size_t)cfg->slots; started++) {
+		pthread_mutex_lock(&w.mu);
+		w.running++;
+		pthread_mutex_unlock(&w.mu);
+		if (pthread_create(&threads[started], NULL, worker_main, &w) != 0) {
+			pthread_mutex_lock(&w.mu);
+			w.running--;
+			pthread_mutex_unlock(&w.mu);
+			tr_error("cannot start worker thread %zu", started + 1);
+			atomic_store(&w.stopping, true);
+			goto out;
+		}
+	}
+	tr_info("enricher %s ready: backend %s, %ld slots, jobs %s, results %s",
+		cfg->enricher_id, enr_backend_name(kind), cfg->slots, cfg->jobs_url,
+		cfg->results_url);
+
+	int64_t next_beat = tr_mono_ms();
+	for (;;) {
+		int64_t now = tr_mono_ms();
+		if (now >= next_beat) {
+			heartbeat(&w);
+			next_beat = now + cfg->heartbeat_ms;
+		}
+		int sig = tr_signal_wait((int)(next_beat - now > 0 ? next_beat - now : 0));
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
+			tr_info("signal %d: stopping (in flight: %d)", sig, atomic_load(&w.busy));
+			break;
+		}
+		if (sig)
+			tr_info("signal %d ignored", sig);
+	}
+	atomic_store(&w.stopping, true);
+	heartbeat(&w);
+	if (!wait_workers(&w, tr_mono_ms() + cfg->grace_ms)) {
+		tr_warn("grace period of %ld ms over: abandoning %d call(s) in flight",
+			cfg->grace_ms, atomic_load(&w.busy));
+		atomic_store(&w.abort_calls, true);
+	}
+	ret = 0;
+out:
+	atomic_store(&w.stopping, true);
+	if (ret != 0)
+		atomic_store(&w.abort_calls, true);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	if (ret == 0) {
+		int n = drain(&w);
+		if (n)
+			tr_info("released %d job(s) not started", n);
+		heartbeat(&w);
+		linger();
+	}
+	free(threads);
+	nng_close(w.jobs);
+	nng_close(w.results);
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	tr_info("enricher %s stopped", cfg->enricher_id);
+	return ret;
+}
