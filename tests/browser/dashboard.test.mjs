@@ -1,0 +1,267 @@
+// The dashboard in Debian's chromium against the real pipeline (PostgreSQL, store,
+// gateway, enrichers, fake LLM server): sign-in, live updates, detail, actions, safety.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack, waitFor } from './lib/stack.mjs';
+import { launch, newPage, signIn, rowStatus, screenshot, recordChanges, records,
+  recordRowStatuses, rowStatuses } from './lib/browser.mjs';
+
+// How the tests drive the fake LLM server (tests/fakellm, POST /_control): it knows
+// the models listed in `models`; any other model is answered 404 "model not found".
+let MODEL = 'phi3:mini'; // the pipeline's configured model, read at start
+const LLM_OK = () => ({ mode: 'ok', models: [MODEL] });
+const LLM_SLOW = () => ({ mode: 'slow', delay_ms: 1500, models: [MODEL] });
+const LLM_NOT_FOUND = () => ({ mode: 'ok', models: ['some-other-model:7b'] });
+
+const T = { timeout: 120000 };
+let stack;
+let browser;
+
+before(async () => {
+  stack = await Stack.start({ llm: 'fake', enrichers: 2, name: 'browser' });
+  MODEL = (await stack.request('GET', '/settings')).body.model;
+  await stack.fakeLLM(LLM_OK());
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop(); // fails the run if any process printed a sanitizer report
+});
+
+async function signedIn(viewport) {
+  const page = await newPage(browser, viewport);
+  await signIn(page, stack.url, stack.key);
+  return page;
+}
+
+async function done(page) {
+  assert.deepEqual(page.problems, [], 'no page errors, dialogs or CSP violations');
+  await page.context().close();
+}
+
+test('a wrong key shows "key rejected" and nothing else opens', T, async () => {
+  const page = await newPage(browser);
+  await page.goto(stack.url);
+  await page.locator('#signin-key').fill('not-the-key');
+  await page.locator('#signin-submit').click();
+  const err = page.locator('#signin-error');
+  await err.waitFor({ state: 'visible' });
+  assert.match(await err.textContent(), /key rejected/i);
+  assert.equal(await page.locator('#nav').isVisible(), false, 'navigation stays hidden');
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'a rejected key is not kept');
+  await done(page);
+});
+
+test('signs in with the key: kept in the session, never in the URL or the page; signs out', T, async () => {
+  const page = await signedIn();
+  assert.ok(!page.url().includes(stack.key), 'key not in the URL');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('triage.apiKey')), stack.key);
+  const html = await page.evaluate(() => document.documentElement.outerHTML);
+  assert.ok(!html.includes(stack.key), 'key not in the document');
+  assert.equal(await page.locator('#signin-key').inputValue(), '', 'the input was cleared');
+  await page.locator('h1', { hasText: 'Incidents' }).waitFor();
+  await page.locator('#signout').click();
+  await page.locator('#signin').waitFor({ state: 'visible' });
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('triage.apiKey')), null);
+  // The page is served with a CSP that forbids inline script.
+  const r = await fetch(stack.url + '/');
+  const csp = r.headers.get('content-security-policy') || '';
+  assert.match(csp, /script-src 'self'/, `CSP: ${csp}`);
+  assert.ok(!/unsafe-inline/.test(csp.match(/script-src[^;]*/)?.[0] || ''), 'no inline script allowed');
+  await done(page);
+});
+
+let formIncident; // the incident submitted through the form, used by the next tests
+
+test('an incident submitted through the form goes submitted → triaged live, without reload', T, async () => {
+  await stack.fakeLLM(LLM_SLOW()); // so the user can see it waiting
+  try {
+    const page = await signedIn();
+    await page.evaluate(() => { window.__noReload = 'still here'; });
+    await recordRowStatuses(page);
+    await page.locator('#nav a[href="#/new"]').click();
+    const title = `Disk full on db-7 ${Date.now()}`;
+    await page.locator('#new-title').fill(title);
+    await page.locator('#new-description').fill('Production disk at 100% on /var/lib/postgresql; writes fail.');
+    await page.locator('#new-source').fill('prometheus');
+    await page.locator('#new-service').fill('orders-db');
+    await page.locator('#new-labels').fill('env=prod\nregion=eu-west-1');
+    await page.locator('#submit-incident').click();
+
+    const link = page.locator('td.c-title a', { hasText: title });
+    await link.waitFor();
+    const id = Number(await link.evaluate((a) => a.closest('tr').dataset.id));
+    assert.ok(id > 0);
+    await rowStatus(page, id).filter({ hasText: 'triaged' }).waitFor({ timeout: 30000 });
+    const seen = await rowStatuses(page, id);
+    assert.equal(seen[0], 'submitted', `the row first showed submitted (saw ${seen.join(' → ')})`);
+    assert.equal(seen[seen.length - 1], 'triaged');
+    assert.equal(await page.evaluate(() => window.__noReload), 'still here', 'the page was not reloaded');
+    // The row carries the triage's effective severity and category.
+    const inc = await stack.incident(id);
+    assert.equal(inc.status, 'triaged');
+    assert.equal(await page.locator(`tr[data-id="${id}"] .c-severity .badge`).textContent(), inc.severity);
+    assert.equal(await page.locator(`tr[data-id="${id}"] .c-category .badge`).textContent(), inc.category);
+    formIncident = inc;
+    await screenshot(page, 'dashboard-list.png');
+    await done(page);
+  } finally {
+    await stack.fakeLLM(LLM_OK());
+  }
+});
+
+test('the detail shows the triage, provenance and the full timeline', T, async () => {
+  assert.ok(formIncident, 'needs the incident from the form test');
+  const page = await signedIn();
+  await page.locator(`tr[data-id="${formIncident.id}"] td.c-title a`).click();
+  await page.waitForURL(new RegExp(`#/incidents/${formIncident.id}$`));
+  const t = formIncident.triage;
+  await page.locator('.ai .summary').waitFor();
+  assert.equal(await page.locator('.ai .summary').textContent(), t.summary);
+  assert.equal(await page.locator('.ai-severity .badge').textContent(), t.severity);
+  assert.equal(await page.locator('.ai-category .badge').textContent(), t.category);
+  assert.equal(await page.locator('.ai .model').textContent(), t.model);
+  assert.equal(await page.locator('.ai .confidence').textContent(), `${Math.round(t.confidence * 100)}%`);
+  assert.match(await page.locator('.ai .latency').textContent(), /^\d+ ms$/);
+  assert.equal(await page.locator('.ai .suggested li').count(), t.suggested_actions.length);
+  assert.equal(await page.locator('.reported .description').textContent(), formIncident.description);
+  assert.equal(await page.locator('.reported .occurrences').textContent(), '1');
+  const kinds = await page.locator('.timeline .events li').evaluateAll((lis) => lis.map((li) => li.dataset.kind));
+  const full = await stack.incident(formIncident.id);
+  assert.deepEqual(kinds, full.timeline.map((e) => String(e.kind)), 'every timeline entry, oldest first');
+  assert.equal(await page.locator('.rules-label').count(), t.backend === 'rules' ? 1 : 0);
+  await screenshot(page, 'dashboard-detail.png');
+  await done(page);
+});
+
+test('overriding the severity keeps the AI answer visible beside it', T, async () => {
+  assert.ok(formIncident, 'needs the incident from the form test');
+  const page = await signedIn();
+  await page.goto(`${stack.url}/#/incidents/${formIncident.id}`);
+  await page.locator('.ai .summary').waitFor();
+  const ai = formIncident.triage.severity;
+  const human = ai === 'critical' ? 'low' : 'critical';
+  await page.locator('#override-severity').selectOption(human);
+  await page.locator('#override-save').click();
+  await page.locator('.effective-severity .badge', { hasText: human }).waitFor();
+  assert.equal(await page.locator('.override-severity .badge').textContent(), human);
+  assert.equal(await page.locator('.ai-severity .badge').textContent(), ai, 'the AI answer is still shown');
+  const inc = await stack.incident(formIncident.id);
+  assert.equal(inc.override.severity, human);
+  assert.equal(inc.severity, human);
+  assert.equal(inc.triage.severity, ai);
+  // The list shows the effective severity, marked as overridden.
+  await page.locator('#nav a[href="#/incidents"]').click();
+  const row = page.locator(`tr[data-id="${formIncident.id}"]`);
+  await row.locator('.c-severity .badge', { hasText: human }).waitFor();
+  assert.equal(await row.locator('.c-severity .overridden').count(), 1);
+  await done(page);
+});
+
+test('a failed incident shows why, and re-triage brings it to triaged live', T, async () => {
+  await stack.fakeLLM(LLM_NOT_FOUND());
+  let page;
+  try {
+    page = await signedIn();
+    const inc = await stack.submit({ title: 'Checkout returns 500s', description: 'HTTP 500 on /checkout since the deploy' });
+    await page.goto(`${stack.url}/#/incidents/${inc.id}`);
+    await page.locator('.view-head .badge.status', { hasText: 'failed' }).waitFor({ timeout: 30000 });
+    const failed = await stack.incident(inc.id);
+    assert.equal(await page.locator('.failure-reason').textContent(), failed.failure_reason);
+    assert.ok(failed.failure_reason, 'the failure has a reason');
+    await stack.fakeLLM(LLM_OK());
+    await page.evaluate(() => { window.__noReload = 'still here'; });
+    const retriage = page.locator('#action-retriage');
+    assert.equal(await retriage.isEnabled(), true);
+    await retriage.click();
+    await page.locator('.view-head .badge.status', { hasText: 'triaged' }).waitFor({ timeout: 30000 });
+    assert.equal(await page.evaluate(() => window.__noReload), 'still here', 'updated live');
+    await page.locator('.ai .summary').waitFor();
+    const after = await stack.incident(inc.id);
+    assert.equal(after.status, 'triaged');
+    assert.ok(after.attempt > failed.attempt, 'a new attempt');
+    const statuses = await page.locator('.timeline .events li .badge.status').allTextContents();
+    assert.ok(statuses.includes('failed') && statuses.at(-1) === 'triaged',
+      `the earlier failure stays in the timeline (${statuses.join(', ')})`);
+    await done(page);
+  } finally {
+    await stack.fakeLLM(LLM_OK());
+  }
+});
+
+test('an incident titled <img src=x onerror=alert(1)> shows as text and runs nothing', T, async () => {
+  const page = await signedIn();
+  const title = '<img src=x onerror=alert(1)>';
+  const description = '<script>alert(2)</script><b onmouseover=alert(3)>bold</b>';
+  const inc = await stack.submit({ title, description, service: '<svg onload=alert(4)>',
+    labels: { '<i>k</i>': '<img src=y onerror=alert(5)>' } });
+  const link = page.locator(`tr[data-id="${inc.id}"] td.c-title a`);
+  await link.waitFor(); // arrives live
+  assert.equal(await link.textContent(), title);
+  await link.click();
+  await page.locator('.reported .description').waitFor();
+  assert.equal(await page.locator('.detail-title').textContent(), `#${inc.id} ${title}`);
+  assert.equal(await page.locator('.reported .description').textContent(), description);
+  await stack.waitStatus(inc.id, 'triaged');
+  await page.locator('.view-head .badge.status', { hasText: 'triaged' }).waitFor();
+  const found = await page.evaluate(() => ({
+    img: document.querySelectorAll('img').length,
+    svgFromData: document.querySelectorAll('svg[onload]').length,
+    b: document.querySelectorAll('b').length,
+    scripts: [...document.scripts].map((s) => s.getAttribute('src')),
+  }));
+  assert.deepEqual(found, { img: 0, svgFromData: 0, b: 0, scripts: ['app.js'] });
+  assert.deepEqual(page.problems, [], 'no dialog opened, no script ran');
+  await done(page);
+});
+
+test('the pipeline panel shows counts and changes the model', T, async () => {
+  const page = await signedIn();
+  await page.locator('#nav a[href="#/pipeline"]').click();
+  await page.locator('.stat.status-triaged .stat-value').waitFor();
+  const stats = (await stack.request('GET', '/stats')).body;
+  assert.equal(await page.locator('.stat.status-triaged .stat-value').textContent(), String(stats.counts.triaged));
+  assert.equal(await page.locator('.model-current').textContent(), stats.model);
+  await page.locator('svg.chart').waitFor();
+  const old = stats.model;
+  await page.locator('#model-input').fill('browser-test:1b');
+  await page.locator('#model-save').click();
+  await page.locator('.model-current', { hasText: 'browser-test:1b' }).waitFor();
+  assert.equal((await stack.request('GET', '/settings')).body.model, 'browser-test:1b');
+  const r = await stack.request('PUT', '/settings', { model: old });
+  assert.equal(r.status, 200);
+  await screenshot(page, 'dashboard-pipeline.png');
+  await done(page);
+});
+
+test('at phone width the list is readable and the detail reachable by keyboard', T, async () => {
+  const page = await signedIn({ width: 390, height: 844 });
+  await page.locator('tr[data-id] td.c-title a').first().waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, 'no horizontal scrolling at 390 px');
+  await page.locator('tr[data-id] td.c-title a').first().focus();
+  await page.keyboard.press('Enter');
+  await page.locator('.reported .description').waitFor();
+  await screenshot(page, 'dashboard-phone.png');
+  await done(page);
+});
+
+test('the stream recovers after the gateway restarts and new incidents appear live', T, async () => {
+  const page = await signedIn();
+  await page.locator('h1', { hasText: 'Incidents' }).waitFor();
+  await recordChanges(page, 'conn', '#conn', 'data-state');
+  await page.evaluate(() => { window.__noReload = 'still here'; });
+  await stack.gateway('restart'); // SIGTERM, then a new gateway process on the same port
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30000 });
+  const states = await records(page, 'conn');
+  assert.ok(states.some((s) => s === 'reconnecting' || s === 'unreachable'),
+    `the page showed the stream was lost (${states.join(' → ')})`);
+  assert.equal(states.at(-1), 'live');
+  const inc = await stack.submit({ title: `After the restart ${Date.now()}` });
+  await page.locator(`tr[data-id="${inc.id}"]`).waitFor({ timeout: 20000 });
+  await rowStatus(page, inc.id).filter({ hasText: 'triaged' }).waitFor({ timeout: 30000 });
+  assert.equal(await page.evaluate(() => window.__noReload), 'still here', 'no reload');
+  await done(page);
+});
