@@ -18,6 +18,13 @@ typedef enum {
 	PROTO_SOCK_PULL, /* enricher: jobs; store: results */
 } proto_sock_kind;
 
+/* Options every socket gets: NNG_OPT_RECVMAXSZ = PROTO_MAX_MSG (a larger message
+ * closes the pipe, nng redials); reconnect 50 ms doubling to 2 s. REQ: resends off
+ * (NNG_OPT_REQ_RESENDTIME infinite), so set NNG_OPT_RECVTIMEO (or an aio timeout).
+ * SUB: subscribed to everything. PUSH: send buffer 1; PULL: receive buffer 1, so few
+ * messages sit in buffers where a crash would lose them. Send and receive timeouts
+ * are left to the caller (nng's default: wait forever). */
+
 /* Opens a socket of the kind and listens on url. On success *out is open; on failure
  * it is left closed and the error is logged. */
 int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out);
