@@ -1,0 +1,219 @@
+/* gw_routes: route table, store request building and answer mapping for the API. */
+#include "gw_routes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gw_auth.h"
+#include "gw_static.h"
+#include "tr_err.h"
+
+static const struct {
+	const char *path;
+	gw_route_id id;
+	unsigned allowed;
+	bool needs_key;
+} gw_fixed_routes[] = {
+	{"/incidents", GW_R_INCIDENTS, GW_M_GET | GW_M_POST, true},
+	{"/stats", GW_R_STATS, GW_M_GET, true},
+	{"/settings", GW_R_SETTINGS, GW_M_GET | GW_M_PUT, true},
+	{"/events", GW_R_EVENTS, GW_M_GET, true},
+	{"/healthz", GW_R_HEALTHZ, GW_M_GET | GW_M_HEAD, false},
+	{"/readyz", GW_R_READYZ, GW_M_GET | GW_M_HEAD, false},
+};
+
+static const struct {
+	const char *name;
+	gw_route_id id;
+} gw_actions[] = {
+	{"retriage", GW_R_RETRIAGE},
+	{"acknowledge", GW_R_ACK},
+	{"resolve", GW_R_RESOLVE},
+};
+
+bool gw_route_match(const char *path, gw_match *m)
+{
+	memset(m, 0, sizeof *m);
+	for (size_t i = 0; i < sizeof gw_fixed_routes / sizeof gw_fixed_routes[0]; i++) {
+		if (strcmp(path, gw_fixed_routes[i].path) == 0) {
+			m->id = gw_fixed_routes[i].id;
+			m->allowed = gw_fixed_routes[i].allowed;
+			m->needs_key = gw_fixed_routes[i].needs_key;
+			return true;
+		}
+	}
+	if (strncmp(path, "/incidents/", 11) == 0) {
+		const char *seg = path + 11;
+		const char *slash = strchr(seg, '/');
+		size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
+		if (!gw_parse_id(seg, len, &m->incident_id))
+			return false;
+		m->needs_key = true;
+		if (!slash) {
+			m->id = GW_R_INCIDENT;
+			m->allowed = GW_M_GET | GW_M_PATCH;
+			return true;
+		}
+		for (size_t i = 0; i < sizeof gw_actions / sizeof gw_actions[0]; i++) {
+			if (strcmp(slash + 1, gw_actions[i].name) == 0) {
+				m->id = gw_actions[i].id;
+				m->allowed = GW_M_POST;
+				return true;
+			}
+		}
+		return false;
+	}
+	if (gw_static_path(path, m->file, sizeof m->file)) {
+		m->id = GW_R_STATIC;
+		m->allowed = GW_M_GET | GW_M_HEAD;
+		return true;
+	}
+	return false;
+}
+
+unsigned gw_method_bit(const char *method)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} methods[] = {{"GET", GW_M_GET},     {"HEAD", GW_M_HEAD},     {"POST", GW_M_POST},
+		       {"PUT", GW_M_PUT},     {"PATCH", GW_M_PATCH},   {"DELETE", GW_M_DELETE},
+		       {"OPTIONS", GW_M_OPTIONS}};
+	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+		if (strcmp(method, methods[i].name) == 0)
+			return methods[i].bit;
+	}
+	return GW_M_OTHER;
+}
+
+void gw_allow_header(unsigned mask, char *out, size_t len)
+{
+	static const char *const names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		int n = snprintf(out + used, len - used, "%s%s", used ? ", " : "", names[i]);
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
+bool gw_route_takes_body(const gw_match *m, unsigned method)
+{
+	return (m->id == GW_R_INCIDENTS && method == GW_M_POST) ||
+	       (m->id == GW_R_INCIDENT && method == GW_M_PATCH) ||
+	       (m->id == GW_R_SETTINGS && method == GW_M_PUT);
+}
+
+bool gw_route_uses_store(const gw_match *m)
+{
+	return m->id != GW_R_NONE && m->id != GW_R_STATIC && m->id != GW_R_EVENTS &&
+	       m->id != GW_R_HEALTHZ;
+}
+
+static void gw_query(gw_store_request *r, int op, int64_t id)
+{
+	r->msg.type = PROTO_QUERY;
+	r->msg.u.query.request_id = r->request_id;
+	r->msg.u.query.op = op;
+	r->msg.u.query.incident_id = id;
+}
+
+bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_request *out,
+		      char *detail, size_t dlen)
+{
+	size_t n = 0;
+	memset(out, 0, sizeof *out);
+	gw_request_id(out->request_id);
+
+	/* Only GET /incidents takes query parameters; elsewhere they are refused too. */
+	if (in->nparams && !(m->id == GW_R_INCIDENTS && in->method == GW_M_GET)) {
+		snprintf(detail, dlen, "query: this route takes no parameters");
+		return false;
+	}
+	switch (m->id) {
+	case GW_R_INCIDENTS:
+		if (in->method == GW_M_GET) {
+			if (!gw_validate_list_params(in->params, in->nparams, out->params, &n,
+						     detail, dlen))
+				return false;
+			gw_query(out, PROTO_OP_LIST, 0);
+			break;
+		}
+		if (in->idempotency_key &&
+		    !gw_validate_idempotency_key(in->idempotency_key, detail, dlen))
+			return false;
+		if (!gw_validate_submit(in->body, in->body_len, &out->submit, detail, dlen))
+			return false;
+		out->msg.type = PROTO_SUBMIT;
+		out->msg.u.submit = out->submit.submit;
+		out->msg.u.submit.labels = out->submit.submit.nlabels ? out->submit.labels : NULL;
+		out->msg.u.submit.request_id = out->request_id;
+		if (in->idempotency_key) {
+			gw_auth_idempotency_key(in->tenant, in->idempotency_key,
+						strlen(in->idempotency_key), out->idem);
+			out->msg.u.submit.idempotency_key = out->idem;
+		}
+		return true;
+	case GW_R_INCIDENT:
+		if (in->method == GW_M_PATCH) {
+			if (!gw_validate_override(in->body, in->body_len, out->params, &n, detail,
+						  dlen))
+				return false;
+			gw_query(out, PROTO_OP_OVERRIDE, m->incident_id);
+		} else {
+			gw_query(out, PROTO_OP_GET, m->incident_id);
+		}
+		break;
+	case GW_R_RETRIAGE: gw_query(out, PROTO_OP_RETRIAGE, m->incident_id); break;
+	case GW_R_ACK: gw_query(out, PROTO_OP_ACKNOWLEDGE, m->incident_id); break;
+	case GW_R_RESOLVE: gw_query(out, PROTO_OP_RESOLVE, m->incident_id); break;
+	case GW_R_STATS: gw_query(out, PROTO_OP_STATS, 0); break;
+	case GW_R_READYZ: gw_query(out, PROTO_OP_READY, 0); break;
+	case GW_R_SETTINGS:
+		if (in->method == GW_M_PUT) {
+			if (!gw_validate_settings(in->body, in->body_len, out->model, detail, dlen))
+				return false;
+			out->params[0].key = "model";
+			out->params[0].value = out->model;
+			n = 1;
+			gw_query(out, PROTO_OP_SETTINGS_PUT, 0);
+		} else {
+			gw_query(out, PROTO_OP_SETTINGS_GET, 0);
+		}
+		break;
+	default:
+		snprintf(detail, dlen, "route: not answered by the store");
+		return false;
+	}
+	out->msg.u.query.params = n ? out->params : NULL;
+	out->msg.u.query.nparams = n;
+	return true;
+}
+
+void gw_store_request_free(gw_store_request *r)
+{
+	gw_submit_body_free(&r->submit);
+	memset(&r->msg, 0, sizeof r->msg);
+}
+
+int gw_reply_status(const gw_match *m, unsigned method, int code)
+{
+	switch (code) {
+	case TR_OK:
+		if ((m->id == GW_R_INCIDENTS && method == GW_M_POST) || m->id == GW_R_RETRIAGE)
+			return 202;
+		return 200;
+	case TR_ERR_INVALID:
+	case TR_ERR_TOO_LARGE: return 400;
+	case TR_ERR_NOT_FOUND: return 404;
+	case TR_ERR_CONFLICT: return 409;
+	case TR_ERR_UNAVAILABLE:
+	case TR_ERR_DB:
+	case TR_ERR_TIMEOUT: return 503;
+	default: return 500;
+	}
+}

@@ -1,0 +1,100 @@
+/* gw_routes: the HTTP contract of docs/API.md as data and pure functions: which path
+ * is which route, its methods and rules (key, JSON body), the store request each
+ * route sends, and the HTTP status for each store answer. No I/O: gw_http drives it. */
+#ifndef GW_ROUTES_H
+#define GW_ROUTES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gw_sha256.h"
+#include "gw_store.h"
+#include "gw_validate.h"
+#include "proto.h"
+
+typedef enum {
+	GW_R_NONE = 0,
+	GW_R_INCIDENTS, /* /incidents */
+	GW_R_INCIDENT,	/* /incidents/{id} */
+	GW_R_RETRIAGE,	/* /incidents/{id}/retriage */
+	GW_R_ACK,	/* /incidents/{id}/acknowledge */
+	GW_R_RESOLVE,	/* /incidents/{id}/resolve */
+	GW_R_STATS,
+	GW_R_SETTINGS,
+	GW_R_EVENTS,
+	GW_R_HEALTHZ,
+	GW_R_READYZ,
+	GW_R_STATIC, /* a file of web/ */
+} gw_route_id;
+
+enum {
+	GW_M_GET = 1 << 0,
+	GW_M_HEAD = 1 << 1,
+	GW_M_POST = 1 << 2,
+	GW_M_PUT = 1 << 3,
+	GW_M_PATCH = 1 << 4,
+	GW_M_DELETE = 1 << 5,
+	GW_M_OPTIONS = 1 << 6,
+	GW_M_OTHER = 1 << 7,
+};
+
+typedef struct {
+	gw_route_id id;
+	int64_t incident_id; /* routes under /incidents/{id} */
+	unsigned allowed;    /* GW_M_* mask */
+	bool needs_key;
+	char file[256]; /* GW_R_STATIC: path relative to the web directory */
+} gw_match;
+
+/* Matches a decoded URL path (no query). False: no such route or incident (404). An id
+ * segment that is not a positive decimal integer is "no such incident". */
+bool gw_route_match(const char *path, gw_match *m);
+
+/* The GW_M_* bit of a request method (GW_M_OTHER for anything unknown). */
+unsigned gw_method_bit(const char *method);
+
+/* Writes the Allow header value for mask, e.g. "GET, POST". */
+void gw_allow_header(unsigned mask, char *out, size_t len);
+
+/* True if the route and method take a JSON body (POST /incidents, PATCH /incidents/{id},
+ * PUT /settings); other requests' bodies are read up to the limit and ignored. */
+bool gw_route_takes_body(const gw_match *m, unsigned method);
+
+/* True if the route is answered by the store (a REQ round trip). */
+bool gw_route_uses_store(const gw_match *m);
+
+/* A store request being built: msg points into the storage here. */
+typedef struct {
+	proto_msg msg;
+	gw_submit_body submit;
+	proto_kv params[PROTO_PARAMS_MAX];
+	char model[GW_MODEL_MAX + 1];
+	char request_id[GW_REQUEST_ID_LEN + 1];
+	char idem[2 * GW_SHA256_LEN + 1];
+} gw_store_request;
+
+/* Input to gw_build_request: what the HTTP layer collected. */
+typedef struct {
+	unsigned method;
+	const char *body;
+	size_t body_len;
+	const gw_param *params;
+	size_t nparams;
+	const char *idempotency_key; /* header value or NULL */
+	const uint8_t *tenant;       /* the key's digest (GW_SHA256_LEN) */
+} gw_http_input;
+
+/* Validates the input for a store route and builds the request (with a fresh
+ * request_id). False with detail on invalid input (answer 400). Free with
+ * gw_store_request_free either way. */
+bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_request *out,
+		      char *detail, size_t dlen);
+void gw_store_request_free(gw_store_request *r);
+
+/* HTTP status for a store answer code (tr_err) on this route: TR_OK is 202 for
+ * POST /incidents and retriage, 200 otherwise; INVALID/TOO_LARGE 400, NOT_FOUND 404,
+ * CONFLICT 409, UNAVAILABLE/DB/TIMEOUT 503, anything else 500. */
+int gw_reply_status(const gw_match *m, unsigned method, int code);
+
+#endif

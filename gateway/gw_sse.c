@@ -1,0 +1,501 @@
+/* gw_sse: Server-Sent Events for browsers, fed by the store's PUB socket.
+ *
+ * DESIGN: one thread (gw_sse_thread) owns the SUB socket. For each event it formats
+ * one frame (refcounted, shared by all streams) and appends it to every stream's ring
+ * under the hub mutex; it also marks heartbeats due. A stream's reader runs on MHD's
+ * threads: under the same mutex it copies queued frames out, and when there is
+ * nothing to send it suspends its connection ("parked") and returns 0; whoever queues
+ * something for a parked stream resumes it (once: "resumed"). MHD frees a stream when
+ * its connection ends (gw_sse_free_cb). Lock order: hub mutex, then MHD's own. */
+#include "gw_sse.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto_sock.h"
+#include "tr_err.h"
+#include "tr_log.h"
+#include "tr_time.h"
+
+typedef struct {
+	atomic_int refs;
+	size_t len;
+	char text[];
+} gw_frame;
+
+typedef struct gw_stream {
+	gw_sse *hub;
+	struct MHD_Connection *conn;
+	gw_frame **ring;
+	size_t head, count;
+	gw_frame *cur; /* being sent, from cur_off */
+	size_t cur_off;
+	bool heartbeat_due;
+	bool parked;  /* suspended by its reader, not yet re-entered */
+	bool resumed; /* MHD_resume_connection already called for this park */
+	bool closing;
+	int64_t last_send_ms;
+	struct gw_stream *prev, *next;
+} gw_stream;
+
+enum { GW_RESYNC_RECONNECT, GW_RESYNC_GAP, GW_RESYNC_EPOCH, GW_RESYNC_OVERFLOW, GW_RESYNC_ERROR,
+       GW_RESYNC__COUNT };
+static const char *const gw_resync_reasons[GW_RESYNC__COUNT] = {"reconnect", "gap", "epoch",
+								 "overflow", "error"};
+
+struct gw_sse {
+	char *events_url;
+	long heartbeat_ms;
+	long max_streams;
+	size_t queue_len;
+	nng_socket sock;
+	pthread_t thread;
+	bool thread_started;
+	atomic_bool stop;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a parked stream was re-entered or freed */
+	gw_stream *streams;
+	size_t nstreams;
+	bool closing;
+	bool have_last;
+	int64_t last_epoch, last_seq;
+	gw_frame *hello;
+	gw_frame *heartbeat;
+	gw_frame *resync[GW_RESYNC__COUNT];
+};
+
+/* ---- frames --------------------------------------------------------------------- */
+
+static gw_frame *gw_frame_new(char *text)
+{
+	if (!text)
+		return NULL;
+	size_t len = strlen(text);
+	gw_frame *f = malloc(sizeof *f + len + 1);
+	if (f) {
+		atomic_init(&f->refs, 1);
+		f->len = len;
+		memcpy(f->text, text, len + 1);
+	}
+	free(text);
+	return f;
+}
+
+static gw_frame *gw_frame_ref(gw_frame *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+	return f;
+}
+
+static void gw_frame_unref(gw_frame *f)
+{
+	if (f && atomic_fetch_sub(&f->refs, 1) == 1)
+		free(f);
+}
+
+void gw_iso8601_ms(int64_t ms, char out[32])
+{
+	time_t secs = (time_t)(ms / 1000);
+	int milli = (int)(ms % 1000);
+	if (milli < 0) {
+		milli += 1000;
+		secs -= 1;
+	}
+	struct tm tm;
+	char date[24];
+	gmtime_r(&secs, &tm);
+	strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, 32, "%.19s.%03dZ", date, milli);
+}
+
+/* "prefix" + compact JSON of obj + "\n\n"; takes obj. */
+static char *gw_frame_text(const char *prefix, json_t *obj)
+{
+	char *out = NULL;
+	if (!obj)
+		return NULL;
+	char *json = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!json)
+		return NULL;
+	size_t len = strlen(prefix) + strlen(json) + 3;
+	out = malloc(len);
+	if (out)
+		snprintf(out, len, "%s%s\n\n", prefix, json);
+	free(json);
+	return out;
+}
+
+char *gw_sse_frame_hello(const char *gateway_id)
+{
+	return gw_frame_text("event: hello\ndata: ", json_pack("{s:s}", "gateway", gateway_id));
+}
+
+char *gw_sse_frame_resync(const char *reason)
+{
+	return gw_frame_text("event: resync\ndata: ", json_pack("{s:s}", "reason", reason));
+}
+
+static json_t *gw_opt_string(const char *s)
+{
+	return (s && *s) ? json_string(s) : json_null();
+}
+
+char *gw_sse_frame_incident(const proto_event *ev)
+{
+	char at[32], prefix[96];
+	gw_iso8601_ms(ev->at_ms, at);
+	snprintf(prefix, sizeof prefix, "id: %lld-%lld\nevent: incident\ndata: ",
+		 (long long)ev->epoch, (long long)ev->seq);
+	json_t *obj = json_pack("{s:I, s:I, s:s?, s:s?, s:s?, s:o?, s:o?, s:s}", "id",
+				(json_int_t)ev->incident_id, "version", (json_int_t)ev->version,
+				"kind", ev->kind, "status", ev->status, "state", ev->state,
+				"severity", gw_opt_string(ev->severity), "category",
+				gw_opt_string(ev->category), "at", at);
+	return gw_frame_text(prefix, obj);
+}
+
+/* ---- streams (hub mutex held) ----------------------------------------------------- */
+
+static void gw_stream_wake(gw_stream *st)
+{
+	if (st->parked && !st->resumed) {
+		st->resumed = true;
+		MHD_resume_connection(st->conn);
+	}
+}
+
+static void gw_ring_push(gw_stream *st, gw_frame *f)
+{
+	size_t cap = st->hub->queue_len;
+	st->ring[(st->head + st->count) % cap] = gw_frame_ref(f);
+	st->count++;
+}
+
+static void gw_ring_clear(gw_stream *st)
+{
+	size_t cap = st->hub->queue_len;
+	for (size_t i = 0; i < st->count; i++)
+		gw_frame_unref(st->ring[(st->head + i) % cap]);
+	st->head = st->count = 0;
+}
+
+/* Queues f; a full ring is emptied and replaced by a resync (the client re-reads). */
+static void gw_stream_push(gw_stream *st, gw_frame *f)
+{
+	if (st->count + 1 >= st->hub->queue_len) {
+		gw_ring_clear(st);
+		gw_ring_push(st, st->hub->resync[GW_RESYNC_OVERFLOW]);
+	}
+	gw_ring_push(st, f);
+	gw_stream_wake(st);
+}
+
+/* The next frame to send, or NULL. */
+static gw_frame *gw_stream_next(gw_stream *st)
+{
+	if (st->count) {
+		gw_frame *f = st->ring[st->head];
+		st->head = (st->head + 1) % st->hub->queue_len;
+		st->count--;
+		return f;
+	}
+	if (st->heartbeat_due) {
+		st->heartbeat_due = false;
+		return gw_frame_ref(st->hub->heartbeat);
+	}
+	return NULL;
+}
+
+static ssize_t gw_sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	gw_stream *st = cls;
+	gw_sse *h = st->hub;
+	size_t n = 0;
+	(void)pos;
+
+	pthread_mutex_lock(&h->mu);
+	if (st->parked) {
+		st->parked = st->resumed = false;
+		pthread_cond_broadcast(&h->cv);
+	}
+	if (st->closing) {
+		pthread_mutex_unlock(&h->mu);
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	}
+	while (n < max) {
+		if (!st->cur) {
+			st->cur = gw_stream_next(st);
+			st->cur_off = 0;
+			if (!st->cur)
+				break;
+		}
+		size_t take = st->cur->len - st->cur_off;
+		if (take > max - n)
+			take = max - n;
+		memcpy(buf + n, st->cur->text + st->cur_off, take);
+		n += take;
+		st->cur_off += take;
+		if (st->cur_off == st->cur->len) {
+			gw_frame_unref(st->cur);
+			st->cur = NULL;
+		}
+	}
+	if (n == 0) {
+		/* Nothing to send: park until an event, a heartbeat or shutdown. */
+		st->parked = true;
+		MHD_suspend_connection(st->conn);
+	} else {
+		st->last_send_ms = tr_mono_ms();
+	}
+	pthread_mutex_unlock(&h->mu);
+	return (ssize_t)n;
+}
+
+static void gw_sse_free_cb(void *cls)
+{
+	gw_stream *st = cls;
+	gw_sse *h = st->hub;
+	pthread_mutex_lock(&h->mu);
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		h->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	h->nstreams--;
+	gw_ring_clear(st);
+	gw_frame_unref(st->cur);
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	tr_debug("sse: stream closed");
+	free(st->ring);
+	free(st);
+}
+
+int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_Response **out)
+{
+	gw_stream *st = calloc(1, sizeof *st);
+	gw_frame **ring = calloc(h->queue_len, sizeof *ring);
+	if (!st || !ring) {
+		free(st);
+		free(ring);
+		return TR_ERR_NOMEM;
+	}
+	st->hub = h;
+	st->conn = conn;
+	st->ring = ring;
+	st->last_send_ms = tr_mono_ms();
+
+	pthread_mutex_lock(&h->mu);
+	if (h->closing || (long)h->nstreams >= h->max_streams) {
+		pthread_mutex_unlock(&h->mu);
+		free(ring);
+		free(st);
+		return TR_ERR_UNAVAILABLE;
+	}
+	gw_ring_push(st, h->hello);
+	if (resync)
+		gw_ring_push(st, h->resync[GW_RESYNC_RECONNECT]);
+	st->next = h->streams;
+	if (h->streams)
+		h->streams->prev = st;
+	h->streams = st;
+	h->nstreams++;
+	pthread_mutex_unlock(&h->mu);
+
+	struct MHD_Response *r =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, gw_sse_read, st,
+						  gw_sse_free_cb);
+	if (!r) {
+		gw_sse_free_cb(st);
+		return TR_ERR_NOMEM;
+	}
+	MHD_add_response_header(r, "Content-Type", "text/event-stream; charset=utf-8");
+	MHD_add_response_header(r, "X-Accel-Buffering", "no");
+	tr_debug("sse: stream opened%s", resync ? " (resync)" : "");
+	*out = r;
+	return TR_OK;
+}
+
+/* ---- the reader thread ---------------------------------------------------------- */
+
+static void gw_sse_broadcast(gw_sse *h, const proto_event *ev)
+{
+	gw_frame *f = gw_frame_new(gw_sse_frame_incident(ev));
+	int reason = -1;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->have_last) {
+		if (ev->epoch != h->last_epoch)
+			reason = GW_RESYNC_EPOCH;
+		else if (ev->seq != h->last_seq + 1)
+			reason = GW_RESYNC_GAP;
+	}
+	if (!f)
+		reason = GW_RESYNC_ERROR;
+	h->have_last = true;
+	h->last_epoch = ev->epoch;
+	h->last_seq = ev->seq;
+	for (gw_stream *st = h->streams; st; st = st->next) {
+		if (reason >= 0)
+			gw_stream_push(st, h->resync[reason]);
+		if (f)
+			gw_stream_push(st, f);
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (reason >= 0)
+		tr_info("sse: resync (%s) at event %lld-%lld", gw_resync_reasons[reason],
+			(long long)ev->epoch, (long long)ev->seq);
+	gw_frame_unref(f);
+}
+
+static void gw_sse_heartbeats(gw_sse *h)
+{
+	int64_t now = tr_mono_ms();
+	pthread_mutex_lock(&h->mu);
+	for (gw_stream *st = h->streams; st; st = st->next) {
+		if (!st->heartbeat_due && !st->count && now - st->last_send_ms >= h->heartbeat_ms) {
+			st->heartbeat_due = true;
+			st->last_send_ms = now; /* due once per interval even if slow to send */
+			gw_stream_wake(st);
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void *gw_sse_thread(void *arg)
+{
+	gw_sse *h = arg;
+	while (!atomic_load(&h->stop)) {
+		nng_msg *msg = NULL;
+		/* Not proto_sock_recv: a timeout every tick is normal here, not news. */
+		int rv = nng_recvmsg(h->sock, &msg, 0);
+		if (rv == 0) {
+			proto_msg m;
+			char err[200];
+			if (proto_msg_from_nng(msg, &m, err, sizeof err) != TR_OK) {
+				tr_warn("sse: dropped a malformed event: %s", err);
+			} else {
+				if (m.type == PROTO_EVENT)
+					gw_sse_broadcast(h, &m.u.event);
+				else
+					tr_warn("sse: ignored a %s message on the events socket",
+						proto_type_name(m.type));
+				proto_msg_free(&m);
+			}
+			nng_msg_free(msg);
+		} else if (rv != NNG_ETIMEDOUT) {
+			tr_warn("sse: events socket: %s", nng_strerror(rv));
+			if (rv == NNG_ECLOSED)
+				break;
+		}
+		gw_sse_heartbeats(h);
+	}
+	return NULL;
+}
+
+int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
+{
+	int rc = TR_ERR_NOMEM;
+	gw_sse *h = calloc(1, sizeof *h);
+	if (!h)
+		return rc;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	h->heartbeat_ms = opts->heartbeat_ms;
+	h->max_streams = opts->max_streams;
+	h->queue_len = (size_t)opts->queue_len;
+	h->events_url = strdup(opts->events_url);
+	h->hello = gw_frame_new(gw_sse_frame_hello(opts->gateway_id));
+	h->heartbeat = gw_frame_new(strdup(GW_SSE_HEARTBEAT));
+	bool ok = h->events_url && h->hello && h->heartbeat;
+	for (int i = 0; i < GW_RESYNC__COUNT; i++)
+		ok &= (h->resync[i] = gw_frame_new(gw_sse_frame_resync(gw_resync_reasons[i]))) != NULL;
+	if (!ok)
+		goto fail;
+	rc = proto_sock_dial(PROTO_SOCK_SUB, h->events_url, &h->sock);
+	if (rc != TR_OK)
+		goto fail;
+	/* The thread wakes at least this often to send heartbeats and see stop. */
+	long tick = h->heartbeat_ms / 4;
+	if (tick > 250)
+		tick = 250;
+	if (tick < 10)
+		tick = 10;
+	nng_socket_set_ms(h->sock, NNG_OPT_RECVTIMEO, (nng_duration)tick);
+	if (pthread_create(&h->thread, NULL, gw_sse_thread, h) != 0) {
+		nng_close(h->sock);
+		rc = TR_ERR_INTERNAL;
+		goto fail;
+	}
+	h->thread_started = true;
+	*out = h;
+	return TR_OK;
+fail:
+	gw_sse_stop(h);
+	return rc;
+}
+
+bool gw_sse_shutdown(gw_sse *h, int timeout_ms)
+{
+	bool done = false;
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&h->mu);
+	h->closing = true;
+	for (gw_stream *st = h->streams; st; st = st->next) {
+		st->closing = true;
+		gw_stream_wake(st);
+	}
+	for (;;) {
+		done = true;
+		for (gw_stream *st = h->streams; st; st = st->next)
+			done &= !st->parked;
+		if (done || pthread_cond_timedwait(&h->cv, &h->mu, &until) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&h->mu);
+	return done;
+}
+
+void gw_sse_stop(gw_sse *h)
+{
+	if (!h)
+		return;
+	if (h->thread_started) {
+		atomic_store(&h->stop, true);
+		pthread_join(h->thread, NULL);
+		nng_close(h->sock);
+	}
+	gw_frame_unref(h->hello);
+	gw_frame_unref(h->heartbeat);
+	for (int i = 0; i < GW_RESYNC__COUNT; i++)
+		gw_frame_unref(h->resync[i]);
+	free(h->events_url);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+size_t gw_sse_count(gw_sse *h)
+{
+	pthread_mutex_lock(&h->mu);
+	size_t n = h->nstreams;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}

@@ -1,0 +1,278 @@
+/* gw_store: REQ client of the store with a pool of nng contexts.
+ *
+ * DESIGN: no thread of its own. A call takes a slot (context + aio) from a free list
+ * under a mutex, then runs a two-step state machine in the aio callback on nng's
+ * threads: send, then receive with what is left of the deadline. The last step
+ * calls the caller's done(); the caller reads the outcome on its own thread and
+ * releases the slot, which waits out the callback (nng_aio_wait) before reuse.
+ * Shutdown closes the socket, which completes every pending aio with NNG_ECLOSED. */
+#include "gw_store.h"
+
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "gw_sha256.h"
+#include "proto_sock.h"
+#include "tr_err.h"
+#include "tr_log.h"
+#include "tr_time.h"
+
+enum { GW_CALL_IDLE, GW_CALL_SENDING, GW_CALL_RECEIVING, GW_CALL_DONE };
+
+struct gw_call {
+	gw_store *store;
+	nng_ctx ctx;
+	nng_aio *aio;
+	bool opened;
+	int state;
+	int rc;
+	int64_t deadline_ms;
+	nng_msg *reply;
+	gw_call_done_fn done;
+	void *arg;
+	char request_id[PROTO_SHORT_MAX + 1];
+	gw_call *next_free;
+};
+
+struct gw_store {
+	nng_socket sock;
+	pthread_mutex_t mu;
+	bool closing;
+	gw_call *free_list;
+	size_t nslots;
+	gw_call *slots;
+};
+
+static int gw_map_nng(int rv)
+{
+	if (rv == NNG_ETIMEDOUT)
+		return TR_ERR_TIMEOUT;
+	if (rv == NNG_ENOMEM)
+		return TR_ERR_NOMEM;
+	return TR_ERR_UNAVAILABLE;
+}
+
+static void gw_call_finish(gw_call *c, int rc)
+{
+	c->rc = rc;
+	c->state = GW_CALL_DONE;
+	c->done(c->arg);
+}
+
+static void gw_call_cb(void *arg)
+{
+	gw_call *c = arg;
+	int rv = nng_aio_result(c->aio);
+
+	if (c->state == GW_CALL_SENDING) {
+		if (rv != 0) {
+			nng_msg *m = nng_aio_get_msg(c->aio);
+			if (m)
+				nng_msg_free(m);
+			nng_aio_set_msg(c->aio, NULL);
+			gw_call_finish(c, gw_map_nng(rv));
+			return;
+		}
+		int64_t left = c->deadline_ms - tr_mono_ms();
+		if (left <= 0) {
+			gw_call_finish(c, TR_ERR_TIMEOUT);
+			return;
+		}
+		c->state = GW_CALL_RECEIVING;
+		nng_aio_set_timeout(c->aio, (nng_duration)left);
+		nng_ctx_recv(c->ctx, c->aio);
+		return;
+	}
+	if (rv != 0) {
+		gw_call_finish(c, gw_map_nng(rv));
+		return;
+	}
+	c->reply = nng_aio_get_msg(c->aio);
+	nng_aio_set_msg(c->aio, NULL);
+	gw_call_finish(c, TR_OK);
+}
+
+int gw_store_open(const char *url, size_t max_inflight, gw_store **out)
+{
+	int rc = TR_ERR_NOMEM;
+	gw_store *s = calloc(1, sizeof *s);
+	if (!s)
+		return rc;
+	s->slots = calloc(max_inflight, sizeof *s->slots);
+	if (!s->slots)
+		goto fail;
+	s->nslots = max_inflight;
+	for (size_t i = max_inflight; i-- > 0;) {
+		s->slots[i].store = s;
+		s->slots[i].next_free = s->free_list;
+		s->free_list = &s->slots[i];
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	rc = proto_sock_dial(PROTO_SOCK_REQ, url, &s->sock);
+	if (rc != TR_OK) {
+		pthread_mutex_destroy(&s->mu);
+		goto fail;
+	}
+	*out = s;
+	return TR_OK;
+fail:
+	free(s->slots);
+	free(s);
+	return rc;
+}
+
+/* Opens the slot's context and aio on first use. */
+static int gw_call_prepare(gw_store *s, gw_call *c)
+{
+	if (c->opened)
+		return TR_OK;
+	int rv = nng_ctx_open(&c->ctx, s->sock);
+	if (rv != 0)
+		return proto_nng_err(rv);
+	rv = nng_aio_alloc(&c->aio, gw_call_cb, c);
+	if (rv != 0) {
+		nng_ctx_close(c->ctx);
+		return proto_nng_err(rv);
+	}
+	c->opened = true;
+	return TR_OK;
+}
+
+static const char *gw_msg_request_id(const proto_msg *msg)
+{
+	if (msg->type == PROTO_SUBMIT)
+		return msg->u.submit.request_id;
+	if (msg->type == PROTO_QUERY)
+		return msg->u.query.request_id;
+	return NULL;
+}
+
+int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_done_fn done,
+		  void *arg, gw_call **out)
+{
+	const char *rid = gw_msg_request_id(msg);
+	if (!rid || strlen(rid) > PROTO_SHORT_MAX)
+		return TR_ERR_INVALID;
+	nng_msg *m = NULL;
+	int rc = proto_msg_to_nng(msg, &m);
+	if (rc != TR_OK)
+		return rc;
+
+	pthread_mutex_lock(&s->mu);
+	gw_call *c = s->closing ? NULL : s->free_list;
+	if (c)
+		s->free_list = c->next_free;
+	pthread_mutex_unlock(&s->mu);
+	if (!c) {
+		nng_msg_free(m);
+		return TR_ERR_UNAVAILABLE;
+	}
+	rc = gw_call_prepare(s, c);
+	if (rc != TR_OK) {
+		nng_msg_free(m);
+		gw_call_release(c);
+		return TR_ERR_UNAVAILABLE;
+	}
+	strcpy(c->request_id, rid);
+	c->done = done;
+	c->arg = arg;
+	c->reply = NULL;
+	c->rc = TR_ERR_INTERNAL;
+	c->deadline_ms = tr_mono_ms() + timeout_ms;
+	c->state = GW_CALL_SENDING;
+	*out = c;
+	nng_aio_set_msg(c->aio, m);
+	nng_aio_set_timeout(c->aio, timeout_ms);
+	nng_ctx_send(c->ctx, c->aio);
+	return TR_OK;
+}
+
+int gw_call_result(gw_call *c, proto_msg *reply)
+{
+	char err[200];
+	memset(reply, 0, sizeof *reply);
+	if (c->rc != TR_OK)
+		return c->rc;
+	int rc = proto_msg_from_nng(c->reply, reply, err, sizeof err);
+	if (rc != TR_OK) {
+		tr_warn("store reply dropped: %s", err);
+		return TR_ERR_PROTO;
+	}
+	if (reply->type != PROTO_REPLY || !reply->u.reply.request_id ||
+	    strcmp(reply->u.reply.request_id, c->request_id) != 0) {
+		tr_warn("store reply dropped: a %s for another request",
+			proto_type_name(reply->type));
+		proto_msg_free(reply);
+		return TR_ERR_PROTO;
+	}
+	return TR_OK;
+}
+
+void gw_call_release(gw_call *c)
+{
+	gw_store *s = c->store;
+	if (c->opened)
+		nng_aio_wait(c->aio);
+	if (c->reply) {
+		nng_msg_free(c->reply);
+		c->reply = NULL;
+	}
+	c->state = GW_CALL_IDLE;
+	c->done = NULL;
+	c->arg = NULL;
+	pthread_mutex_lock(&s->mu);
+	c->next_free = s->free_list;
+	s->free_list = c;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void gw_store_shutdown(gw_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	bool was = s->closing;
+	s->closing = true;
+	pthread_mutex_unlock(&s->mu);
+	if (!was)
+		nng_close(s->sock);
+}
+
+void gw_store_close(gw_store *s)
+{
+	if (!s)
+		return;
+	gw_store_shutdown(s);
+	for (size_t i = 0; i < s->nslots; i++) {
+		gw_call *c = &s->slots[i];
+		if (!c->opened)
+			continue;
+		nng_aio_free(c->aio);
+		nng_ctx_close(c->ctx);
+	}
+	pthread_mutex_destroy(&s->mu);
+	free(s->slots);
+	free(s);
+}
+
+void gw_request_id(char out[GW_REQUEST_ID_LEN + 1])
+{
+	uint8_t r[16];
+	size_t got = 0;
+	while (got < sizeof r) {
+		ssize_t n = getrandom(r + got, sizeof r - got, 0);
+		if (n <= 0) {
+			/* getrandom does not fail for 16 bytes once the pool is ready; still,
+			 * never send a predictable id silently. */
+			tr_error("getrandom failed; request id from the clock");
+			int64_t t = tr_mono_us() ^ tr_now_ms();
+			memcpy(r, &t, sizeof t);
+			got = sizeof r;
+			break;
+		}
+		got += (size_t)n;
+	}
+	gw_hex(r, sizeof r, out);
+}
