@@ -90,8 +90,25 @@ static int tr_cfg_parse_one(const tr_cfg_item *it, const char *text, void *cfg, 
 	return TR_ERR_INTERNAL;
 }
 
+/* Zeroes every item's slot (a string slot becomes NULL) without freeing anything. */
+static void tr_cfg_zero(const tr_cfg_item *items, size_t n, void *cfg)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *slot = (char *)cfg + items[i].offset;
+		switch (items[i].type) {
+		case TR_CFG_STR:
+		case TR_CFG_ENUM: *(char **)slot = NULL; break;
+		case TR_CFG_INT: *(long *)slot = 0; break;
+		case TR_CFG_BOOL: *(bool *)slot = false; break;
+		}
+	}
+}
+
 int tr_config_load(const tr_cfg_item *items, size_t n, void *cfg, char *err, size_t errlen)
 {
+	/* The caller's struct may hold garbage: start from zero so that a failure frees
+	 * only what this call allocated. */
+	tr_cfg_zero(items, n, cfg);
 	for (size_t i = 0; i < n; i++) {
 		const char *text = getenv(items[i].env);
 		if (!text)
@@ -99,6 +116,7 @@ int tr_config_load(const tr_cfg_item *items, size_t n, void *cfg, char *err, siz
 		int rc = tr_cfg_parse_one(&items[i], text, cfg, err, errlen);
 		if (rc != TR_OK) {
 			tr_config_free(items, n, cfg);
+			tr_cfg_zero(items, n, cfg);
 			return rc;
 		}
 	}

@@ -1,0 +1,2 @@
+# common: the shared runtime (configuration, logging).
+triage_unit_test(test_config LIBS triage_common)
