@@ -226,7 +226,7 @@ bool triage_parse_json(const char *text, size_t len, triage_result *out, char *w
 		snprintf(why, whylen, "answer longer than %d bytes", PROTO_JSON_MAX);
 		goto out;
 	}
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
 		snprintf(why, whylen, "answer is not JSON: %s", jerr.text);
 		goto out;
