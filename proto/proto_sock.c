@@ -19,6 +19,10 @@
 #include "tr_err.h"
 #include "tr_log.h"
 
+/* nng counts a protocol's header (REQ/REP's request id, 4 bytes a hop) against
+ * NNG_OPT_RECVMAXSZ, so the cap leaves room for it: a body of exactly PROTO_MAX_MSG
+ * still arrives, and the decoder enforces PROTO_MAX_MSG on the body itself. */
+#define RECVMAX_HEADER_SLACK 64
 #define RECONN_MIN_MS 50
 #define RECONN_MAX_MS 2000
 /* PUSH/PULL buffers, in messages. nng delivers at most once and a busy puller still
@@ -186,7 +190,7 @@ static int open_kind(proto_sock_kind kind, nng_socket *out)
 		return nng_fail(rv, "open", kind_names[kind]);
 
 	const char *opt = NNG_OPT_RECVMAXSZ;
-	rv = nng_socket_set_size(s, opt, PROTO_MAX_MSG);
+	rv = nng_socket_set_size(s, opt, PROTO_MAX_MSG + RECVMAX_HEADER_SLACK);
 	if (rv == 0)
 		rv = nng_socket_set_ms(s, opt = NNG_OPT_RECONNMINT, RECONN_MIN_MS);
 	if (rv == 0)

@@ -18,8 +18,9 @@ typedef enum {
 	PROTO_SOCK_PULL, /* enricher: jobs; store: results */
 } proto_sock_kind;
 
-/* Options every socket gets: NNG_OPT_RECVMAXSZ = PROTO_MAX_MSG (a larger message
- * closes the pipe, nng redials); reconnect 50 ms doubling to 2 s. REQ: resends off
+/* Options every socket gets: NNG_OPT_RECVMAXSZ = PROTO_MAX_MSG plus 64 bytes for
+ * protocol headers (a larger message closes the pipe and nng redials; a body over
+ * PROTO_MAX_MSG that fits is dropped by the decoder); reconnect 50 ms doubling to 2 s. REQ: resends off
  * (NNG_OPT_REQ_RESENDTIME infinite), so set NNG_OPT_RECVTIMEO (or an aio timeout).
  * SUB: subscribed to everything. PUSH: send buffer 1; PULL: receive buffer 1, so few
  * messages sit in buffers where a crash would lose them. Send and receive timeouts
