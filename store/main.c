@@ -1,0 +1,116 @@
+/* triage-store: the only process that talks to PostgreSQL. Configuration, migrations,
+ * then the REP server, group-commit writers, readers, dispatcher and results threads;
+ * an ordered shutdown on SIGINT/SIGTERM. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store_config.h"
+#include "store_db.h"
+#include "store_dispatch.h"
+#include "store_enrichers.h"
+#include "store_events.h"
+#include "store_ingest.h"
+#include "store_migrate.h"
+#include "store_query.h"
+#include "store_rep.h"
+#include "store_results.h"
+#include "tr_err.h"
+#include "tr_log.h"
+#include "tr_signal.h"
+
+/* Applies the migrations, waiting for PostgreSQL if it is not up yet. Returns TR_OK,
+ * an error, or TR_ERR_UNAVAILABLE if a signal asked us to stop while waiting. */
+static int store_prepare_db(const store_config *cfg)
+{
+	store_db *db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "migrate");
+	if (!db)
+		return TR_ERR_NOMEM;
+	int rc;
+	long wait_ms = 200;
+	for (;;) {
+		rc = store_db_ensure(db);
+		if (rc == TR_OK)
+			rc = store_migrate(db, cfg->sql_dir);
+		if (rc != TR_ERR_UNAVAILABLE)
+			break;
+		tr_warn("waiting for PostgreSQL (%s)", store_db_errmsg(db));
+		if (tr_signal_wait((int)wait_ms) != 0)
+			break;
+		wait_ms = wait_ms * 2 > 5000 ? 5000 : wait_ms * 2;
+	}
+	store_db_free(db);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	store_config cfg;
+	char err[512];
+	int status = 1;
+	store_enrichers *enrichers = NULL;
+	store_events *events = NULL;
+	store_dispatch *dispatch = NULL;
+	store_query *query = NULL;
+	store_ingest *ingest = NULL;
+	store_results *results = NULL;
+	store_rep *rep = NULL;
+
+	tr_signal_block();
+	if (tr_config_wants_help(argc, argv)) {
+		tr_config_help(stdout, "triage-store",
+			       "Stores incidents in PostgreSQL, answers the gateways, dispatches "
+			       "triage jobs to enrichers and applies their results.",
+			       store_cfg_items, store_cfg_nitems);
+		return 0;
+	}
+	if (store_config_load(&cfg, err, sizeof(err)) != TR_OK) {
+		fprintf(stderr, "triage-store: %s\n", err);
+		return 2;
+	}
+	tr_log_level level = TR_LOG_INFO;
+	tr_log_level_parse(cfg.log_level, &level);
+	tr_log_init("store", level);
+	tr_info("starting as %s (group commit %s, batch max %ld)", cfg.store_id,
+		cfg.group_commit ? "on" : "off", cfg.batch_max);
+
+	int rc = store_prepare_db(&cfg);
+	if (rc != TR_OK) {
+		if (rc == TR_ERR_UNAVAILABLE)
+			status = 0; /* asked to stop while waiting for the database */
+		else
+			tr_error("cannot prepare the database: %s", tr_strerror(rc));
+		goto out;
+	}
+	enrichers = store_enrichers_new(cfg.enricher_expire_ms);
+	if (!enrichers)
+		goto out;
+	if (store_events_open(cfg.events_url, &events) != TR_OK ||
+	    store_dispatch_start(&cfg, events, enrichers, &dispatch) != TR_OK ||
+	    store_query_start(&cfg, events, dispatch, enrichers, &query) != TR_OK ||
+	    store_ingest_start(&cfg, events, dispatch, &ingest) != TR_OK ||
+	    store_results_start(&cfg, events, enrichers, dispatch, &results) != TR_OK ||
+	    store_rep_start(cfg.store_url, cfg.rep_contexts, ingest, query, &rep) != TR_OK) {
+		tr_error("cannot start: see the errors above");
+		goto out;
+	}
+	tr_info("ready: requests on %s, events on %s, jobs on %s, results on %s", cfg.store_url,
+		cfg.events_url, cfg.jobs_url, cfg.results_url);
+	int sig = tr_signal_wait(-1);
+	tr_info("signal %d: stopping", sig);
+	status = 0;
+out:
+	/* in order: no new requests; answer what is held; then the rest */
+	if (rep)
+		store_rep_quiesce(rep);
+	store_ingest_stop(ingest);
+	store_query_stop(query);
+	store_rep_close(rep);
+	store_results_stop(results);
+	store_dispatch_stop(dispatch);
+	store_events_close(events);
+	store_enrichers_free(enrichers);
+	tr_info("stopped");
+	store_config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,180 @@
+/* store_batch: per-submit checks, in-batch duplicates and the INSERT's array
+ * parameters; the pure half of store_ingest. */
+#include "store_batch.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool store_same(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+static bool store_text_ok(const char *name, const char *s, size_t min, size_t max_bytes,
+			  char *detail, size_t detlen)
+{
+	if (!s)
+		return true;
+	size_t len = strlen(s);
+	if (len < min || len > max_bytes) {
+		snprintf(detail, detlen, "%s: must be %zu-%zu bytes", name, min, max_bytes);
+		return false;
+	}
+	if (!store_utf8_check(s, len, NULL)) {
+		snprintf(detail, detlen, "%s: invalid UTF-8", name);
+		return false;
+	}
+	return true;
+}
+
+bool store_submit_check(const proto_submit *s, char *detail, size_t detlen)
+{
+	size_t chars = 0;
+	if (!s->request_id || !s->title || !s->description) {
+		snprintf(detail, detlen, "request_id, title and description are required");
+		return false;
+	}
+	if (!store_text_ok("request_id", s->request_id, 1, PROTO_SHORT_MAX, detail, detlen) ||
+	    !store_text_ok("idempotency_key", s->idempotency_key, 1, PROTO_SHORT_MAX, detail,
+			   detlen) ||
+	    !store_text_ok("description", s->description, 0, PROTO_DESC_MAX, detail, detlen) ||
+	    !store_text_ok("source", s->source, 0, PROTO_SHORT_MAX, detail, detlen) ||
+	    !store_text_ok("service", s->service, 0, PROTO_SHORT_MAX, detail, detlen) ||
+	    !store_text_ok("dedup_key", s->dedup_key, 1, PROTO_SHORT_MAX, detail, detlen))
+		return false;
+	if (!store_utf8_check(s->title, strlen(s->title), &chars)) {
+		snprintf(detail, detlen, "title: invalid UTF-8");
+		return false;
+	}
+	if (chars < 1 || chars > PROTO_TITLE_MAX_CHARS) {
+		snprintf(detail, detlen, "title: must be 1-%d characters", PROTO_TITLE_MAX_CHARS);
+		return false;
+	}
+	if (s->nlabels > PROTO_LABELS_MAX) {
+		snprintf(detail, detlen, "labels: at most %d entries", PROTO_LABELS_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < s->nlabels; i++) {
+		const proto_kv *kv = &s->labels[i];
+		if (!kv->key || !kv->value ||
+		    !store_text_ok("labels key", kv->key, 1, PROTO_LABEL_KEY_MAX, detail, detlen) ||
+		    !store_text_ok("labels value", kv->value, 0, PROTO_LABEL_VALUE_MAX, detail,
+				   detlen))
+			return false;
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(s->labels[j].key, kv->key) == 0) {
+				snprintf(detail, detlen, "labels: duplicate key");
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* O(n^2) over the batch: fine for the default batch (<= 512) and the typical one (the
+ * number of requests in flight, tens). */
+void store_batch_plan(const proto_submit *const *subs, size_t n, store_slot *slots)
+{
+	for (size_t i = 0; i < n; i++) {
+		store_slot *sl = &slots[i];
+		const proto_submit *s = subs[i];
+		sl->kind = STORE_SLOT_INSERT;
+		sl->leader = (int)i;
+		sl->detail[0] = '\0';
+		if (!store_submit_check(s, sl->detail, sizeof(sl->detail))) {
+			sl->kind = STORE_SLOT_INVALID;
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (slots[j].kind == STORE_SLOT_INVALID)
+				continue;
+			if (store_same(subs[j]->request_id, s->request_id)) {
+				sl->kind = STORE_SLOT_SAME_REQUEST;
+				sl->leader = (int)j;
+				break;
+			}
+		}
+		if (sl->kind != STORE_SLOT_INSERT)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (slots[j].kind != STORE_SLOT_INSERT)
+				continue;
+			if (store_same(subs[j]->idempotency_key, s->idempotency_key)) {
+				sl->kind = STORE_SLOT_SAME_KEY;
+				sl->leader = (int)j;
+				break;
+			}
+		}
+		if (sl->kind != STORE_SLOT_INSERT)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (slots[j].kind != STORE_SLOT_INSERT)
+				continue;
+			if (store_same(subs[j]->dedup_key, s->dedup_key)) {
+				sl->kind = STORE_SLOT_OCCURRENCE;
+				sl->leader = (int)j;
+				break;
+			}
+		}
+	}
+}
+
+bool store_labels_json(store_buf *b, const proto_kv *labels, size_t nlabels)
+{
+	store_buf_add(b, "{", 1);
+	for (size_t i = 0; i < nlabels; i++) {
+		if (i)
+			store_buf_add(b, ",", 1);
+		store_buf_json_str(b, labels[i].key);
+		store_buf_add(b, ":", 1);
+		store_buf_json_str(b, labels[i].value);
+	}
+	return store_buf_add(b, "}", 1);
+}
+
+bool store_batch_arrays_build(const proto_submit *const *subs, size_t n,
+			      const store_slot *slots, store_batch_arrays *out)
+{
+	/* a cap, not an allocation: escaping at most doubles a bounded field */
+	size_t cap = n * (4 * PROTO_DESC_MAX + 1024) + 64;
+	store_buf labels;
+	memset(out, 0, sizeof(*out));
+	for (int c = 0; c < STORE_BATCH_NCOLS; c++) {
+		store_buf_init(&out->col[c], c == 7 ? cap * 4 : cap);
+		store_buf_array_open(&out->col[c]);
+	}
+	store_buf_init(&labels, 64 * 1024);
+	for (size_t i = 0; i < n; i++) {
+		if (slots[i].kind != STORE_SLOT_INSERT)
+			continue;
+		const proto_submit *s = subs[i];
+		store_buf_array_item(&out->col[0], s->request_id);
+		store_buf_array_item(&out->col[1], s->idempotency_key);
+		store_buf_array_item(&out->col[2], s->title);
+		store_buf_array_item(&out->col[3], s->description);
+		store_buf_array_item(&out->col[4], s->source);
+		store_buf_array_item(&out->col[5], s->service);
+		store_buf_array_item(&out->col[6], s->dedup_key);
+		labels.len = 0;
+		labels.failed = false;
+		if (!store_labels_json(&labels, s->labels, s->nlabels))
+			out->col[7].failed = true;
+		else
+			store_buf_array_item(&out->col[7], labels.data);
+		out->rows++;
+	}
+	store_buf_free(&labels);
+	bool ok = true;
+	for (int c = 0; c < STORE_BATCH_NCOLS; c++) {
+		store_buf_array_close(&out->col[c]);
+		ok = ok && !out->col[c].failed;
+	}
+	return ok;
+}
+
+void store_batch_arrays_free(store_batch_arrays *a)
+{
+	for (int c = 0; c < STORE_BATCH_NCOLS; c++)
+		store_buf_free(&a->col[c]);
+	a->rows = 0;
+}

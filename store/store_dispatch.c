@@ -1,0 +1,355 @@
+/* store_dispatch: the dispatcher/sweeper thread: jobs to enrichers within their free
+ * slots, and expired leases back to submitted (or failed after the last attempt).
+ *
+ * DESIGN: one thread with its own PGconn and the PUSH socket. It sleeps on a
+ * condition variable until woken (rows committed, a heartbeat with free slots, a
+ * result) or until the next due time / sweep interval. Each pass: if enrichers have
+ * credits, claim up to that many due rows with FOR UPDATE SKIP LOCKED, mark them
+ * processing with attempt+1 and a lease in one transaction, then push the jobs; every
+ * sweep interval also expire leases. With no credits it does not query at all. */
+#include "store_dispatch.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <nng/nng.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proto.h"
+#include "proto_sock.h"
+#include "store_db.h"
+#include "store_json.h"
+#include "tr_err.h"
+#include "tr_log.h"
+#include "tr_time.h"
+
+#define STORE_CLAIM_MAX 256   /* rows claimed per statement */
+#define STORE_EXPIRE_MAX 500  /* leases expired per statement */
+
+struct store_dispatch {
+	const store_config *cfg;
+	store_events *events;
+	store_enrichers *enrichers;
+	nng_socket jobs;
+	store_db *db;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	bool woken, stopping;
+	int64_t next_sweep_ms;
+	int64_t last_stale_warn_ms;
+};
+
+long store_backoff_ms(long attempt, long base_ms, long cap_ms)
+{
+	if (attempt < 1)
+		attempt = 1;
+	long v = base_ms;
+	for (long i = 1; i < attempt && v < cap_ms; i++)
+		v = v > cap_ms / 2 ? cap_ms : v * 2;
+	return v < cap_ms ? v : cap_ms;
+}
+
+/* The backoffs for attempts 1..max as a PostgreSQL array (index = attempt). */
+static void store_backoff_array(const store_config *cfg, char *out, size_t outlen)
+{
+	size_t o = 0;
+	o += (size_t)snprintf(out + o, outlen - o, "{");
+	for (long a = 1; a <= cfg->max_attempts && o < outlen; a++)
+		o += (size_t)snprintf(out + o, outlen - o, "%s%ld", a > 1 ? "," : "",
+				      store_backoff_ms(a, cfg->retry_backoff_ms,
+						       cfg->retry_backoff_max_ms));
+	if (o < outlen)
+		snprintf(out + o, outlen - o, "}");
+}
+
+static const char store_sql_claim[] =
+	"WITH c AS (SELECT id FROM incidents WHERE status = 'submitted'"
+	" AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT $1"
+	" FOR UPDATE SKIP LOCKED),"
+	" u AS (UPDATE incidents i SET status = 'processing', attempt = i.attempt + 1,"
+	" lease_deadline = now() + $2 * interval '1 millisecond', version = i.version + 1,"
+	" updated_at = now() FROM c WHERE i.id = c.id"
+	" RETURNING i.id, i.version, i.status, i.state,"
+	" coalesce(i.severity_override, i.severity, '') AS sev,"
+	" coalesce(i.category_override, i.category, '') AS cat, i.attempt,"
+	" (extract(epoch FROM i.lease_deadline) * 1000)::bigint AS lease_ms,"
+	" i.title, i.description, i.source, i.service, i.labels::text AS labels),"
+	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
+	" SELECT id, 'dispatched', status, attempt, 'store', jsonb_build_object('lease_ms', $2)"
+	" FROM u)"
+	" SELECT u.*, coalesce((SELECT value FROM settings WHERE name = 'model'), $3) FROM u"
+	" ORDER BY id";
+
+static const char store_sql_expire[] =
+	"WITH x AS (SELECT id FROM incidents WHERE status = 'processing'"
+	" AND lease_deadline < now() ORDER BY lease_deadline LIMIT $3 FOR UPDATE SKIP LOCKED),"
+	" u AS (UPDATE incidents i SET"
+	" status = CASE WHEN i.attempt >= $1 THEN 'failed' ELSE 'submitted' END,"
+	" failure_reason = CASE WHEN i.attempt >= $1 THEN 'attempts_exhausted' END,"
+	" failure_detail = CASE WHEN i.attempt >= $1 THEN 'the lease expired on the last"
+	" attempt' END,"
+	" finished_at = CASE WHEN i.attempt >= $1 THEN now() END,"
+	" next_attempt_at = now() + coalesce(($2::bigint[])[i.attempt], 0)"
+	" * interval '1 millisecond',"
+	" lease_deadline = NULL, version = i.version + 1, updated_at = now()"
+	" FROM x WHERE i.id = x.id"
+	" RETURNING i.id, i.version, i.status, i.state,"
+	" coalesce(i.severity_override, i.severity, '') AS sev,"
+	" coalesce(i.category_override, i.category, '') AS cat, i.attempt),"
+	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
+	" SELECT id, 'lease_expired', status, attempt, 'store', CASE WHEN status = 'failed'"
+	" THEN jsonb_build_object('reason', 'attempts_exhausted') ELSE '{}' END FROM u)"
+	" SELECT * FROM u";
+
+/* Labels of a claimed row (the jsonb text the store wrote) into kv, pointing into
+ * *doc (the caller frees it with json_decref). Bounded by max. */
+static size_t store_parse_labels(const char *text, proto_kv *kv, size_t max, json_t **doc)
+{
+	size_t n = 0;
+	const char *key;
+	json_t *value;
+	*doc = json_loads(text, 0, NULL);
+	if (!json_is_object(*doc))
+		return 0;
+	json_object_foreach(*doc, key, value)
+	{
+		if (n == max)
+			break;
+		if (!json_is_string(value))
+			continue;
+		kv[n].key = (char *)key;
+		kv[n].value = (char *)json_string_value(value);
+		n++;
+	}
+	return n;
+}
+
+static void store_push_jobs(store_dispatch *d, PGresult *res)
+{
+	for (int r = 0; r < PQntuples(res); r++) {
+		proto_kv labels[PROTO_LABELS_MAX];
+		json_t *doc = NULL;
+		proto_msg m = {.type = PROTO_JOB};
+		proto_job *j = &m.u.job;
+		j->incident_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		j->attempt = (int32_t)strtol(PQgetvalue(res, r, 6), NULL, 10);
+		j->lease_deadline_ms = strtoll(PQgetvalue(res, r, 7), NULL, 10);
+		j->title = PQgetvalue(res, r, 8);
+		j->description = PQgetvalue(res, r, 9);
+		j->source = PQgetisnull(res, r, 10) ? NULL : PQgetvalue(res, r, 10);
+		j->service = PQgetisnull(res, r, 11) ? NULL : PQgetvalue(res, r, 11);
+		j->nlabels = store_parse_labels(PQgetvalue(res, r, 12), labels, PROTO_LABELS_MAX,
+						&doc);
+		j->labels = labels;
+		j->model = PQgetvalue(res, r, 13);
+		int rc = proto_sock_send(d->jobs, &m);
+		if (rc != TR_OK)
+			tr_iwarn(j->incident_id, "job not sent (%s): the lease will bring it back",
+				 tr_strerror(rc));
+		else
+			tr_idebug(j->incident_id, "dispatched attempt=%d model=%s", j->attempt,
+				  j->model);
+		json_decref(doc);
+		store_events_publish_row(d->events, res, r, 0, "dispatched");
+	}
+}
+
+/* Claims and pushes as many due rows as there are credits. Returns how many. */
+static long store_dispatch_pass(store_dispatch *d)
+{
+	long credits = store_enrichers_credits(d->enrichers, tr_mono_ms());
+	if (credits <= 0)
+		return 0;
+	if (credits > STORE_CLAIM_MAX)
+		credits = STORE_CLAIM_MAX;
+	char lim[24], lease[24];
+	snprintf(lim, sizeof(lim), "%ld", credits);
+	snprintf(lease, sizeof(lease), "%ld", d->cfg->lease_ms);
+	const char *p[] = {lim, lease, d->cfg->default_model};
+	PGresult *res = NULL;
+	if (store_db_exec(d->db, store_sql_claim, 3, p, &res) != TR_OK)
+		return -1;
+	long n = PQntuples(res);
+	if (n > 0) {
+		store_enrichers_charge(d->enrichers, n, tr_mono_ms());
+		store_push_jobs(d, res);
+	}
+	PQclear(res);
+	return n;
+}
+
+static void store_sweep(store_dispatch *d)
+{
+	char max[24], backoffs[2048], lim[24];
+	PGresult *res = NULL;
+	snprintf(max, sizeof(max), "%ld", d->cfg->max_attempts);
+	snprintf(lim, sizeof(lim), "%d", STORE_EXPIRE_MAX);
+	store_backoff_array(d->cfg, backoffs, sizeof(backoffs));
+	const char *p[] = {max, backoffs, lim};
+	if (store_db_exec(d->db, store_sql_expire, 3, p, &res) != TR_OK)
+		return;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		tr_iwarn(id, "lease expired on attempt %s: %s", PQgetvalue(res, r, 6),
+			 PQgetvalue(res, r, 2));
+		store_events_publish_row(d->events, res, r, 0,
+					 strcmp(PQgetvalue(res, r, 2), "failed") == 0
+						 ? "failed"
+						 : "lease_expired");
+	}
+	PQclear(res);
+	/* rows waiting longer than the stale threshold: say so (they are dispatched as soon
+	 * as an enricher has a free slot; nothing is dropped) */
+	int64_t now = tr_mono_ms();
+	if (now - d->last_stale_warn_ms < d->cfg->stale_submitted_ms)
+		return;
+	char stale[24];
+	snprintf(stale, sizeof(stale), "%ld", d->cfg->stale_submitted_ms);
+	const char *p2[] = {stale};
+	if (store_db_exec(d->db,
+			  "SELECT count(*) FROM incidents WHERE status = 'submitted'"
+			  " AND next_attempt_at < now() - $1 * interval '1 millisecond'",
+			  1, p2, &res) != TR_OK)
+		return;
+	long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (n > 0) {
+		d->last_stale_warn_ms = now;
+		tr_warn("%ld incidents waiting for an enricher longer than %ld ms (credits: %ld)",
+			n, d->cfg->stale_submitted_ms,
+			store_enrichers_credits(d->enrichers, now));
+	}
+}
+
+/* Milliseconds until the next due submitted row (capped by the sweep interval). */
+static long store_next_due_ms(store_dispatch *d)
+{
+	PGresult *res = NULL;
+	long wait = d->cfg->sweep_interval_ms;
+	if (store_db_exec(d->db,
+			  "SELECT ceil(extract(epoch FROM min(next_attempt_at) - now()) * 1000)"
+			  " FROM incidents WHERE status = 'submitted'",
+			  0, NULL, &res) != TR_OK)
+		return wait;
+	if (!PQgetisnull(res, 0, 0)) {
+		long due = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+		if (due < 1)
+			due = 1;
+		if (due < wait)
+			wait = due;
+	}
+	PQclear(res);
+	return wait;
+}
+
+static void *store_dispatch_main(void *arg)
+{
+	store_dispatch *d = arg;
+	d->next_sweep_ms = tr_mono_ms();
+	for (;;) {
+		long wait_ms = d->cfg->sweep_interval_ms;
+		if (store_db_ensure(d->db) == TR_OK) {
+			if (tr_mono_ms() >= d->next_sweep_ms) {
+				store_sweep(d);
+				d->next_sweep_ms = tr_mono_ms() + d->cfg->sweep_interval_ms;
+			}
+			long n;
+			do {
+				n = store_dispatch_pass(d);
+			} while (n > 0 && !d->stopping);
+			if (n == 0 && store_enrichers_credits(d->enrichers, tr_mono_ms()) > 0)
+				wait_ms = store_next_due_ms(d); /* work will come due: wake for it */
+		}
+		int64_t until_sweep = d->next_sweep_ms - tr_mono_ms();
+		if (until_sweep < wait_ms)
+			wait_ms = until_sweep > 0 ? (long)until_sweep : 0;
+		pthread_mutex_lock(&d->lock);
+		if (!d->woken && !d->stopping && wait_ms > 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += wait_ms / 1000;
+			ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!d->woken && !d->stopping &&
+			       pthread_cond_timedwait(&d->cond, &d->lock, &ts) == 0)
+				;
+		}
+		d->woken = false;
+		bool stop = d->stopping;
+		pthread_mutex_unlock(&d->lock);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+int store_dispatch_start(const store_config *cfg, store_events *events,
+			 store_enrichers *enrichers, store_dispatch **out)
+{
+	store_dispatch *d = calloc(1, sizeof(*d));
+	if (!d)
+		return TR_ERR_NOMEM;
+	d->cfg = cfg;
+	d->events = events;
+	d->enrichers = enrichers;
+	d->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "dispatch");
+	if (!d->db) {
+		free(d);
+		return TR_ERR_NOMEM;
+	}
+	int rc = proto_sock_listen(PROTO_SOCK_PUSH, cfg->jobs_url, &d->jobs);
+	if (rc != TR_OK) {
+		store_db_free(d->db);
+		free(d);
+		return rc;
+	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&d->lock, NULL);
+	if (pthread_create(&d->thread, NULL, store_dispatch_main, d) != 0) {
+		nng_close(d->jobs);
+		pthread_cond_destroy(&d->cond);
+		pthread_mutex_destroy(&d->lock);
+		store_db_free(d->db);
+		free(d);
+		return TR_ERR_INTERNAL;
+	}
+	*out = d;
+	return TR_OK;
+}
+
+void store_dispatch_wake(store_dispatch *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->woken = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void store_dispatch_stop(store_dispatch *d)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	nng_close(d->jobs);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	store_db_free(d->db);
+	free(d);
+}

@@ -1,0 +1,30 @@
+/* store_dispatch: the dispatcher/sweeper thread. It pushes triage jobs to enrichers,
+ * only as many as they report free slots (credits from heartbeats), claiming rows with
+ * FOR UPDATE SKIP LOCKED; and every sweep interval it returns expired leases to
+ * submitted (with backoff) or fails them after the maximum attempts. It sleeps on a
+ * condition variable when there is no work or no credit: it never spins. */
+#ifndef STORE_DISPATCH_H
+#define STORE_DISPATCH_H
+
+#include "store_config.h"
+#include "store_enrichers.h"
+#include "store_events.h"
+
+typedef struct store_dispatch store_dispatch;
+
+/* Listens on cfg->jobs_url and starts the thread. cfg, events and enrichers must outlive
+ * it. */
+int store_dispatch_start(const store_config *cfg, store_events *events,
+			 store_enrichers *enrichers, store_dispatch **out);
+
+/* Wakes the dispatcher: rows were committed or credits appeared. Cheap; NULL is a
+ * no-op. Thread-safe. */
+void store_dispatch_wake(store_dispatch *d);
+
+/* Stops the thread, closes the socket and frees. */
+void store_dispatch_stop(store_dispatch *d);
+
+/* Backoff before retry number attempt (1-based): base * 2^(attempt-1), capped. */
+long store_backoff_ms(long attempt, long base_ms, long cap_ms);
+
+#endif

@@ -1,0 +1,536 @@
+/* store_ingest: group commit of submits (queue, writer threads, the batch transaction).
+ *
+ * DESIGN: gateway REP contexts queue SUBMIT calls here (store_ingest_submit, any
+ * thread). cfg->ingest_writers writer threads, each with its own PGconn, take every
+ * call waiting (up to TRIAGE_BATCH_MAX; one when TRIAGE_GROUP_COMMIT is off), run the
+ * batch transaction, and after COMMIT answer each call, publish 'created'/'occurrence'
+ * events and wake the dispatcher. With two writers one batch is being built while the
+ * other waits for its fsync. Calls never wait on each other across batches. */
+#include "store_ingest.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_batch.h"
+#include "store_json.h"
+#include "tr_err.h"
+#include "tr_log.h"
+
+#define STORE_INGEST_RETRIES 3 /* deadlocks between writers: retry the whole batch */
+
+struct store_ingest {
+	const store_config *cfg;
+	store_events *events;
+	store_dispatch *dispatch;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	store_call *head, *tail; /* the queue, under lock */
+	bool stopping;
+	pthread_t *threads;
+	size_t nthreads;
+};
+
+/* The multi-row insert: rows whose request id, idempotency key or open dedup key exist
+ * already are skipped (resolved afterwards); the 'created' event is written in the
+ * same statement. */
+static const char store_sql_insert[] =
+	"WITH src AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+	" $5::text[], $6::text[], $7::text[], $8::jsonb[]) WITH ORDINALITY AS"
+	" s(request_id, idempotency_key, title, description, source, service, dedup_key,"
+	" labels, ord)),"
+	" ins AS (INSERT INTO incidents (request_id, idempotency_key, title, description,"
+	" source, service, dedup_key, labels, fingerprint)"
+	" SELECT request_id, idempotency_key, title, description, source, service, dedup_key,"
+	" labels, md5(coalesce('d:' || dedup_key, 't:' || lower(title) || '|' ||"
+	" coalesce(service, '') || '|' || coalesce(source, ''))) FROM src ORDER BY ord"
+	" ON CONFLICT DO NOTHING"
+	" RETURNING id, request_id, triage_incident_json(incidents) AS j),"
+	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
+	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins)"
+	" SELECT request_id, id, j FROM ins";
+
+/* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
+ * submit that was counted as an occurrence. $1/$2: request ids and keys. */
+static const char store_sql_known[] =
+	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS"
+	" k(r, ik, ord))"
+	" SELECT k.ord, i.id, triage_incident_json(i), 0 AS how FROM k"
+	" JOIN incidents i ON i.request_id = k.r"
+	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 1 FROM k"
+	" JOIN incidents i ON i.idempotency_key = k.ik"
+	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 2 FROM k"
+	" JOIN incident_occurrences o ON o.request_id = k.r JOIN incidents i ON i.id ="
+	" o.incident_id"
+	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 3 FROM k"
+	" JOIN incident_occurrences o ON o.idempotency_key = k.ik JOIN incidents i ON i.id ="
+	" o.incident_id"
+	" ORDER BY 1, 4";
+
+/* Occurrences: $1 dedup keys, $2 how many submits each. */
+static const char store_sql_occur[] =
+	"WITH d AS (SELECT * FROM unnest($1::text[], $2::int[]) AS d(k, n)),"
+	" u AS (UPDATE incidents i SET occurrence_count = i.occurrence_count + d.n,"
+	" last_seen_at = now(), updated_at = now(), version = i.version + 1"
+	" FROM d WHERE i.dedup_key = d.k AND i.state <> 'resolved'"
+	" RETURNING i.dedup_key, d.n, triage_incident_json(i) AS j, i.attempt, "
+	"i.id, i.version, i.status, i.state, coalesce(i.severity_override, i.severity, '') AS sev,"
+	" coalesce(i.category_override, i.category, '') AS cat),"
+	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
+	" SELECT id, 'occurrence', status, attempt, 'api', jsonb_build_object('count', n)"
+	" FROM u)"
+	" SELECT dedup_key, j, id, version, status, state, sev, cat FROM u";
+
+static const char store_sql_occur_keys[] =
+	"INSERT INTO incident_occurrences (request_id, idempotency_key, incident_id)"
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING";
+
+typedef struct {
+	store_call **calls;
+	size_t n;
+	const proto_submit **subs;
+	store_slot *slots;
+	bool *done;        /* reply decided (before commit: provisional) */
+	bool *dedup;       /* reply is an occurrence ("deduplicated": true) */
+	bool *occurs;      /* scratch: becomes an occurrence */
+	PGresult *occ;     /* occurrence rows, for events after commit */
+} store_batch_run;
+
+/* Sets call i's reply to the incident json (copied) with id. */
+static void store_reply_incident(store_batch_run *b, size_t i, const char *id, const char *json,
+				 bool created, bool dedup)
+{
+	store_call *c = b->calls[i];
+	char *text;
+	if (dedup) {
+		/* the incident plus "deduplicated": true */
+		size_t len = strlen(json);
+		while (len > 0 && json[len - 1] != '}')
+			len--;
+		text = malloc(len + 24);
+		if (text && len > 0)
+			snprintf(text, len + 24, "%.*s, \"deduplicated\" : true}", (int)(len - 1), json);
+	} else {
+		text = strdup(json);
+	}
+	store_call_ok(c, text);
+	c->created = created;
+	c->incident_id = strtoll(id, NULL, 10);
+	b->done[i] = true;
+	b->dedup[i] = dedup;
+}
+
+static int store_leader_of(const store_batch_run *b, const char *request_id)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->slots[i].kind == STORE_SLOT_INSERT && !b->done[i] &&
+		    strcmp(b->subs[i]->request_id, request_id) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int store_step_insert(store_ingest *in, store_db *db, store_batch_run *b)
+{
+	store_batch_arrays arr;
+	PGresult *res = NULL;
+	int rc = TR_ERR_NOMEM;
+	(void)in;
+	if (!store_batch_arrays_build(b->subs, b->n, b->slots, &arr))
+		goto out;
+	if (arr.rows == 0) {
+		rc = TR_OK;
+		goto out;
+	}
+	const char *p[STORE_BATCH_NCOLS];
+	for (int c = 0; c < STORE_BATCH_NCOLS; c++)
+		p[c] = arr.col[c].data;
+	rc = store_db_exec(db, store_sql_insert, STORE_BATCH_NCOLS, p, &res);
+	if (rc != TR_OK)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int i = store_leader_of(b, PQgetvalue(res, r, 0));
+		if (i >= 0)
+			store_reply_incident(b, (size_t)i, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
+					     true, false);
+	}
+out:
+	PQclear(res);
+	store_batch_arrays_free(&arr);
+	return rc;
+}
+
+/* Leaders not inserted: find the incident they already have. */
+static int store_step_known(store_db *db, store_batch_run *b)
+{
+	store_buf req, key;
+	PGresult *res = NULL;
+	int *idx = calloc(b->n, sizeof(int));
+	size_t m = 0;
+	int rc = TR_ERR_NOMEM;
+	store_buf_init(&req, b->n * (2 * PROTO_SHORT_MAX + 8) + 16);
+	store_buf_init(&key, b->n * (2 * PROTO_SHORT_MAX + 8) + 16);
+	if (!idx)
+		goto out;
+	store_buf_array_open(&req);
+	store_buf_array_open(&key);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->slots[i].kind != STORE_SLOT_INSERT || b->done[i])
+			continue;
+		idx[m++] = (int)i;
+		store_buf_array_item(&req, b->subs[i]->request_id);
+		store_buf_array_item(&key, b->subs[i]->idempotency_key);
+	}
+	store_buf_array_close(&req);
+	store_buf_array_close(&key);
+	rc = TR_OK;
+	if (m == 0)
+		goto out;
+	rc = TR_ERR_NOMEM;
+	if (req.failed || key.failed)
+		goto out;
+	const char *p[] = {req.data, key.data};
+	rc = store_db_exec(db, store_sql_known, 2, p, &res);
+	if (rc != TR_OK)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long ord = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		if (ord < 1 || (size_t)ord > m)
+			continue;
+		size_t i = (size_t)idx[ord - 1];
+		if (b->done[i])
+			continue; /* a better match came first (ORDER BY how) */
+		bool occurrence = strtol(PQgetvalue(res, r, 3), NULL, 10) >= 2;
+		store_reply_incident(b, i, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2), false,
+				     occurrence);
+	}
+out:
+	PQclear(res);
+	free(idx);
+	store_buf_free(&req);
+	store_buf_free(&key);
+	return rc;
+}
+
+/* Whether call i becomes an occurrence of an open incident with its dedup key: a
+ * leader that conflicted on the dedup key, or an OCCURRENCE follower. */
+static bool store_is_occurrence(const store_batch_run *b, size_t i)
+{
+	if (b->slots[i].kind == STORE_SLOT_OCCURRENCE)
+		return true;
+	return b->slots[i].kind == STORE_SLOT_INSERT && !b->done[i] && b->subs[i]->dedup_key;
+}
+
+static int store_step_occurrences(store_db *db, store_batch_run *b)
+{
+	store_buf keys, counts, rq, ik, ids;
+	PGresult *res = NULL;
+	int rc = TR_ERR_NOMEM;
+	size_t cap = b->n * (2 * PROTO_SHORT_MAX + 8) + 16;
+	store_buf_init(&keys, cap);
+	store_buf_init(&counts, cap);
+	store_buf_init(&rq, cap);
+	store_buf_init(&ik, cap);
+	store_buf_init(&ids, cap);
+	store_buf_array_open(&keys);
+	store_buf_array_open(&counts);
+	size_t nkeys = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (!store_is_occurrence(b, i))
+			continue;
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++)
+			first = !(store_is_occurrence(b, j) &&
+				  strcmp(b->subs[j]->dedup_key, b->subs[i]->dedup_key) == 0);
+		if (!first)
+			continue;
+		int count = 0;
+		for (size_t j = i; j < b->n; j++)
+			count += store_is_occurrence(b, j) &&
+				 strcmp(b->subs[j]->dedup_key, b->subs[i]->dedup_key) == 0;
+		char num[16];
+		snprintf(num, sizeof(num), "%d", count);
+		store_buf_array_item(&keys, b->subs[i]->dedup_key);
+		store_buf_array_item(&counts, num);
+		nkeys++;
+	}
+	store_buf_array_close(&keys);
+	store_buf_array_close(&counts);
+	rc = TR_OK;
+	if (nkeys == 0)
+		goto out;
+	rc = TR_ERR_NOMEM;
+	if (keys.failed || counts.failed)
+		goto out;
+	const char *p[] = {keys.data, counts.data};
+	rc = store_db_exec(db, store_sql_occur, 2, p, &res);
+	if (rc != TR_OK)
+		goto out;
+	/* answer each occurrence with its incident; remember the keys it came with */
+	for (size_t i = 0; i < b->n; i++)
+		b->occurs[i] = store_is_occurrence(b, i);
+	store_buf_array_open(&rq);
+	store_buf_array_open(&ik);
+	store_buf_array_open(&ids);
+	for (size_t i = 0; i < b->n; i++) {
+		if (!b->occurs[i])
+			continue;
+		for (int r = 0; r < PQntuples(res); r++) {
+			if (strcmp(PQgetvalue(res, r, 0), b->subs[i]->dedup_key) != 0)
+				continue;
+			store_reply_incident(b, i, PQgetvalue(res, r, 2), PQgetvalue(res, r, 1),
+					     false, true);
+			store_buf_array_item(&rq, b->subs[i]->request_id);
+			store_buf_array_item(&ik, b->subs[i]->idempotency_key);
+			store_buf_array_item(&ids, PQgetvalue(res, r, 2));
+			break;
+		}
+	}
+	store_buf_array_close(&rq);
+	store_buf_array_close(&ik);
+	store_buf_array_close(&ids);
+	if (rq.failed || ik.failed || ids.failed)
+		goto out;
+	const char *p2[] = {rq.data, ik.data, ids.data};
+	rc = store_db_exec(db, store_sql_occur_keys, 3, p2, NULL);
+	if (rc == TR_OK) {
+		b->occ = res;
+		res = NULL;
+	}
+out:
+	PQclear(res);
+	store_buf_free(&keys);
+	store_buf_free(&counts);
+	store_buf_free(&rq);
+	store_buf_free(&ik);
+	store_buf_free(&ids);
+	return rc;
+}
+
+/* One attempt at the whole transaction. */
+static int store_batch_tx(store_ingest *in, store_db *db, store_batch_run *b)
+{
+	int rc = store_db_begin(db);
+	if (rc == TR_ERR_UNAVAILABLE && store_db_ensure(db) == TR_OK)
+		rc = store_db_begin(db); /* a connection that died while idle: nothing was sent */
+	if (rc != TR_OK)
+		return rc;
+	rc = store_step_insert(in, db, b);
+	if (rc == TR_OK)
+		rc = store_step_known(db, b);
+	if (rc == TR_OK)
+		rc = store_step_occurrences(db, b);
+	if (rc == TR_OK)
+		rc = store_db_commit(db);
+	else
+		store_db_rollback(db);
+	return rc;
+}
+
+static void store_batch_reset(store_batch_run *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->done[i] = false;
+		b->dedup[i] = false;
+		free(b->calls[i]->json);
+		b->calls[i]->json = NULL;
+	}
+	PQclear(b->occ);
+	b->occ = NULL;
+}
+
+static void store_publish_batch(store_ingest *in, store_batch_run *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->slots[i].kind == STORE_SLOT_INSERT && b->calls[i]->created)
+			store_events_publish(in->events, b->calls[i]->incident_id, 1, "created",
+					     "submitted", "open", "", "");
+	}
+	for (int r = 0; b->occ && r < PQntuples(b->occ); r++)
+		store_events_publish_row(in->events, b->occ, r, 2, "occurrence");
+}
+
+void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t n)
+{
+	store_batch_run b = {.calls = calls, .n = n};
+	b.subs = calloc(n, sizeof(*b.subs));
+	b.slots = calloc(n, sizeof(*b.slots));
+	b.done = calloc(n, sizeof(bool));
+	b.dedup = calloc(n, sizeof(bool));
+	b.occurs = calloc(n, sizeof(bool));
+	if (!b.subs || !b.slots || !b.done || !b.dedup || !b.occurs) {
+		for (size_t i = 0; i < n; i++)
+			store_call_fail(calls[i], TR_ERR_UNAVAILABLE, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		b.subs[i] = &calls[i]->req.u.submit;
+	store_batch_plan(b.subs, n, b.slots);
+	int rc = TR_ERR_INTERNAL;
+	for (int attempt = 0; attempt < STORE_INGEST_RETRIES; attempt++) {
+		store_batch_reset(&b);
+		rc = store_db_ensure(db);
+		if (rc == TR_OK)
+			rc = store_batch_tx(in, db, &b);
+		if (rc != TR_ERR_CONFLICT)
+			break;
+	}
+	if (rc == TR_ERR_DB && n > 1) {
+		/* something in the batch was refused: commit each alone, so only that one fails */
+		store_batch_reset(&b);
+		tr_warn("ingest: batch of %zu refused (%s); committing one by one", n,
+			store_db_sqlstate(db));
+		for (size_t i = 0; i < n; i++)
+			store_ingest_run(in, db, &calls[i], 1);
+		goto out;
+	}
+	if (rc != TR_OK) {
+		char detail[320];
+		if (rc == TR_ERR_DB)
+			snprintf(detail, sizeof(detail), "the database refused the incident: %s",
+				 store_db_errmsg(db));
+		else
+			snprintf(detail, sizeof(detail), "database unavailable: %s",
+				 store_db_errmsg(db));
+		for (size_t i = 0; i < n; i++) {
+			if (b.slots[i].kind != STORE_SLOT_INVALID)
+				store_call_fail(calls[i], rc == TR_ERR_DB ? TR_ERR_INVALID
+									  : TR_ERR_UNAVAILABLE,
+						detail);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		store_call *c = calls[i];
+		const store_slot *sl = &b.slots[i];
+		if (sl->kind == STORE_SLOT_INVALID) {
+			store_call_fail(c, TR_ERR_INVALID, sl->detail);
+		} else if (rc != TR_OK) {
+			continue; /* failed above */
+		} else if (sl->kind == STORE_SLOT_SAME_REQUEST || sl->kind == STORE_SLOT_SAME_KEY) {
+			/* a follower: its leader's answer (the leader has a lower index) */
+			const store_call *l = calls[sl->leader];
+			if (l->code == TR_OK) {
+				store_call_ok(c, l->json ? strdup(l->json) : NULL);
+				c->incident_id = l->incident_id;
+				c->created = sl->kind == STORE_SLOT_SAME_REQUEST && l->created;
+			} else {
+				c->code = l->code;
+				c->json = l->json ? strdup(l->json) : NULL;
+			}
+		} else if (!b.done[i]) {
+			tr_warn("ingest: submit %s matched nothing after a conflict",
+				b.subs[i]->request_id);
+			store_call_fail(c, TR_ERR_UNAVAILABLE, "conflicting submit; retry");
+		}
+	}
+	if (rc == TR_OK) {
+		store_publish_batch(in, &b);
+		store_dispatch_wake(in->dispatch);
+		tr_debug("ingest: committed a batch of %zu", n);
+	}
+out:
+	PQclear(b.occ);
+	free(b.subs);
+	free(b.slots);
+	free(b.done);
+	free(b.dedup);
+	free(b.occurs);
+}
+
+static void *store_writer_main(void *arg)
+{
+	store_ingest *in = arg;
+	store_db *db = store_db_new(in->cfg->database_url, in->cfg->db_timeout_ms, "writer");
+	size_t max = in->cfg->group_commit ? (size_t)in->cfg->batch_max : 1;
+	store_call **calls = calloc(max, sizeof(*calls));
+	if (!db || !calls) {
+		tr_error("ingest: out of memory starting a writer");
+		goto out;
+	}
+	for (;;) {
+		size_t n = 0;
+		pthread_mutex_lock(&in->lock);
+		while (!in->head && !in->stopping)
+			pthread_cond_wait(&in->cond, &in->lock);
+		while (in->head && n < max) {
+			calls[n++] = in->head;
+			in->head = in->head->next;
+		}
+		if (!in->head)
+			in->tail = NULL;
+		bool stop = n == 0 && in->stopping;
+		pthread_mutex_unlock(&in->lock);
+		if (stop)
+			break;
+		store_ingest_run(in, db, calls, n);
+		for (size_t i = 0; i < n; i++)
+			calls[i]->done(calls[i]);
+	}
+out:
+	free(calls);
+	store_db_free(db);
+	return NULL;
+}
+
+int store_ingest_start(const store_config *cfg, store_events *events, store_dispatch *dispatch,
+		       store_ingest **out)
+{
+	store_ingest *in = calloc(1, sizeof(*in));
+	if (!in)
+		return TR_ERR_NOMEM;
+	in->cfg = cfg;
+	in->events = events;
+	in->dispatch = dispatch;
+	pthread_mutex_init(&in->lock, NULL);
+	pthread_cond_init(&in->cond, NULL);
+	in->threads = calloc((size_t)cfg->ingest_writers, sizeof(pthread_t));
+	if (!in->threads) {
+		store_ingest_stop(in);
+		return TR_ERR_NOMEM;
+	}
+	for (long i = 0; i < cfg->ingest_writers; i++) {
+		if (pthread_create(&in->threads[i], NULL, store_writer_main, in) != 0) {
+			store_ingest_stop(in);
+			return TR_ERR_INTERNAL;
+		}
+		in->nthreads++;
+	}
+	*out = in;
+	return TR_OK;
+}
+
+void store_ingest_submit(store_ingest *in, store_call *call)
+{
+	call->next = NULL;
+	pthread_mutex_lock(&in->lock);
+	if (in->stopping) {
+		pthread_mutex_unlock(&in->lock);
+		store_call_fail(call, TR_ERR_UNAVAILABLE, "the store is stopping");
+		call->done(call);
+		return;
+	}
+	if (in->tail)
+		in->tail->next = call;
+	else
+		in->head = call;
+	in->tail = call;
+	pthread_cond_signal(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+}
+
+void store_ingest_stop(store_ingest *in)
+{
+	if (!in)
+		return;
+	pthread_mutex_lock(&in->lock);
+	in->stopping = true;
+	pthread_cond_broadcast(&in->cond);
+	pthread_mutex_unlock(&in->lock);
+	for (size_t i = 0; i < in->nthreads; i++)
+		pthread_join(in->threads[i], NULL);
+	free(in->threads);
+	pthread_cond_destroy(&in->cond);
+	pthread_mutex_destroy(&in->lock);
+	free(in);
+}

@@ -1,0 +1,267 @@
+/* store_json: bounded text buffers, JSON strings, PostgreSQL array literals, UTF-8
+ * checks and base64url, the text the store builds in C. */
+#include "store_json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_call.h"
+#include "tr_err.h"
+
+void store_buf_init(store_buf *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	b->cap = cap;
+}
+
+void store_buf_free(store_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+char *store_buf_take(store_buf *b)
+{
+	char *s = NULL;
+	if (!b->failed) {
+		if (!b->data)
+			b->data = calloc(1, 1);
+		s = b->data;
+		b->data = NULL;
+	}
+	store_buf_free(b);
+	return s;
+}
+
+static bool store_buf_grow(store_buf *b, size_t more)
+{
+	if (b->failed)
+		return false;
+	if (b->len + more + 1 > b->cap) {
+		b->failed = true;
+		return false;
+	}
+	if (b->len + more + 1 <= b->size)
+		return true;
+	size_t size = b->size ? b->size : 256;
+	while (size < b->len + more + 1)
+		size *= 2;
+	if (size > b->cap)
+		size = b->cap;
+	char *d = realloc(b->data, size);
+	if (!d) {
+		b->failed = true;
+		return false;
+	}
+	b->data = d;
+	b->size = size;
+	return true;
+}
+
+bool store_buf_add(store_buf *b, const char *s, size_t n)
+{
+	if (!store_buf_grow(b, n))
+		return false;
+	memcpy(b->data + b->len, s, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return true;
+}
+
+bool store_buf_adds(store_buf *b, const char *s)
+{
+	return store_buf_add(b, s, strlen(s));
+}
+
+bool store_buf_addf(store_buf *b, const char *fmt, ...)
+{
+	char small[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return false;
+	}
+	if ((size_t)n < sizeof(small))
+		return store_buf_add(b, small, (size_t)n);
+	if (!store_buf_grow(b, (size_t)n))
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return true;
+}
+
+bool store_buf_json_str(store_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (!store_buf_add(b, "\"", 1))
+		return false;
+	const char *run = s;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		store_buf_add(b, run, (size_t)(p - run));
+		run = p + 1;
+		switch (c) {
+		case '"': store_buf_add(b, "\\\"", 2); break;
+		case '\\': store_buf_add(b, "\\\\", 2); break;
+		case '\n': store_buf_add(b, "\\n", 2); break;
+		case '\r': store_buf_add(b, "\\r", 2); break;
+		case '\t': store_buf_add(b, "\\t", 2); break;
+		default: {
+			char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+			store_buf_add(b, u, 6);
+		}
+		}
+	}
+	store_buf_add(b, run, strlen(run));
+	return store_buf_add(b, "\"", 1);
+}
+
+void store_buf_array_open(store_buf *b)
+{
+	store_buf_add(b, "{", 1);
+}
+
+void store_buf_array_item(store_buf *b, const char *s)
+{
+	if (b->len > 0 && b->data[b->len - 1] != '{')
+		store_buf_add(b, ",", 1);
+	if (!s) {
+		store_buf_add(b, "NULL", 4);
+		return;
+	}
+	store_buf_add(b, "\"", 1);
+	const char *run = s;
+	for (const char *p = s; *p; p++) {
+		if (*p != '"' && *p != '\\')
+			continue;
+		store_buf_add(b, run, (size_t)(p - run));
+		store_buf_add(b, "\\", 1);
+		run = p; /* the quote or backslash itself follows its escape */
+	}
+	store_buf_add(b, run, strlen(run));
+	store_buf_add(b, "\"", 1);
+}
+
+void store_buf_array_close(store_buf *b)
+{
+	store_buf_add(b, "}", 1);
+}
+
+char *store_json_error(int code, const char *detail)
+{
+	store_buf b;
+	store_buf_init(&b, 4096);
+	store_buf_adds(&b, "{\"error\":");
+	store_buf_json_str(&b, tr_errname(code));
+	store_buf_adds(&b, ",\"detail\":");
+	store_buf_json_str(&b, detail ? detail : tr_strerror(code));
+	store_buf_adds(&b, "}");
+	return store_buf_take(&b);
+}
+
+bool store_utf8_check(const char *s, size_t len, size_t *chars)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n = 0;
+	while (i < len) {
+		unsigned char c = p[i];
+		size_t extra;
+		uint32_t cp;
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			n++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			extra = 1;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			extra = 2;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			extra = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if (i + extra >= len)
+			return false;
+		for (size_t k = 1; k <= extra; k++) {
+			if ((p[i + k] & 0xC0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i + k] & 0x3F);
+		}
+		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+		    (extra == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return false;
+		i += extra + 1;
+		n++;
+	}
+	if (chars)
+		*chars = n;
+	return true;
+}
+
+static const char store_b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+bool store_b64url_encode(const void *in, size_t len, char *out, size_t outlen)
+{
+	const unsigned char *p = in;
+	size_t need = (len * 4 + 2) / 3;
+	if (need + 1 > outlen)
+		return false;
+	size_t o = 0;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		out[o++] = store_b64url[(v >> 18) & 63];
+		out[o++] = store_b64url[(v >> 12) & 63];
+		if (i + 1 < len)
+			out[o++] = store_b64url[(v >> 6) & 63];
+		if (i + 2 < len)
+			out[o++] = store_b64url[v & 63];
+	}
+	out[o] = '\0';
+	return true;
+}
+
+long store_b64url_decode(const char *in, void *out, size_t outlen)
+{
+	unsigned char *o = out;
+	size_t n = strlen(in), olen = 0;
+	if (n % 4 == 1)
+		return -1;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *hit = in[i] ? strchr(store_b64url, in[i]) : NULL;
+		if (!hit)
+			return -1;
+		acc = (acc << 6) | (uint32_t)(hit - store_b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (olen == outlen)
+				return -1;
+			o[olen++] = (unsigned char)((acc >> bits) & 0xFF);
+		}
+	}
+	/* the leftover bits must be zero (a canonical encoding) */
+	if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (long)olen;
+}

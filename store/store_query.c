@@ -1,0 +1,283 @@
+/* store_query: the reader pool and the read operations (READY, LIST, GET).
+ *
+ * DESIGN: REP contexts queue QUERY calls (store_query_submit, any thread);
+ * cfg->readers reader threads, each with its own PGconn, take one call at a time,
+ * answer it (reads here, actions and stats in store_actions.c) and call done(). */
+#include "store_query.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_json.h"
+#include "store_params.h"
+#include "tr_err.h"
+#include "tr_log.h"
+
+#define STORE_TIMELINE_MAX 200 /* most recent events shown by GET */
+
+struct store_query {
+	const store_config *cfg;
+	store_events *events;
+	store_dispatch *dispatch;
+	store_enrichers *enrichers;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	store_call *head, *tail;
+	bool stopping;
+	pthread_t *threads;
+	size_t nthreads;
+};
+
+static const char store_sql_list[] =
+	"SELECT id, triage_incident_json(i) FROM incidents i"
+	" WHERE ($1::text IS NULL OR status = $1)"
+	" AND ($2::text IS NULL OR coalesce(severity_override, severity) = $2)"
+	" AND ($3::text IS NULL OR coalesce(category_override, category) = $3)"
+	" AND ($4::text IS NULL OR state = $4)"
+	" AND ($5::text IS NULL OR title ILIKE $5 OR description ILIKE $5)"
+	" AND ($6::bigint IS NULL OR id < $6)"
+	" ORDER BY id DESC LIMIT $7";
+
+static const char store_sql_get[] =
+	"SELECT triage_incident_json(i), (SELECT coalesce(json_agg(triage_event_json(e)"
+	" ORDER BY e.id), '[]') FROM (SELECT * FROM incident_events WHERE incident_id = i.id"
+	" ORDER BY id DESC LIMIT $2) e) FROM incidents i WHERE i.id = $1";
+
+int store_query_db_fail(store_reader *r, store_call *call, int rc)
+{
+	char detail[320];
+	if (rc == TR_ERR_UNAVAILABLE || rc == TR_ERR_CONFLICT) {
+		snprintf(detail, sizeof(detail), "database unavailable: %s",
+			 store_db_errmsg(r->db));
+		return store_call_fail(call, TR_ERR_UNAVAILABLE, detail);
+	}
+	if (rc == TR_ERR_NOMEM)
+		return store_call_fail(call, TR_ERR_NOMEM, "out of memory");
+	snprintf(detail, sizeof(detail), "database error %s", store_db_sqlstate(r->db));
+	return store_call_fail(call, TR_ERR_DB, detail);
+}
+
+static int store_ready(store_reader *r, store_call *call)
+{
+	const char *p[] = {r->cfg->store_id};
+	int rc = store_db_exec(r->db,
+			       "INSERT INTO store_heartbeats (store_id, at) VALUES ($1, now())"
+			       " ON CONFLICT (store_id) DO UPDATE SET at = now()",
+			       1, p, NULL);
+	if (rc != TR_OK)
+		return store_query_db_fail(r, call, rc);
+	return store_call_ok(call, strdup("{\"status\":\"ready\"}"));
+}
+
+static int store_list(store_reader *r, store_call *call)
+{
+	const proto_query *q = &call->req.u.query;
+	store_list_query lq;
+	char detail[200];
+	char before[24], limit[24];
+	PGresult *res = NULL;
+	store_buf b;
+	if (store_list_parse(q->params, q->nparams, &lq, detail, sizeof(detail)) != TR_OK)
+		return store_call_fail(call, TR_ERR_INVALID, detail);
+	snprintf(before, sizeof(before), "%" PRId64, lq.before_id);
+	snprintf(limit, sizeof(limit), "%ld", lq.limit + 1);
+	const char *p[] = {lq.status, lq.severity, lq.category, lq.state,
+			   lq.has_q ? lq.q_like : NULL, lq.before_id > 0 ? before : NULL, limit};
+	int rc = store_db_exec(r->db, store_sql_list, 7, p, &res);
+	if (rc != TR_OK)
+		return store_query_db_fail(r, call, rc);
+	int rows = PQntuples(res);
+	bool more = rows > lq.limit;
+	if (more)
+		rows = (int)lq.limit;
+	store_buf_init(&b, PROTO_JSON_MAX);
+	store_buf_adds(&b, "{\"items\":[");
+	int shown = 0;
+	for (int i = 0; i < rows; i++) {
+		size_t mark = b.len;
+		if (i)
+			store_buf_adds(&b, ",");
+		store_buf_adds(&b, PQgetvalue(res, i, 1));
+		if (b.failed || b.len + 64 > PROTO_JSON_MAX) {
+			/* the page is full in bytes: end it here, the cursor continues */
+			b.failed = false;
+			b.len = mark;
+			b.data[mark] = '\0';
+			more = true;
+			break;
+		}
+		shown++;
+	}
+	if (more && shown > 0) {
+		char cursor[STORE_CURSOR_MAX];
+		store_cursor_encode(strtoll(PQgetvalue(res, shown - 1, 0), NULL, 10), cursor);
+		store_buf_addf(&b, "],\"next_cursor\":\"%s\"}", cursor);
+	} else {
+		store_buf_adds(&b, "],\"next_cursor\":null}");
+	}
+	PQclear(res);
+	return store_call_ok(call, store_buf_take(&b));
+}
+
+static int store_get(store_reader *r, store_call *call)
+{
+	char id[24], max[16];
+	PGresult *res = NULL;
+	int rc = TR_OK;
+	int64_t iid = call->req.u.query.incident_id;
+	if (iid <= 0)
+		return store_call_fail(call, TR_ERR_NOT_FOUND, "no such incident");
+	snprintf(id, sizeof(id), "%" PRId64, iid);
+	for (int limit = STORE_TIMELINE_MAX; limit > 0; limit /= 10) {
+		snprintf(max, sizeof(max), "%d", limit);
+		const char *p[] = {id, max};
+		rc = store_db_exec(r->db, store_sql_get, 2, p, &res);
+		if (rc != TR_OK)
+			return store_query_db_fail(r, call, rc);
+		if (PQntuples(res) == 0) {
+			PQclear(res);
+			return store_call_fail(call, TR_ERR_NOT_FOUND, "no such incident");
+		}
+		const char *inc = PQgetvalue(res, 0, 0);
+		const char *timeline = PQgetvalue(res, 0, 1);
+		size_t len = strlen(inc);
+		while (len > 0 && inc[len - 1] != '}')
+			len--;
+		store_buf b;
+		store_buf_init(&b, PROTO_JSON_MAX);
+		store_buf_add(&b, inc, len > 0 ? len - 1 : 0);
+		store_buf_adds(&b, ", \"timeline\" : ");
+		store_buf_adds(&b, timeline);
+		store_buf_adds(&b, "}");
+		PQclear(res);
+		res = NULL;
+		char *json = store_buf_take(&b);
+		if (json) {
+			call->incident_id = iid;
+			return store_call_ok(call, json);
+		}
+	}
+	return store_call_fail(call, TR_ERR_TOO_LARGE, "the incident is too large to show");
+}
+
+void store_query_run(store_reader *r, store_call *call)
+{
+	const proto_query *q = &call->req.u.query;
+	int rc = store_db_ensure(r->db);
+	if (rc != TR_OK) {
+		store_query_db_fail(r, call, rc);
+		return;
+	}
+	switch (q->op) {
+	case PROTO_OP_READY: store_ready(r, call); break;
+	case PROTO_OP_LIST: store_list(r, call); break;
+	case PROTO_OP_GET: store_get(r, call); break;
+	case PROTO_OP_RETRIAGE:
+	case PROTO_OP_ACKNOWLEDGE:
+	case PROTO_OP_RESOLVE:
+	case PROTO_OP_OVERRIDE: store_action_run(r, call); break;
+	case PROTO_OP_STATS: store_stats_run(r, call); break;
+	case PROTO_OP_SETTINGS_GET:
+	case PROTO_OP_SETTINGS_PUT: store_settings_run(r, call); break;
+	default: store_call_fail(call, TR_ERR_INVALID, "unknown operation"); break;
+	}
+}
+
+static void *store_reader_main(void *arg)
+{
+	store_query *q = arg;
+	store_reader r = {.cfg = q->cfg, .events = q->events, .dispatch = q->dispatch,
+			  .enrichers = q->enrichers};
+	r.db = store_db_new(q->cfg->database_url, q->cfg->db_timeout_ms, "reader");
+	if (!r.db)
+		tr_error("query: out of memory starting a reader");
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		while (!q->head && !q->stopping)
+			pthread_cond_wait(&q->cond, &q->lock);
+		store_call *call = q->head;
+		if (call) {
+			q->head = call->next;
+			if (!q->head)
+				q->tail = NULL;
+		}
+		pthread_mutex_unlock(&q->lock);
+		if (!call)
+			break;
+		if (r.db)
+			store_query_run(&r, call);
+		else
+			store_call_fail(call, TR_ERR_NOMEM, "out of memory");
+		tr_debug("query %s -> %s", proto_op_name(call->req.u.query.op),
+			 tr_errname(call->code));
+		call->done(call);
+	}
+	store_db_free(r.db);
+	return NULL;
+}
+
+int store_query_start(const store_config *cfg, store_events *events, store_dispatch *dispatch,
+		      store_enrichers *enrichers, store_query **out)
+{
+	store_query *q = calloc(1, sizeof(*q));
+	if (!q)
+		return TR_ERR_NOMEM;
+	q->cfg = cfg;
+	q->events = events;
+	q->dispatch = dispatch;
+	q->enrichers = enrichers;
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	q->threads = calloc((size_t)cfg->readers, sizeof(pthread_t));
+	if (!q->threads) {
+		store_query_stop(q);
+		return TR_ERR_NOMEM;
+	}
+	for (long i = 0; i < cfg->readers; i++) {
+		if (pthread_create(&q->threads[i], NULL, store_reader_main, q) != 0) {
+			store_query_stop(q);
+			return TR_ERR_INTERNAL;
+		}
+		q->nthreads++;
+	}
+	*out = q;
+	return TR_OK;
+}
+
+void store_query_submit(store_query *q, store_call *call)
+{
+	call->next = NULL;
+	pthread_mutex_lock(&q->lock);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->lock);
+		store_call_fail(call, TR_ERR_UNAVAILABLE, "the store is stopping");
+		call->done(call);
+		return;
+	}
+	if (q->tail)
+		q->tail->next = call;
+	else
+		q->head = call;
+	q->tail = call;
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+void store_query_stop(store_query *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->stopping = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	for (size_t i = 0; i < q->nthreads; i++)
+		pthread_join(q->threads[i], NULL);
+	free(q->threads);
+	pthread_cond_destroy(&q->cond);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+}

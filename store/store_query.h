@@ -1,0 +1,45 @@
+/* store_query: QUERY calls (reads, responder actions, stats, settings), answered by a
+ * small pool of reader threads, each with its own PGconn, so a slow query never blocks
+ * the REP contexts or the ingest writers. */
+#ifndef STORE_QUERY_H
+#define STORE_QUERY_H
+
+#include "store_call.h"
+#include "store_config.h"
+#include "store_db.h"
+#include "store_dispatch.h"
+#include "store_enrichers.h"
+#include "store_events.h"
+
+/* What one reader thread works with; the pointers are shared and outlive it. */
+typedef struct {
+	const store_config *cfg;
+	store_events *events;
+	store_dispatch *dispatch;
+	store_enrichers *enrichers;
+	store_db *db; /* this thread's own */
+} store_reader;
+
+typedef struct store_query store_query;
+
+int store_query_start(const store_config *cfg, store_events *events, store_dispatch *dispatch,
+		      store_enrichers *enrichers, store_query **out);
+
+/* Queues a QUERY call; done() runs later on a reader thread (or at once when stopping). */
+void store_query_submit(store_query *q, store_call *call);
+
+/* Answers what is queued, stops the readers and frees. */
+void store_query_stop(store_query *q);
+
+/* Answers one call on the reader's connection (sets the reply, does not call done). */
+void store_query_run(store_reader *r, store_call *call);
+
+/* store_actions.c: RETRIAGE, ACKNOWLEDGE, RESOLVE, OVERRIDE; STATS; SETTINGS_GET/PUT. */
+int store_action_run(store_reader *r, store_call *call);
+int store_stats_run(store_reader *r, store_call *call);
+int store_settings_run(store_reader *r, store_call *call);
+
+/* Maps a failed database call to the reply (503 for unavailable, 500 otherwise). */
+int store_query_db_fail(store_reader *r, store_call *call, int rc);
+
+#endif

@@ -1,0 +1,29 @@
+/* store_results: the results thread. It pulls RESULT and HEARTBEAT messages from the
+ * enrichers, records heartbeats (credits for the dispatcher), and applies results in
+ * small group-committed transactions, each only if the incident is processing and the
+ * attempt matches (late or duplicate results are logged and ignored). */
+#ifndef STORE_RESULTS_H
+#define STORE_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proto.h"
+#include "store_config.h"
+#include "store_dispatch.h"
+#include "store_enrichers.h"
+#include "store_events.h"
+
+typedef struct store_results store_results;
+
+/* Listens on cfg->results_url and starts the thread; the pointers must outlive it. */
+int store_results_start(const store_config *cfg, store_events *events,
+			store_enrichers *enrichers, store_dispatch *dispatch,
+			store_results **out);
+void store_results_stop(store_results *r);
+
+/* Checks a result from an enricher (never trusted): ids, outcome, and for a triage the
+ * enums and bounds. Returns true, or false with a one-line detail. */
+bool store_result_check(const proto_result *res, char *detail, size_t detlen);
+
+#endif
