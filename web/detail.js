@@ -76,7 +76,21 @@ export class DetailView {
     this.overrideForm.addEventListener('change', () => { this.overrideDirty = true; });
   }
 
+  /** Reads the incident; calls during a read cause one more read after it. */
   async load() {
+    if (this.reading) { this.readAgain = true; return; }
+    this.reading = true;
+    try {
+      do {
+        this.readAgain = false;
+        await this.read();
+      } while (this.readAgain && !this.destroyed);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  async read() {
     const token = ++this.loadToken;
     if (!this.incident) this.notice.textContent = 'Loading…';
     try {
@@ -271,5 +285,5 @@ export class DetailView {
     this.load();
   }
 
-  destroy() { this.loadToken++; document.title = 'Incident triage'; }
+  destroy() { this.destroyed = true; this.loadToken++; document.title = 'Incident triage'; }
 }

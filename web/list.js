@@ -7,6 +7,8 @@ import { STATUSES, SEVERITIES, CATEGORIES, STATES } from './constants.js';
 
 const MAX_LIVE_ROWS = 400; // a page that grew this much from live inserts is re-read
 const MAX_QUEUED_EVENTS = 1000;
+const NEW_BATCH_MS = 150; // new incidents arriving within this window are handled together
+const NEW_BATCH_MAX = 5; // more than this at once: re-read the page instead
 
 function select(name, label, values) {
   const id = `filter-${name}`;
@@ -30,6 +32,8 @@ export class ListView {
     this.queued = []; // events that arrived during a load, replayed after it
     this.fetching = new Map(); // id -> 'busy' | 'again'
     this.highlightId = null;
+    this.pendingNew = new Set();
+    this.newTimer = null;
     this.build();
     this.load();
   }
@@ -59,6 +63,10 @@ export class ListView {
     this.form.addEventListener('submit', (e) => { e.preventDefault(); this.applyFilters(); });
     this.form.addEventListener('reset', () => setTimeout(() => this.applyFilters(), 0));
 
+    // On phones the filters fold away behind their summary; open on wider screens.
+    this.filterSummary = h('summary', { text: 'Filters' });
+    this.filterBox = h('details', { class: 'filter-box', open: window.matchMedia('(min-width: 721px)').matches },
+      this.filterSummary, this.form);
     this.notice = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite' });
     this.tbody = h('tbody');
     this.table = h('table', { class: 'incidents' },
@@ -75,7 +83,7 @@ export class ListView {
       h('div', { class: 'view-head' },
         h('h1', { id: 'list-title', tabindex: '-1', text: 'Incidents' }),
         h('a', { class: 'btn primary', href: '#/new', text: 'New incident' })),
-      this.form,
+      this.filterBox,
       this.notice,
       h('div', { class: 'table-wrap' }, this.table),
       this.empty,
@@ -86,6 +94,8 @@ export class ListView {
     const fd = new FormData(this.form);
     for (const k of Object.keys(this.filters)) this.filters[k] = String(fd.get(k) || '').trim();
     this.limit = Number(fd.get('limit')) || 50;
+    const active = Object.values(this.filters).filter(Boolean).length;
+    this.filterSummary.textContent = active ? `Filters (${active} active)` : 'Filters';
     this.cursors = [null];
     this.page = 0;
     this.load();
@@ -107,8 +117,12 @@ export class ListView {
   /** Reads the current page again (after a resync, a reconnect or navigation). */
   resync() { this.load(); }
 
-  /** Marks the incident just submitted, so it stands out when the list shows it. */
-  highlight(inc) { this.highlightId = inc?.id ?? null; }
+  /** Shows the incident just submitted (the gateway's answer) at once and marks it;
+   * the next read and the live stream bring it up to date in place. */
+  highlight(inc) {
+    this.highlightId = inc?.id ?? null;
+    if (inc && !this.rows.has(inc.id) && this.page === 0 && this.matches(inc)) this.insert(inc);
+  }
 
   async load() {
     const token = ++this.loadToken;
@@ -193,6 +207,7 @@ export class ListView {
 
   fillRow(tr, inc) {
     const prev = tr._incident;
+    if (prev && prev.version > inc.version) return; // an older read than the one shown
     if (prev && prev.version === inc.version && prev.updated_at === inc.updated_at
         && prev.occurrence_count === inc.occurrence_count) return;
     tr._incident = inc;
@@ -251,7 +266,18 @@ export class ListView {
     if (this.page !== 0) return;
     let newest = 0;
     for (const id of this.rows.keys()) newest = Math.max(newest, id);
-    if (ev.id > newest || this.rows.size === 0) this.fetchOne(ev.id);
+    if (ev.id <= newest && this.rows.size > 0) return;
+    // New incidents: a few are fetched one by one; a burst becomes one read of the page.
+    this.pendingNew.add(ev.id);
+    if (!this.newTimer) this.newTimer = setTimeout(() => this.flushNew(), NEW_BATCH_MS);
+  }
+
+  flushNew() {
+    this.newTimer = null;
+    const ids = [...this.pendingNew];
+    this.pendingNew.clear();
+    if (ids.length > NEW_BATCH_MAX) this.load();
+    else for (const id of ids) this.fetchOne(id);
   }
 
   async fetchOne(id) {
@@ -287,5 +313,5 @@ export class ListView {
     this.updateChrome();
   }
 
-  destroy() { this.loadToken++; clearTimeout(this.qTimer); }
+  destroy() { this.loadToken++; clearTimeout(this.qTimer); clearTimeout(this.newTimer); }
 }

@@ -5,7 +5,7 @@ import { api, describeError } from './api.js';
 import { h, replace } from './dom.js';
 import { severityChart } from './chart.js';
 
-const REFRESH_DEBOUNCE_MS = 1000;
+const REFRESH_THROTTLE_MS = 1000;
 const REFRESH_EVERY_MS = 30000; // latency and the hourly buckets move without events too
 const MODEL_RE = /^[A-Za-z0-9._:/-]{1,255}$/;
 
@@ -112,12 +112,13 @@ export class PipelineView {
     }
   }
 
+  /** Events re-read the stats at most once per REFRESH_THROTTLE_MS, even in a flood. */
   onIncident() {
-    clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => this.load(), REFRESH_DEBOUNCE_MS);
+    if (this.throttle) return;
+    this.throttle = setTimeout(() => { this.throttle = null; this.load(); }, REFRESH_THROTTLE_MS);
   }
 
   resync() { this.load(); }
 
-  destroy() { this.token++; clearInterval(this.timer); clearTimeout(this.debounce); }
+  destroy() { this.token++; clearInterval(this.timer); clearTimeout(this.throttle); }
 }
