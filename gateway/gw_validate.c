@@ -115,7 +115,7 @@ static json_t *gw_parse_object(const char *body, size_t len, char *detail, size_
 		return NULL;
 	}
 	json_error_t jerr;
-	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
 		gw_fail(detail, dlen, "body: invalid JSON at line %d column %d: %s", jerr.line,
 			jerr.column, jerr.text);

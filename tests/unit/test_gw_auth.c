@@ -1,0 +1,215 @@
+/* test_gw_auth: SHA-256 against FIPS 180-4 vectors, the key set (configured keys, the
+ * development key only on loopback), header forms, constant-time equality and the
+ * tenant namespace of idempotency keys. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "gw_auth.h"
+#include "gw_sha256.h"
+#include "tr_err.h"
+
+static char hex[65];
+
+static const char *sha_hex(const void *data, size_t len)
+{
+	uint8_t d[32];
+	gw_sha256(data, len, d);
+	gw_hex(d, 32, hex);
+	return hex;
+}
+
+static void test_sha256_vectors(void **state)
+{
+	(void)state;
+	assert_string_equal(sha_hex("", 0),
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(sha_hex("abc", 3),
+			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	assert_string_equal(sha_hex(two, strlen(two)),
+			    "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	/* one million 'a', fed in uneven pieces */
+	gw_sha256_ctx c;
+	uint8_t d[32];
+	char *a = malloc(1000000);
+	memset(a, 'a', 1000000);
+	gw_sha256_init(&c);
+	size_t off = 0, step = 1;
+	while (off < 1000000) {
+		size_t take = step < 1000000 - off ? step : 1000000 - off;
+		gw_sha256_update(&c, a + off, take);
+		off += take;
+		step = step * 3 % 1000 + 1;
+	}
+	gw_sha256_final(&c, d);
+	gw_hex(d, 32, hex);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	free(a);
+	/* 55, 56 and 64 bytes: the padding edge cases */
+	assert_string_equal(sha_hex("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 55),
+			    "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");
+	assert_string_equal(sha_hex("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 56),
+			    "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a");
+	assert_string_equal(
+		sha_hex("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 64),
+		"ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
+}
+
+static void test_keys_configured(void **state)
+{
+	(void)state;
+	gw_auth *a = NULL;
+	char err[256];
+	uint8_t tenant[32], t2[32];
+	assert_int_equal(gw_auth_create(" alpha , beta,,gamma ", false, &a, err, sizeof err), TR_OK);
+	assert_false(gw_auth_dev_mode(a));
+	assert_true(gw_auth_check(a, "alpha", 5, tenant));
+	assert_true(gw_auth_check(a, "beta", 4, t2));
+	assert_memory_not_equal(tenant, t2, 32);
+	assert_true(gw_auth_check(a, "gamma", 5, tenant));
+	assert_false(gw_auth_check(a, "alph", 4, tenant));
+	assert_false(gw_auth_check(a, "alphaa", 6, tenant));
+	assert_false(gw_auth_check(a, "", 0, tenant));
+	assert_false(gw_auth_check(a, "secret123", 9, tenant)); /* not in dev mode */
+	assert_false(gw_auth_check(a, " alpha", 6, tenant));
+	/* the tenant is the key's digest */
+	uint8_t d[32];
+	assert_true(gw_auth_check(a, "beta", 4, tenant));
+	gw_sha256("beta", 4, d);
+	assert_memory_equal(tenant, d, 32);
+	gw_auth_free(a);
+}
+
+static void test_dev_key_loopback_only(void **state)
+{
+	(void)state;
+	gw_auth *a = NULL;
+	char err[256] = "";
+	uint8_t tenant[32];
+	assert_int_equal(gw_auth_create("", true, &a, err, sizeof err), TR_OK);
+	assert_true(gw_auth_dev_mode(a));
+	assert_true(gw_auth_check(a, "secret123", 9, tenant));
+	assert_false(gw_auth_check(a, "secret1234", 10, tenant));
+	gw_auth_free(a);
+
+	a = NULL;
+	assert_int_equal(gw_auth_create("", false, &a, err, sizeof err), TR_ERR_INVALID);
+	assert_null(a);
+	assert_non_null(strstr(err, "TRIAGE_API_KEYS"));
+	assert_int_equal(gw_auth_create(" , ,", false, &a, err, sizeof err), TR_ERR_INVALID);
+	assert_int_equal(gw_auth_create(NULL, false, &a, err, sizeof err), TR_ERR_INVALID);
+	/* a configured key on a public address is fine */
+	assert_int_equal(gw_auth_create("k", false, &a, err, sizeof err), TR_OK);
+	gw_auth_free(a);
+}
+
+static void test_bad_keys(void **state)
+{
+	(void)state;
+	gw_auth *a = NULL;
+	char err[256];
+	assert_int_equal(gw_auth_create("good,b\x01d", true, &a, err, sizeof err), TR_ERR_INVALID);
+	assert_non_null(strstr(err, "key #2"));
+	assert_null(strstr(err, "good")); /* never quotes a key */
+	assert_int_equal(gw_auth_create("has space", true, &a, err, sizeof err), TR_ERR_INVALID);
+	assert_int_equal(gw_auth_create("caf\xc3\xa9", true, &a, err, sizeof err), TR_ERR_INVALID);
+	char big[300];
+	memset(big, 'k', 256);
+	big[256] = '\0';
+	assert_int_equal(gw_auth_create(big, true, &a, err, sizeof err), TR_ERR_INVALID);
+	big[255] = '\0';
+	assert_int_equal(gw_auth_create(big, true, &a, err, sizeof err), TR_OK);
+	gw_auth_free(a);
+	/* more than the maximum number of keys */
+	char many[GW_AUTH_MAX_KEYS * 4 + 16] = "";
+	for (int i = 0; i <= GW_AUTH_MAX_KEYS; i++)
+		sprintf(many + strlen(many), "%sk%d", i ? "," : "", i);
+	assert_int_equal(gw_auth_create(many, true, &a, err, sizeof err), TR_ERR_INVALID);
+}
+
+static void presented(const char *x, const char *authz, const char *want)
+{
+	const char *key = NULL;
+	size_t len = 0;
+	bool ok = gw_auth_presented(x, authz, &key, &len);
+	if (!want) {
+		assert_false(ok);
+		return;
+	}
+	assert_true(ok);
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(key, want, len);
+}
+
+static void test_presented_forms(void **state)
+{
+	(void)state;
+	presented("k1", NULL, "k1");
+	presented("k1", "Bearer k2", "k1"); /* X-API-KEY wins */
+	presented(NULL, "Bearer k2", "k2");
+	presented(NULL, "bearer k2", "k2");
+	presented(NULL, "BEARER   k2  ", "k2");
+	presented(NULL, "  Bearer\tk2", "k2");
+	presented(" k1 ", NULL, "k1");
+	presented(NULL, "Basic dXNlcjpwYXNz", NULL);
+	presented(NULL, "Bearer", NULL);
+	presented(NULL, "Bearer ", NULL);
+	presented(NULL, "Bearerk2", NULL);
+	presented("", NULL, NULL);
+	presented(NULL, NULL, NULL);
+}
+
+static void test_ct_equal(void **state)
+{
+	(void)state;
+	uint8_t a[32], b[32];
+	memset(a, 7, sizeof a);
+	memcpy(b, a, sizeof b);
+	assert_true(gw_ct_equal(a, b, 32));
+	assert_true(gw_ct_equal(a, b, 0));
+	for (int i = 0; i < 32; i++) {
+		b[i] ^= 0x80;
+		assert_false(gw_ct_equal(a, b, 32));
+		b[i] ^= 0x80;
+		b[i] ^= 0x01;
+		assert_false(gw_ct_equal(a, b, 32));
+		b[i] ^= 0x01;
+	}
+}
+
+static void test_idempotency_namespace(void **state)
+{
+	(void)state;
+	uint8_t t1[32], t2[32];
+	char k1[65], k2[65], k3[65], k4[65];
+	gw_sha256("tenant-one", 10, t1);
+	gw_sha256("tenant-two", 10, t2);
+	gw_auth_idempotency_key(t1, "order-1", 7, k1);
+	gw_auth_idempotency_key(t2, "order-1", 7, k2);
+	gw_auth_idempotency_key(t1, "order-1", 7, k3);
+	gw_auth_idempotency_key(t1, "order-2", 7, k4);
+	assert_int_equal(strlen(k1), 64);
+	assert_string_not_equal(k1, k2); /* two tenants never collide */
+	assert_string_equal(k1, k3);     /* stable */
+	assert_string_not_equal(k1, k4);
+	for (int i = 0; i < 64; i++)
+		assert_non_null(strchr("0123456789abcdef", k1[i]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sha256_vectors),	  cmocka_unit_test(test_keys_configured),
+		cmocka_unit_test(test_dev_key_loopback_only), cmocka_unit_test(test_bad_keys),
+		cmocka_unit_test(test_presented_forms),	  cmocka_unit_test(test_ct_equal),
+		cmocka_unit_test(test_idempotency_namespace),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
