@@ -248,9 +248,28 @@ fail:
 	return rc;
 }
 
+/* An idle connection the server has closed (restart, admin shutdown) is noticed only
+ * when read: look before sending, and reconnect, so the first statement after a
+ * PostgreSQL restart does not fail for nothing. Only outside a transaction. */
+static void store_db_check_idle(store_db *db)
+{
+	if (!db->conn || PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		return;
+	struct pollfd p = {.fd = PQsocket(db->conn), .events = POLLIN};
+	if (poll(&p, 1, 0) <= 0)
+		return;
+	/* nothing is due on an idle connection of ours (no LISTEN): what came is the
+	 * server's goodbye (FATAL, then EOF) */
+	tr_info("db[%s] connection closed by the server; reconnecting", db->role);
+	store_db_reset(db);
+	db->next_try_ms = 0;
+	(void)store_db_ensure(db);
+}
+
 int store_db_exec(store_db *db, const char *sql, int nparams, const char *const *params,
 		  PGresult **out)
 {
+	store_db_check_idle(db);
 	if (!db->conn) {
 		store_db_set_err(db, "08003", "not connected");
 		return TR_ERR_UNAVAILABLE;
