@@ -33,6 +33,9 @@
  * guarantee progress; a full pipeline makes the pusher's send wait or time out. */
 #define PULL_RECVBUF 1
 #define PUSH_SENDBUF 1
+/* A PUSH with no puller ready (none connected, or all busy) would block a send for
+ * ever; by default it gives up after this long (callers may set their own). */
+#define PUSH_SEND_TIMEOUT_MS 1000
 
 static const char *const kind_names[] = {
 	[PROTO_SOCK_REP] = "rep", [PROTO_SOCK_REQ] = "req",   [PROTO_SOCK_PUB] = "pub",
@@ -203,6 +206,8 @@ static int open_kind(proto_sock_kind kind, nng_socket *out)
 		rv = nng_socket_set_int(s, opt = NNG_OPT_RECVBUF, PULL_RECVBUF);
 	if (rv == 0 && kind == PROTO_SOCK_PUSH)
 		rv = nng_socket_set_int(s, opt = NNG_OPT_SENDBUF, PUSH_SENDBUF);
+	if (rv == 0 && kind == PROTO_SOCK_PUSH)
+		rv = nng_socket_set_ms(s, opt = NNG_OPT_SENDTIMEO, PUSH_SEND_TIMEOUT_MS);
 	if (rv != 0) {
 		int rc = nng_fail(rv, "set option", opt);
 		nng_close(s);

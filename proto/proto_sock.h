@@ -23,8 +23,10 @@ typedef enum {
  * PROTO_MAX_MSG that fits is dropped by the decoder); reconnect 50 ms doubling to 2 s. REQ: resends off
  * (NNG_OPT_REQ_RESENDTIME infinite), so set NNG_OPT_RECVTIMEO (or an aio timeout).
  * SUB: subscribed to everything. PUSH: send buffer 1; PULL: receive buffer 1, so few
- * messages sit in buffers where a crash would lose them. Send and receive timeouts
- * are left to the caller (nng's default: wait forever). */
+ * messages sit in buffers where a crash would lose them. PUSH sends time out after
+ * 1 s (no puller ready: proto_sock_send returns TR_ERR_TIMEOUT). Other timeouts are
+ * left to the caller (nng's default: wait forever); set NNG_OPT_SENDTIMEO or
+ * NNG_OPT_RECVTIMEO on the socket to change them. */
 
 /* Opens a socket of the kind and listens on url. On success *out is open; on failure
  * it is left closed and the error is logged. */

@@ -94,6 +94,8 @@ static void test_options(void **state)
 		if (kinds[i] == PROTO_SOCK_PUSH) {
 			assert_int_equal(nng_socket_get_int(s, NNG_OPT_SENDBUF, &buf), 0);
 			assert_int_equal(buf, 1);
+			assert_int_equal(nng_socket_get_ms(s, NNG_OPT_SENDTIMEO, &d), 0);
+			assert_int_equal(d, 1000);
 		}
 		if (kinds[i] == PROTO_SOCK_PULL) {
 			assert_int_equal(nng_socket_get_int(s, NNG_OPT_RECVBUF, &buf), 0);
@@ -213,6 +215,21 @@ static void test_push_pull_late_listener_and_bad_input(void **state)
 	nng_close(pull);
 }
 
+/* A PUSH with nobody to take the message gives up instead of blocking for ever. */
+static void test_push_without_puller_times_out(void **state)
+{
+	fixture *fx = *state;
+	nng_socket push;
+	assert_int_equal(proto_sock_dial(PROTO_SOCK_PUSH, fx->url, &push), TR_OK);
+	proto_msg m = heartbeat("enr-5", 0);
+	assert_int_equal(proto_sock_send(push, &m), TR_OK); /* the one-message send buffer */
+	int64_t t0 = tr_mono_ms();
+	assert_int_equal(proto_sock_send(push, &m), TR_ERR_TIMEOUT);
+	int64_t took = tr_mono_ms() - t0;
+	assert_true(took >= 900 && took < DEADLINE_MS);
+	nng_close(push);
+}
+
 static void test_pub_sub(void **state)
 {
 	fixture *fx = *state;
@@ -318,6 +335,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_req_rep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_pull_late_listener_and_bad_input, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_push_without_puller_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pub_sub, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_live_socket_files, setup, teardown),
 		cmocka_unit_test(test_nng_msg_helpers),
