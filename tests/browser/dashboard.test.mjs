@@ -266,3 +266,14 @@ test('the stream recovers after the gateway restarts and new incidents appear li
   assert.equal(await page.evaluate(() => window.__noReload), 'still here', 'no reload');
   await done(page);
 });
+
+test('the key never appears in the logs of the pipeline\'s processes', T, async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const files = fs.readdirSync(stack.logs).filter((f) => f.endsWith('.log'));
+  assert.ok(files.some((f) => f.startsWith('gateway')), `gateway log among ${files.join(', ')}`);
+  for (const f of files) {
+    const text = fs.readFileSync(path.join(stack.logs, f), 'utf8');
+    assert.ok(!text.includes(stack.key), `${f} contains the API key`);
+  }
+});
