@@ -55,7 +55,8 @@ class Proc:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait(10)
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
         return self.popen.returncode
 
     def text(self):
@@ -255,8 +256,7 @@ class Stack:
         """Stops every process (SIGTERM, in reverse start order) and fails if any printed
         a sanitizer report. Keeps logs only when something failed."""
         for p in reversed(list(self.procs.values())):
-            if p.alive():
-                p.stop()
+            p.stop()
         if self.fakellm:
             self.fakellm.stop()
         reports = self.sanitizer_reports()
