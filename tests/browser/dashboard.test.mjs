@@ -218,6 +218,53 @@ test('an incident titled <img src=x onerror=alert(1)> shows as text and runs not
   await done(page);
 });
 
+test('acknowledge, then resolve: the state follows and the buttons fit it', T, async () => {
+  const page = await signedIn();
+  const inc = await stack.submit({ title: 'Certificate for api.example.com expires in 2 days' });
+  await page.goto(`${stack.url}/#/incidents/${inc.id}`);
+  await page.locator('.view-head .badge.state', { hasText: 'open' }).waitFor();
+  await page.locator('#action-acknowledge').click();
+  await page.locator('.view-head .badge.state', { hasText: 'acknowledged' }).waitFor();
+  assert.equal(await page.locator('#action-acknowledge').isDisabled(), true);
+  await page.locator('#action-resolve').click();
+  await page.locator('.view-head .badge.state', { hasText: 'resolved' }).waitFor();
+  assert.equal(await page.locator('#action-resolve').isDisabled(), true);
+  const after = await stack.incident(inc.id);
+  assert.equal(after.state, 'resolved');
+  assert.ok(after.acknowledged_at && after.resolved_at);
+  await done(page);
+});
+
+test('filters by text and state, and pages with the cursor', T, async () => {
+  const word = `zebra${Date.now()}`;
+  const ids = [];
+  for (let i = 0; i < 30; i++) ids.push((await stack.submit({ title: `${word} disk ${i}` })).id);
+  const page = await signedIn();
+  await page.locator('#filter-limit').selectOption('25');
+  await page.locator('#filter-q').fill(word);
+  await page.locator('#filter-q').press('Enter');
+  const rows = page.locator('tr[data-id]');
+  const newest = ids.at(-1);
+  await page.waitForFunction(({ n, w }) => {
+    const links = [...document.querySelectorAll('tr[data-id] td.c-title a')];
+    return links.length === n && links.every((a) => a.textContent.includes(w));
+  }, { n: 25, w: word });
+  assert.equal(await rows.first().getAttribute('data-id'), String(newest), 'newest first');
+  const firstPage = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.id)));
+  assert.deepEqual(firstPage, ids.slice(5).reverse());
+  await page.locator('button', { hasText: 'Older' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-id]').length === 5);
+  const second = await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.dataset.id)));
+  assert.deepEqual(second, ids.slice(0, 5).reverse());
+  assert.equal(await page.locator('button', { hasText: 'Older' }).isDisabled(), true);
+  await page.locator('button', { hasText: 'Newer' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-id]').length === 25);
+  // A state filter nothing matches shows the empty state.
+  await page.locator('#filter-state').selectOption('resolved');
+  await page.locator('.empty', { hasText: 'No incidents match' }).waitFor();
+  await done(page);
+});
+
 test('the pipeline panel shows counts and changes the model', T, async () => {
   const page = await signedIn();
   await page.locator('#nav a[href="#/pipeline"]').click();

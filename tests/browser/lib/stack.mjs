@@ -127,5 +127,6 @@ export class Stack {
       throw new Error('the harness did not stop within 60 s');
     }
     if (code !== 0) throw new Error(`the harness exited with ${code}:\n${this.logTail()}`);
+    fs.rmSync(this.dir, { recursive: true, force: true }); // kept only when something failed
   }
 }
