@@ -47,6 +47,8 @@ long store_backoff_ms(long attempt, long base_ms, long cap_ms)
 {
 	if (attempt < 1)
 		attempt = 1;
+	if (base_ms <= 0 || cap_ms <= 0)
+		return 0;
 	long v = base_ms;
 	for (long i = 1; i < attempt && v < cap_ms; i++)
 		v = v > cap_ms / 2 ? cap_ms : v * 2;
