@@ -74,10 +74,14 @@ class FakeLLM:
         if api_key:
             argv += ["--api-key", api_key]
         self.proc = Proc("fakellm", argv, dict(os.environ), os.path.join(stack_dir, "fakellm.log"))
-        wait_for(lambda: os.path.exists(self.port_file) and open(self.port_file).read().strip(),
-                 15, "the fake LLM server to write its port")
-        self.port = int(open(self.port_file).read().strip())
+        self.port = int(wait_for(self._read_port, 15, "the fake LLM server to write its port"))
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def _read_port(self):
+        if not os.path.exists(self.port_file):
+            return None
+        with open(self.port_file) as f:
+            return f.read().strip()
 
     def control(self, **settings):
         r = http_request(self.port, "POST", "/_control", settings)
