@@ -152,10 +152,12 @@ static enum MHD_Result gw_finish_store(gw_req *r)
 		if (rc == TR_ERR_TIMEOUT || rc == TR_ERR_UNAVAILABLE) {
 			long ms = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms
 							     : h->deps.cfg->store_timeout_ms;
-			snprintf(detail, sizeof detail,
-				 rc == TR_ERR_TIMEOUT ? "the store did not answer within %ld ms"
-						      : "the store is not reachable (%ld ms)",
-				 ms);
+			if (rc == TR_ERR_TIMEOUT)
+				snprintf(detail, sizeof detail,
+					 "the store did not answer within %ld ms", ms);
+			else
+				snprintf(detail, sizeof detail,
+					 "the store is not reachable, or the gateway is stopping");
 			return gw_respond_error(r, 503, "unavailable", detail, NULL);
 		}
 		return gw_respond_error(r, 500, "internal", "the store's answer was malformed",
@@ -257,6 +259,8 @@ static enum MHD_Result gw_start_store(gw_req *r)
 	if (!r->reply_ready) {
 		r->parked = true;
 		atomic_fetch_add(&h->parked, 1);
+		if (r->path[0])
+			tr_debug("http %s parked for the store", r->path);
 		MHD_suspend_connection(r->conn);
 		pthread_mutex_unlock(&r->mu);
 		return MHD_YES;
@@ -487,6 +491,13 @@ static void gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+static size_t gw_unescape_cb(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	(void)conn;
+	return gw_url_unescape(s);
+}
+
 static void gw_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
@@ -517,6 +528,7 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 		{MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
 		{MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gw_completed, NULL},
+		{MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)gw_unescape_cb, NULL},
 		{cfg->http_threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		 (intptr_t)cfg->http_threads, NULL},
 		{MHD_OPTION_END, 0, NULL},

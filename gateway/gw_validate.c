@@ -458,3 +458,34 @@ bool gw_validate_idempotency_key(const char *v, char *detail, size_t dlen)
 	}
 	return true;
 }
+
+static int gw_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+size_t gw_url_unescape(char *s)
+{
+	char *w = s;
+	for (const char *r = s; *r;) {
+		int hi, lo;
+		if (*r == '+') {
+			*w++ = ' ';
+			r++;
+		} else if (*r == '%' && (hi = gw_hexval(r[1])) >= 0 && (lo = gw_hexval(r[2])) >= 0 &&
+			   (hi | lo) != 0) {
+			*w++ = (char)(hi << 4 | lo);
+			r += 3;
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}

@@ -69,6 +69,12 @@ bool gw_parse_id(const char *s, size_t len, int64_t *out);
 /* Checks an Idempotency-Key header value: 1-255 bytes of visible ASCII. */
 bool gw_validate_idempotency_key(const char *v, char *detail, size_t dlen);
 
+/* Decodes a URL path or query component in place (the MHD unescape callback): %HH
+ * becomes its byte and '+' a space (form encoding, as browsers send queries), except
+ * that %00 stays as the three characters "%00", so no NUL ever reaches a handler.
+ * Malformed escapes are left as they are. Returns the new length. */
+size_t gw_url_unescape(char *s);
+
 /* True if value is one of the enum's names; the enums of docs/API.md. */
 bool gw_is_severity(const char *v);
 bool gw_is_category(const char *v);

@@ -472,6 +472,31 @@ static void test_idempotency_key(void **state)
 	assert_false(gw_is_category(NULL));
 }
 
+static void unescaped(const char *in, const char *want, size_t want_len)
+{
+	char buf[128];
+	strcpy(buf, in);
+	size_t n = gw_url_unescape(buf);
+	assert_int_equal(n, want_len);
+	assert_memory_equal(buf, want, want_len + 1);
+}
+
+static void test_url_unescape(void **state)
+{
+	(void)state;
+	unescaped("/index.html", "/index.html", 11);
+	unescaped("disk+full", "disk full", 9);
+	unescaped("a%2Bb%2fc", "a+b/c", 5);
+	unescaped("%2e%2e", "..", 2);
+	unescaped("%C3%A9", "\xc3\xa9", 2);
+	unescaped("/%00index.html", "/%00index.html", 14); /* never a NUL */
+	unescaped("%", "%", 1);
+	unescaped("%4", "%4", 2);
+	unescaped("%zz%4g", "%zz%4g", 6);
+	unescaped("%ff", "\xff", 1);
+	unescaped("", "", 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_parse_id),
 		cmocka_unit_test(test_idempotency_key),
+		cmocka_unit_test(test_url_unescape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

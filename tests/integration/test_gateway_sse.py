@@ -1,0 +1,240 @@
+"""Gateway-specific behaviour of GET /events (docs/API.md, "Live events"): the frames,
+ids <epoch>-<seq>, resync on Last-Event-ID and on a store restart (new epoch),
+heartbeats, the key (header only), the stream limit, and a clean stop with open streams
+and requests still waiting for the store."""
+
+import http.client
+import json
+import re
+import signal
+import threading
+import time
+import unittest
+
+from harness import DEV_KEY, PipelineTest, wait_for
+
+
+class Events:
+    """A /events reader that decodes the chunked body properly (HTTPResponse.readline),
+    collecting frames {"event", "id", "data"} and comment lines."""
+
+    def __init__(self, port, key=DEV_KEY, last_event_id=None, headers=None):
+        self.frames = []
+        self.comments = []
+        self.lock = threading.Lock()
+        self.ended = threading.Event()
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        h = {"Accept": "text/event-stream"}
+        if key:
+            h["X-API-KEY"] = key
+        if last_event_id:
+            h["Last-Event-ID"] = last_event_id
+        h.update(headers or {})
+        self.conn.request("GET", "/events", headers=h)
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.header = self.resp.getheader
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+        else:
+            self.body = self.resp.read()
+            self.ended.set()
+
+    def _read(self):
+        frame = {}
+        try:
+            while True:
+                line = self.resp.readline()
+                if not line:
+                    break
+                line = line.decode("utf-8").rstrip("\r\n")
+                if line == "":
+                    if frame:
+                        if "data" in frame:
+                            frame["data"] = json.loads(frame["data"])
+                        with self.lock:
+                            self.frames.append(frame)
+                        frame = {}
+                elif line.startswith(":"):
+                    with self.lock:
+                        self.comments.append(line)
+                else:
+                    name, _, value = line.partition(":")
+                    frame[name] = value[1:] if value.startswith(" ") else value
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
+            pass
+        finally:
+            self.ended.set()
+
+    def events(self, kind=None):
+        with self.lock:
+            return [f for f in self.frames if kind is None or f.get("event") == kind]
+
+    def close(self):
+        try:
+            if self.conn.sock:
+                self.conn.sock.shutdown(2)
+        except OSError:
+            pass
+        self.conn.close()
+
+
+class GatewaySSETest(PipelineTest):
+    def start(self, **env):
+        self.stack.start_store()
+        self.stack.start_gateway(env=env)
+        self.stack.wait_ready()
+
+    def open(self, **kw):
+        ev = Events(self.stack.http_port, **kw)
+        self.addCleanup(ev.close)
+        return ev
+
+    def incident_frame(self, ev, incident_id, timeout=15):
+        def find():
+            for f in ev.events("incident"):
+                if f["data"]["id"] == incident_id:
+                    return f
+            return None
+        return wait_for(find, timeout, f"an event for incident {incident_id}")
+
+    def test_hello_then_incident_frames(self):
+        self.start()
+        ev = self.open()
+        self.assertEqual(ev.status, 200)
+        self.assertTrue(ev.header("Content-Type").startswith("text/event-stream"))
+        self.assertEqual(ev.header("Cache-Control"), "no-store")
+        self.assertIn("script-src 'self'", ev.header("Content-Security-Policy"))
+        hello = wait_for(lambda: ev.events(), 10, "the hello frame")[0]
+        self.assertEqual(hello["event"], "hello")
+        self.assertIsInstance(hello["data"]["gateway"], str)
+        self.assertNotIn("id", hello)
+
+        inc = self.stack.submit(title="SSE one")
+        f = self.incident_frame(ev, inc["id"])
+        self.assertRegex(f["id"], r"^\d+-\d+$")
+        d = f["data"]
+        self.assertEqual(d["status"], "submitted")
+        self.assertEqual(d["state"], "open")
+        self.assertIsInstance(d["version"], int)
+        self.assertIsInstance(d["kind"], str)
+        self.assertRegex(d["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertIn("severity", d)
+        self.assertIn("category", d)
+        # Sequence numbers of one store grow by one: a second incident is the next id.
+        inc2 = self.stack.submit(title="SSE two")
+        f2 = self.incident_frame(ev, inc2["id"])
+        epoch, seq = map(int, f["id"].split("-"))
+        epoch2, seq2 = map(int, f2["id"].split("-"))
+        self.assertEqual(epoch, epoch2)
+        self.assertGreater(seq2, seq)
+        self.assertEqual(ev.events("resync"), [])
+
+    def test_last_event_id_gets_a_resync(self):
+        self.start()
+        ev = self.open(last_event_id="1-5")
+        frames = wait_for(lambda: len(ev.events()) >= 2 and ev.events(), 10, "hello and resync")
+        self.assertEqual(frames[0]["event"], "hello")
+        self.assertEqual(frames[1]["event"], "resync")
+        self.assertEqual(frames[1]["data"], {"reason": "reconnect"})
+
+    def test_heartbeats_on_an_idle_stream(self):
+        self.start(TRIAGE_SSE_HEARTBEAT_MS="200")
+        ev = self.open()
+        wait_for(lambda: len(ev.comments) >= 3, 10, "three heartbeats")
+        self.assertTrue(all(c == ": heartbeat" for c in ev.comments), ev.comments)
+
+    def test_key_in_header_only(self):
+        self.start()
+        ev = self.open(key=None)
+        self.assertEqual(ev.status, 401)
+        self.assertEqual(ev.header("WWW-Authenticate"), "Bearer")
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.http_port, timeout=10)
+        conn.request("GET", "/events?key=" + DEV_KEY)
+        self.assertEqual(conn.getresponse().status, 401)
+        conn.close()
+        ev = self.open(key=None, headers={"Authorization": "Bearer " + DEV_KEY})
+        self.assertEqual(ev.status, 200)
+
+    def test_stream_limit(self):
+        self.start(TRIAGE_SSE_MAX_STREAMS="2", TRIAGE_SSE_HEARTBEAT_MS="100")
+        a = self.open()
+        b = self.open()
+        self.assertEqual((a.status, b.status), (200, 200))
+        c = self.open()
+        self.assertEqual(c.status, 503)
+        self.assertIsNotNone(c.header("Retry-After"))
+        self.assertEqual(json.loads(c.body)["error"], "unavailable")
+        # A closed stream frees its place (noticed at the next heartbeat).
+        a.close()
+
+        def reopen():
+            d = Events(self.stack.http_port)
+            if d.status == 200:
+                self.addCleanup(d.close)
+                return d
+            return None
+        wait_for(reopen, 10, "a place after a stream closed")
+
+    def test_store_restart_means_resync(self):
+        self.start()
+        ev = self.open()
+        first = self.stack.submit(title="before restart")
+        self.incident_frame(ev, first["id"])
+        self.stack.kill("store")
+        self.stack.start_store()
+        self.stack.wait_ready()
+        # PUB/SUB reconnects in the background: submit until an event gets through.
+        seen = {}
+
+        def next_event():
+            inc = self.stack.submit(title="after restart")
+            for f in ev.events("incident"):
+                if f["data"]["id"] >= inc["id"] - 50 and f["data"]["id"] != first["id"]:
+                    seen["frame"] = f
+                    return True
+            return False
+        wait_for(next_event, 20, "an event from the restarted store", interval=0.2)
+        frames = ev.events()
+        i = frames.index(seen["frame"])
+        resyncs = [f for f in frames[:i] if f.get("event") == "resync"]
+        self.assertTrue(resyncs, frames)
+        self.assertEqual(resyncs[-1]["data"]["reason"], "epoch")
+
+    def test_clean_stop_with_streams_and_parked_requests(self):
+        self.start(TRIAGE_STORE_TIMEOUT_MS="60000")
+        streams = [self.open() for _ in range(3)]
+        for s in streams:
+            wait_for(lambda s=s: s.events("hello"), 10, "hello")
+        store = self.stack.procs["store"]
+        store.send_signal(signal.SIGSTOP)
+        self.addCleanup(store.send_signal, signal.SIGCONT)
+        results = []
+
+        def post():
+            try:
+                results.append(self.stack.request("POST", "/incidents",
+                                                  {"title": "t", "description": "d"}).status)
+            except (OSError, http.client.HTTPException) as e:
+                results.append(repr(e))
+        threads = [threading.Thread(target=post) for _ in range(4)]
+        for t in threads:
+            t.start()
+        # Wait until the gateway has the requests (they are parked for the store).
+        wait_for(lambda: self.stack.procs["gateway"].text().count("parked for the store") >= 4,
+                 10, "four requests parked for the store")
+        t0 = time.monotonic()
+        code = self.stack.stop("gateway", timeout=20)
+        self.assertEqual(code, 0, self.stack.procs["gateway"].text()[-3000:])
+        self.assertLess(time.monotonic() - t0, 10)
+        for t in threads:
+            t.join(10)
+        # Parked requests were answered 503 (nothing stored) before the daemon stopped.
+        self.assertEqual(results, [503] * 4)
+        for s in streams:
+            self.assertTrue(s.ended.wait(10), "the stream ended")
+        store.send_signal(signal.SIGCONT)
+
+
+if __name__ == "__main__":
+    unittest.main()
