@@ -18,14 +18,19 @@
 #define RULES_SCAN_MAX 4096
 #define RULES_MAX_FIELDS (4 + 2 * PROTO_LABELS_MAX)
 #define RULES_OTHER_THRESHOLD 4 /* below this best score, the category is "other" */
+#define RULES_MEDIUM_BASELINE 3 /* weak evidence (one supporting term) does not move severity */
 
 enum { SEV_CRITICAL, SEV_HIGH, SEV_MEDIUM, SEV_LOW };
+
+#define RULES_SKIP_MAX 8 /* sentences addressed to a model, per field */
 
 typedef struct {
 	const char *s;
 	size_t len;
 	int cat_weight; /* multiplier for category terms */
 	int sev_weight; /* multiplier for severity terms */
+	size_t nskip;   /* byte ranges [from, to) that are never evidence */
+	size_t skip[RULES_SKIP_MAX][2];
 } field;
 
 /* ---- matching ---- */
@@ -97,20 +102,66 @@ static bool negated(const unsigned char *t, size_t i)
 	return false;
 }
 
-/* Counts the (non-negated, if asked) occurrences of term in f, up to max. */
-static int count_term(const field *f, const char *term, bool skip_negated, int max)
+static bool skipped(const field *f, size_t i)
+{
+	for (size_t k = 0; k < f->nskip; k++)
+		if (i >= f->skip[k][0] && i < f->skip[k][1])
+			return true;
+	return false;
+}
+
+/* Offset of the next match of term in f at or after from (f->len if none). */
+static size_t next_match(const field *f, const char *term, size_t from)
 {
 	const unsigned char *t = (const unsigned char *)f->s;
 	unsigned char first = (unsigned char)term[0];
+	for (size_t i = from; i < f->len; i++)
+		if (lower(t[i]) == first && word_start(t, f->len, i) && match_at(t, f->len, i, term))
+			return i;
+	return f->len;
+}
+
+/* Counts the occurrences of term in f, up to max, leaving out those in skipped
+ * sentences and (if asked) those negated. */
+static int count_term(const field *f, const char *term, bool skip_negated, int max)
+{
 	int n = 0;
-	for (size_t i = 0; i < f->len && n < max; i++) {
-		if (lower(t[i]) != first || !word_start(t, f->len, i))
-			continue;
-		size_t e = match_at(t, f->len, i, term);
-		if (e && !(skip_negated && negated(t, i)))
+	for (size_t i = next_match(f, term, 0); i < f->len && n < max; i = next_match(f, term, i + 1))
+		if (!skipped(f, i) && !(skip_negated && negated((const unsigned char *)f->s, i)))
 			n++;
-	}
 	return n;
+}
+
+static bool sentence_end(const char *s, size_t len, size_t i)
+{
+	return s[i] == '\n' || ((s[i] == '.' || s[i] == '!' || s[i] == '?') && (i + 1 == len || s[i + 1] == ' '));
+}
+
+/* Marks the sentences that address a model ("ignore previous instructions", "SYSTEM:")
+ * so that nothing in them counts as evidence. Past RULES_SKIP_MAX such sentences, the
+ * rest of the field is skipped. */
+static void skip_injections(field *f)
+{
+	const rules_termset *set = &rules_injection_terms;
+	for (size_t k = 0; k < set->nterms; k++) {
+		for (size_t i = next_match(f, set->terms[k].term, 0); i < f->len;
+		     i = next_match(f, set->terms[k].term, i + 1)) {
+			if (skipped(f, i))
+				continue;
+			size_t b = i, e = i;
+			while (b > 0 && !sentence_end(f->s, f->len, b - 1))
+				b--;
+			while (e < f->len && !sentence_end(f->s, f->len, e))
+				e++;
+			if (f->nskip == RULES_SKIP_MAX) {
+				f->skip[RULES_SKIP_MAX - 1][1] = f->len;
+				return;
+			}
+			f->skip[f->nskip][0] = b;
+			f->skip[f->nskip][1] = e < f->len ? e + 1 : e;
+			f->nskip++;
+		}
+	}
 }
 
 static bool has_term(const field *f, const char *term, bool skip_negated)
@@ -318,7 +369,7 @@ static void first_sentence(const char *d, size_t dlen, const char **s, size_t *s
 			i++;
 		size_t e = i < dlen && d[i] != '\n' ? i + (d[i] == '\xe3' ? 3 : 1) : i;
 		i = e;
-		field f = {d + b, e - b, 1, 1};
+		field f = {.s = d + b, .len = e - b, .cat_weight = 1, .sev_weight = 1};
 		if (e > b && !any_term(&f, 1, &rules_injection_terms, false)) {
 			*s = d + b, *slen = e - b;
 			return;
@@ -362,21 +413,27 @@ static void build_summary(const triage_incident *in, size_t dlen, char *out)
 static size_t collect_fields(const triage_incident *in, field *fs)
 {
 	size_t n = 0;
-	if (in->title)
-		fs[n++] = (field){in->title, strlen(in->title), 3, 2};
-	if (in->description)
-		fs[n++] = (field){in->description, strnlen(in->description, RULES_SCAN_MAX), 1, 1};
+	if (in->title) {
+		fs[n] = (field){.s = in->title, .len = strlen(in->title), .cat_weight = 3, .sev_weight = 2};
+		skip_injections(&fs[n++]);
+	}
+	if (in->description) {
+		fs[n] = (field){.s = in->description, .len = strnlen(in->description, RULES_SCAN_MAX),
+				.cat_weight = 1, .sev_weight = 1};
+		skip_injections(&fs[n++]);
+	}
 	if (in->service)
-		fs[n++] = (field){in->service, strlen(in->service), 2, 0};
+		fs[n++] = (field){.s = in->service, .len = strlen(in->service), .cat_weight = 2};
 	if (in->source)
-		fs[n++] = (field){in->source, strlen(in->source), 1, 0};
+		fs[n++] = (field){.s = in->source, .len = strlen(in->source), .cat_weight = 1};
 	for (size_t i = 0; i < in->nlabels && i < PROTO_LABELS_MAX && in->labels; i++) {
 		const char *k = in->labels[i].key, *v = in->labels[i].value;
 		if (!k || !v)
 			continue;
 		bool alertname = ieq(k, "alertname");
-		fs[n++] = (field){k, strlen(k), 1, 0};
-		fs[n++] = (field){v, strlen(v), alertname ? 3 : 2, alertname ? 1 : 0};
+		fs[n++] = (field){.s = k, .len = strlen(k), .cat_weight = 1};
+		fs[n++] = (field){.s = v, .len = strlen(v), .cat_weight = alertname ? 3 : 2,
+				  .sev_weight = alertname ? 1 : 0};
 	}
 	return n;
 }
@@ -416,12 +473,17 @@ void rules_triage(const triage_incident *in, triage_result *out)
 	/* severity: labels and terms vote; ties go to the more severe level */
 	label_evidence lab = {0};
 	read_labels(in, &lab);
-	int votes[4], sev = SEV_MEDIUM, top = 0;
+	int votes[4], sev = SEV_MEDIUM, top = 0, evidence = 0;
 	for (int s = 0; s < 4; s++) {
 		votes[s] = lab.votes[s] + score_set(fs, nf, &rules_severity_terms[s], true);
+		evidence += votes[s];
+	}
+	votes[SEV_MEDIUM] += RULES_MEDIUM_BASELINE;
+	for (int s = 0; s < 4; s++)
 		if (votes[s] > top)
 			top = votes[s], sev = s;
-	}
+	if (evidence == 0 && best == RULES_NCATEGORIES - 1)
+		sev = SEV_LOW; /* nothing points at impact and nothing is recognised */
 	int prod = count_set(fs, nf, &rules_prod_terms) - count_set(fs, nf, &rules_prod_negations);
 	bool nonprod = lab.nonprod || any_term(fs, nf, &rules_nonprod_terms, true);
 	if (nonprod && prod <= 0 && !lab.prod && sev < SEV_MEDIUM)
@@ -430,8 +492,8 @@ void rules_triage(const triage_incident *in, triage_result *out)
 		sev = SEV_HIGH;
 	if (lab.resolved || any_term(fs, nf, &rules_resolved_terms, true))
 		sev = SEV_LOW;
-	if (top == 0)
-		confidence *= 0.8; /* no severity evidence at all: medium is a guess */
+	if (evidence == 0)
+		confidence *= 0.8; /* no severity evidence at all: the default is a guess */
 
 	copy_str(out->category, sizeof out->category, rules_categories[best].name);
 	copy_str(out->severity, sizeof out->severity, triage_severities[sev]);

@@ -60,6 +60,8 @@ static const rules_term application_terms[] = {
 	{"ui", 2}, {"button", 3}, {"typo", 4}, {"regression*", 2}, {"request*", 1},
 	{"search", 1}, {"checkout", 1}, {"sentry", 3}, {"memory leak", 2}, {"app", 2},
 	{"application", 3}, {"service", 1},
+	{"mobile", 3}, {"android", 3}, {"ios", 3}, {"crash report*", 4}, {"cron*", 2},
+	{"p95", 2}, {"p50", 2},
 };
 
 static const rules_term deployment_terms[] = {
@@ -91,12 +93,15 @@ static const rules_term dependency_terms[] = {
 	{"paypal", 6}, {"mailgun", 6}, {"aws", 3}, {"amazon web services", 4}, {"gcp", 3},
 	{"google cloud", 4}, {"azure", 4}, {"cloudflare", 4}, {"github", 3}, {"saas", 3},
 	{"deprecat*", 2}, {"slack", 2}, {"datadog", 2}, {"us-east-1", 2}, {"cloud provider", 5},
+	{"quota*", 3}, {"rate limit*", 2}, {"over_query_limit", 4}, {"google", 2},
 };
 
 static const rules_term other_terms[] = {
 	{"printer", 5}, {"toner", 5}, {"office", 2}, {"reminder", 3}, {"handover", 3},
 	{"drill", 3}, {"test alert", 5}, {"testalert", 5}, {"please ignore", 3}, {"on-call", 2},
 	{"rotation", 1}, {"meeting", 3}, {"helpdesk", 2}, {"coffee", 4},
+	{"new hire", 4}, {"access request", 4}, {"onboarding", 3}, {"jira", 3}, {"gdpr", 5},
+	{"legal", 3}, {"compliance", 2},
 };
 
 const rules_category rules_categories[RULES_NCATEGORIES] = {
@@ -169,6 +174,7 @@ static const rules_term critical_terms[] = {
 	{"site is down", 5}, {"unusable", 4}, {"stopped accepting", 4}, {"sev1", 6},
 	{"sev 1", 6}, {"leaked", 2}, {"unknown ip*", 2}, {"cannot take orders", 5},
 	{"todos los usuarios", 5}, {"alle benutzer", 5}, {"全ユーザー", 5},
+	{"all visitors", 5}, {"entire site", 5}, {"site down", 5}, {"every page", 4},
 };
 
 static const rules_term high_terms[] = {
@@ -179,6 +185,7 @@ static const rules_term high_terms[] = {
 	{"locked out", 2}, {"brute force", 3}, {"cannot connect", 3}, {"cannot complete", 3},
 	{"imminent", 4}, {"sev2", 6}, {"sev 2", 6}, {"stale", 2}, {"support tickets", 2},
 	{"time out", 1}, {"timing out", 2}, {"for everyone", 2}, {"for any", 2},
+	{"half of", 4}, {"compromis*", 3}, {"suspicious", 2}, {"corrupt*", 3}, {"unreachable", 2},
 };
 
 static const rules_term medium_terms[] = {
@@ -199,6 +206,7 @@ static const rules_term low_terms[] = {
 	{"completed successfully", 5}, {"successfully", 2}, {"no user impact", 6},
 	{"no impact", 5}, {"no customer impact", 6}, {"back to normal", 5}, {"in six months", 3},
 	{"next quarter", 3}, {"drill", 3},
+	{"please add", 4}, {"access request", 4}, {"new hire", 3},
 };
 
 const rules_termset rules_severity_terms[4] = {
@@ -212,6 +220,7 @@ static const rules_term nonprod[] = {
 	{"test environment", 1}, {"dev environment", 1}, {"development environment", 1},
 	{"qa environment", 1}, {"sandbox", 1}, {"dev", 1}, {"production unaffected", 1},
 	{"no production impact", 1}, {"preprod", 1}, {"pre-production", 1},
+	{"ci", 1}, {"builds", 1}, {"build server", 1}, {"build agent*", 1},
 };
 const rules_termset rules_nonprod_terms = SET(nonprod);
 
@@ -234,13 +243,15 @@ const rules_termset rules_resolved_terms = SET(resolved);
 static const rules_term imminent[] = {
 	{"expected to fill", 1}, {"will fill", 1}, {"fill up within", 1}, {"imminent", 1},
 	{"will run out", 1}, {"about to", 1}, {"expires in", 1}, {"will expire", 1},
+	{"will hit", 1}, {"expire in", 1},
 };
 const rules_termset rules_imminent_terms = SET(imminent);
 
 static const rules_term injection[] = {
 	{"ignore previous", 1}, {"ignore all previous", 1}, {"ignore the above", 1},
 	{"disregard previous", 1}, {"you are now", 1}, {"system:", 1}, {"mark this", 1},
-	{"set severity", 1}, {"as an ai", 1}, {"instructions", 1},
+	{"set severity", 1}, {"as an ai", 1}, {"instructions", 1}, {"to the ai", 1},
+	{"assistant:", 1}, {"classify this", 1}, {"respond with", 1}, {"set status", 1},
 };
 const rules_termset rules_injection_terms = SET(injection);
 
