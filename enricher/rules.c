@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rules_tables.h"
+#include "rules_match.h"
 
 #define RULES_SCAN_MAX 4096
 #define RULES_MAX_FIELDS (4 + 2 * PROTO_LABELS_MAX)
@@ -22,184 +22,9 @@
 
 enum { SEV_CRITICAL, SEV_HIGH, SEV_MEDIUM, SEV_LOW };
 
-#define RULES_SKIP_MAX 8 /* sentences addressed to a model, per field */
-
-typedef struct {
-	const char *s;
-	size_t len;
-	int cat_weight; /* multiplier for category terms */
-	int sev_weight; /* multiplier for severity terms */
-	size_t nskip;   /* byte ranges [from, to) that are never evidence */
-	size_t skip[RULES_SKIP_MAX][2];
-} field;
-
-/* ---- matching ---- */
-
-static bool is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
-static bool is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static bool is_alnum(unsigned char c) { return is_lower(c) || is_upper(c) || is_digit(c); }
-static unsigned char lower(unsigned char c) { return is_upper(c) ? (unsigned char)(c + 32) : c; }
-static bool is_sep(unsigned char c) { return c == ' ' || c == '-' || c == '_' || c == '/'; }
-
-/* A word starts at i: at the text's start, after a non-alphanumeric byte, or at a
- * camelCase hump ("podCrash", "HTTPServer"). */
-static bool word_start(const unsigned char *t, size_t len, size_t i)
+static unsigned char lower(unsigned char c)
 {
-	if (i == 0)
-		return true;
-	if (!is_alnum(t[i - 1]))
-		return true;
-	if (is_lower(t[i - 1]) && is_upper(t[i]))
-		return true;
-	return is_upper(t[i - 1]) && is_upper(t[i]) && i + 1 < len && is_lower(t[i + 1]);
-}
-
-static bool word_end(const unsigned char *t, size_t len, size_t e)
-{
-	return e == len || !is_alnum(t[e]) || word_start(t, len, e);
-}
-
-/* Matches term at t[i..]; returns the end offset, or 0 if it does not match. */
-static size_t match_at(const unsigned char *t, size_t len, size_t i, const char *term)
-{
-	const unsigned char *p = (const unsigned char *)term;
-	while (*p && *p != '*') {
-		if (*p == ' ' || *p == '-') {
-			size_t j = i;
-			while (j < len && is_sep(t[j]))
-				j++;
-			if (j == i && !(i < len && i > 0 && word_start(t, len, i) && is_alnum(t[i - 1])))
-				return 0; /* neither a separator nor a camelCase hump */
-			i = j;
-			p++;
-			continue;
-		}
-		if (i >= len || lower(t[i]) != *p)
-			return 0;
-		i++;
-		p++;
-	}
-	if (*p != '*' && !word_end(t, len, i))
-		return 0;
-	return i;
-}
-
-/* True if the few words before i say "not", "no", "never" or "n't". */
-static bool negated(const unsigned char *t, size_t i)
-{
-	static const char *const neg[] = {"not ", "no ", "never ", "n't ", "not yet "};
-	for (size_t k = 0; k < sizeof neg / sizeof neg[0]; k++) {
-		size_t n = strlen(neg[k]);
-		if (i < n)
-			continue;
-		size_t j;
-		for (j = 0; j < n && lower(t[i - n + j]) == (unsigned char)neg[k][j]; j++)
-			;
-		if (j == n && (neg[k][1] == '\'' || i == n || !is_alnum(t[i - n - 1])))
-			return true;
-	}
-	return false;
-}
-
-static bool skipped(const field *f, size_t i)
-{
-	for (size_t k = 0; k < f->nskip; k++)
-		if (i >= f->skip[k][0] && i < f->skip[k][1])
-			return true;
-	return false;
-}
-
-/* Offset of the next match of term in f at or after from (f->len if none). */
-static size_t next_match(const field *f, const char *term, size_t from)
-{
-	const unsigned char *t = (const unsigned char *)f->s;
-	unsigned char first = (unsigned char)term[0];
-	for (size_t i = from; i < f->len; i++)
-		if (lower(t[i]) == first && word_start(t, f->len, i) && match_at(t, f->len, i, term))
-			return i;
-	return f->len;
-}
-
-/* Counts the occurrences of term in f, up to max, leaving out those in skipped
- * sentences and (if asked) those negated. */
-static int count_term(const field *f, const char *term, bool skip_negated, int max)
-{
-	int n = 0;
-	for (size_t i = next_match(f, term, 0); i < f->len && n < max; i = next_match(f, term, i + 1))
-		if (!skipped(f, i) && !(skip_negated && negated((const unsigned char *)f->s, i)))
-			n++;
-	return n;
-}
-
-static bool sentence_end(const char *s, size_t len, size_t i)
-{
-	return s[i] == '\n' || ((s[i] == '.' || s[i] == '!' || s[i] == '?') && (i + 1 == len || s[i + 1] == ' '));
-}
-
-/* Marks the sentences that address a model ("ignore previous instructions", "SYSTEM:")
- * so that nothing in them counts as evidence. Past RULES_SKIP_MAX such sentences, the
- * rest of the field is skipped. */
-static void skip_injections(field *f)
-{
-	const rules_termset *set = &rules_injection_terms;
-	for (size_t k = 0; k < set->nterms; k++) {
-		for (size_t i = next_match(f, set->terms[k].term, 0); i < f->len;
-		     i = next_match(f, set->terms[k].term, i + 1)) {
-			if (skipped(f, i))
-				continue;
-			size_t b = i, e = i;
-			while (b > 0 && !sentence_end(f->s, f->len, b - 1))
-				b--;
-			while (e < f->len && !sentence_end(f->s, f->len, e))
-				e++;
-			if (f->nskip == RULES_SKIP_MAX) {
-				f->skip[RULES_SKIP_MAX - 1][1] = f->len;
-				return;
-			}
-			f->skip[f->nskip][0] = b;
-			f->skip[f->nskip][1] = e < f->len ? e + 1 : e;
-			f->nskip++;
-		}
-	}
-}
-
-static bool has_term(const field *f, const char *term, bool skip_negated)
-{
-	return count_term(f, term, skip_negated, 1) > 0;
-}
-
-/* Sum over fields and terms of term weight x field weight (category or severity). */
-static int score_set(const field *fs, size_t nf, const rules_termset *set, bool severity)
-{
-	int score = 0;
-	for (size_t k = 0; k < set->nterms; k++) {
-		for (size_t i = 0; i < nf; i++) {
-			int w = severity ? fs[i].sev_weight : fs[i].cat_weight;
-			if (w && has_term(&fs[i], set->terms[k].term, severity))
-				score += set->terms[k].weight * w;
-		}
-	}
-	return score;
-}
-
-static bool any_term(const field *fs, size_t nf, const rules_termset *set, bool skip_negated)
-{
-	for (size_t k = 0; k < set->nterms; k++)
-		for (size_t i = 0; i < nf; i++)
-			if (fs[i].sev_weight && has_term(&fs[i], set->terms[k].term, skip_negated))
-				return true;
-	return false;
-}
-
-static int count_set(const field *fs, size_t nf, const rules_termset *set)
-{
-	int n = 0;
-	for (size_t k = 0; k < set->nterms; k++)
-		for (size_t i = 0; i < nf; i++)
-			if (fs[i].sev_weight)
-				n += count_term(&fs[i], set->terms[k].term, false, 64);
-	return n;
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
 }
 
 /* ---- labels ---- */
@@ -355,7 +180,8 @@ static void tb_end_sentence(textbuf *tb)
 }
 
 /* The first sentence of the description that is not addressed to a model. */
-static void first_sentence(const char *d, size_t dlen, const char **s, size_t *slen)
+static void first_sentence(const rules_index *inj, const char *d, size_t dlen, const char **s,
+			   size_t *slen)
 {
 	size_t i = 0;
 	*s = NULL, *slen = 0;
@@ -369,8 +195,8 @@ static void first_sentence(const char *d, size_t dlen, const char **s, size_t *s
 			i++;
 		size_t e = i < dlen && d[i] != '\n' ? i + (d[i] == '\xe3' ? 3 : 1) : i;
 		i = e;
-		field f = {.s = d + b, .len = e - b, .cat_weight = 1, .sev_weight = 1};
-		if (e > b && !any_term(&f, 1, &rules_injection_terms, false)) {
+		rules_field f = {.s = d + b, .len = e - b};
+		if (e > b && !rules_has_any(inj, &f)) {
 			*s = d + b, *slen = e - b;
 			return;
 		}
@@ -379,7 +205,7 @@ static void first_sentence(const char *d, size_t dlen, const char **s, size_t *s
 
 /* Title (without a leading "[FIRING:1]"-style tag), the service, and the first sentence
  * of the description: one or two sentences within PROTO_SUMMARY_MAX bytes. */
-static void build_summary(const triage_incident *in, size_t dlen, char *out)
+static void build_summary(const triage_incident *in, const rules_index *inj, char *out)
 {
 	textbuf tb = {out, PROTO_SUMMARY_MAX, 0, false};
 	const char *title = in->title ? in->title : "";
@@ -400,7 +226,8 @@ static void build_summary(const triage_incident *in, size_t dlen, char *out)
 	tb_end_sentence(&tb);
 	const char *s;
 	size_t slen;
-	first_sentence(in->description ? in->description : "", dlen, &s, &slen);
+	const char *d = in->description ? in->description : "";
+	first_sentence(inj, d, strnlen(d, PROTO_DESC_MAX), &s, &slen);
 	if (s && tb.len + 2 < tb.cap) {
 		tb_put(&tb, " ", 1, 1);
 		tb_put(&tb, s, slen, 280);
@@ -410,30 +237,35 @@ static void build_summary(const triage_incident *in, size_t dlen, char *out)
 
 /* ---- the engine ---- */
 
-static size_t collect_fields(const triage_incident *in, field *fs)
+/* The fields that are read, each bounded (a C caller may pass longer strings than the
+ * wire allows), with sentences addressed to a model marked as never evidence. */
+static size_t collect_fields(const triage_incident *in, const rules_index *inj, rules_field *fs)
 {
 	size_t n = 0;
 	if (in->title) {
-		fs[n] = (field){.s = in->title, .len = strlen(in->title), .cat_weight = 3, .sev_weight = 2};
-		skip_injections(&fs[n++]);
+		fs[n] = (rules_field){.s = in->title, .len = strnlen(in->title, PROTO_TITLE_MAX),
+				      .cat_weight = 3, .sev_weight = 2};
+		rules_skip_injections(&fs[n++], inj);
 	}
 	if (in->description) {
-		fs[n] = (field){.s = in->description, .len = strnlen(in->description, RULES_SCAN_MAX),
-				.cat_weight = 1, .sev_weight = 1};
-		skip_injections(&fs[n++]);
+		fs[n] = (rules_field){.s = in->description, .len = strnlen(in->description, RULES_SCAN_MAX),
+				      .cat_weight = 1, .sev_weight = 1};
+		rules_skip_injections(&fs[n++], inj);
 	}
 	if (in->service)
-		fs[n++] = (field){.s = in->service, .len = strlen(in->service), .cat_weight = 2};
+		fs[n++] = (rules_field){.s = in->service, .len = strnlen(in->service, PROTO_SHORT_MAX),
+					.cat_weight = 2};
 	if (in->source)
-		fs[n++] = (field){.s = in->source, .len = strlen(in->source), .cat_weight = 1};
+		fs[n++] = (rules_field){.s = in->source, .len = strnlen(in->source, PROTO_SHORT_MAX),
+					.cat_weight = 1};
 	for (size_t i = 0; i < in->nlabels && i < PROTO_LABELS_MAX && in->labels; i++) {
 		const char *k = in->labels[i].key, *v = in->labels[i].value;
 		if (!k || !v)
 			continue;
 		bool alertname = ieq(k, "alertname");
-		fs[n++] = (field){.s = k, .len = strlen(k), .cat_weight = 1};
-		fs[n++] = (field){.s = v, .len = strlen(v), .cat_weight = alertname ? 3 : 2,
-				  .sev_weight = alertname ? 1 : 0};
+		fs[n++] = (rules_field){.s = k, .len = strnlen(k, PROTO_LABEL_KEY_MAX), .cat_weight = 1};
+		fs[n++] = (rules_field){.s = v, .len = strnlen(v, PROTO_LABEL_VALUE_MAX),
+					.cat_weight = alertname ? 3 : 2, .sev_weight = alertname ? 1 : 0};
 	}
 	return n;
 }
@@ -445,18 +277,22 @@ static void copy_str(char *dst, size_t cap, const char *src)
 
 void rules_triage(const triage_incident *in, triage_result *out)
 {
-	field fs[RULES_MAX_FIELDS];
-	size_t nf = collect_fields(in, fs);
+	rules_index terms, inj;
+	rules_index_build(&terms, true);
+	rules_index_build(&inj, false);
+	rules_field fs[RULES_MAX_FIELDS];
+	size_t nf = collect_fields(in, &inj, fs);
+	rules_evidence ev = {0};
+	for (size_t i = 0; i < nf; i++)
+		rules_collect(&terms, &fs[i], &ev);
 	memset(out, 0, sizeof *out);
 
 	/* category: best score wins; a clear margin means confidence */
-	int scores[RULES_NCATEGORIES];
+	const int *scores = ev.category;
 	int best = 0, second = 0;
-	for (int c = 0; c < RULES_NCATEGORIES; c++) {
-		scores[c] = score_set(fs, nf, &rules_categories[c].terms, false);
+	for (int c = 0; c < RULES_NCATEGORIES; c++)
 		if (scores[c] > scores[best])
 			best = c; /* ties go to the earlier category */
-	}
 	for (int c = 0; c < RULES_NCATEGORIES; c++)
 		if (c != best && scores[c] > second)
 			second = scores[c];
@@ -475,7 +311,7 @@ void rules_triage(const triage_incident *in, triage_result *out)
 	read_labels(in, &lab);
 	int votes[4], sev = SEV_MEDIUM, top = 0, evidence = 0;
 	for (int s = 0; s < 4; s++) {
-		votes[s] = lab.votes[s] + score_set(fs, nf, &rules_severity_terms[s], true);
+		votes[s] = lab.votes[s] + ev.severity[s];
 		evidence += votes[s];
 	}
 	votes[SEV_MEDIUM] += RULES_MEDIUM_BASELINE;
@@ -484,13 +320,11 @@ void rules_triage(const triage_incident *in, triage_result *out)
 			top = votes[s], sev = s;
 	if (evidence == 0 && best == RULES_NCATEGORIES - 1)
 		sev = SEV_LOW; /* nothing points at impact and nothing is recognised */
-	int prod = count_set(fs, nf, &rules_prod_terms) - count_set(fs, nf, &rules_prod_negations);
-	bool nonprod = lab.nonprod || any_term(fs, nf, &rules_nonprod_terms, true);
-	if (nonprod && prod <= 0 && !lab.prod && sev < SEV_MEDIUM)
-		sev = SEV_MEDIUM;
-	if (sev == SEV_CRITICAL && any_term(fs, nf, &rules_imminent_terms, false))
-		sev = SEV_HIGH;
-	if (lab.resolved || any_term(fs, nf, &rules_resolved_terms, true))
+	if ((lab.nonprod || ev.nonprod) && ev.prod <= 0 && !lab.prod && sev < SEV_MEDIUM)
+		sev = SEV_MEDIUM; /* non-production, and production is not named */
+	if (sev == SEV_CRITICAL && ev.imminent)
+		sev = SEV_HIGH; /* an outage that is only coming */
+	if (lab.resolved || ev.resolved)
 		sev = SEV_LOW;
 	if (evidence == 0)
 		confidence *= 0.8; /* no severity evidence at all: the default is a guess */
@@ -506,7 +340,7 @@ void rules_triage(const triage_incident *in, triage_result *out)
 		copy_str(out->actions[out->nactions++], sizeof out->actions[0],
 			 rules_categories[best].actions[i]);
 
-	build_summary(in, in->description ? strnlen(in->description, PROTO_DESC_MAX) : 0, out->summary);
+	build_summary(in, &inj, out->summary);
 	copy_str(out->backend, sizeof out->backend, "rules");
 	copy_str(out->model, sizeof out->model, "builtin");
 	copy_str(out->prompt_version, sizeof out->prompt_version, RULES_VERSION);
