@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "rules.h"
+#include "rules_match.h"
 #include "triage.h"
 
 #define MAX_LABELS 6
@@ -669,9 +670,39 @@ static void test_environment_lowers(void **state)
 	assert_string_equal(c.severity, "low");
 }
 
+/* The tables are consistent: every term can match (lowercase, no stray spaces), fits
+ * the index, and every canned action is valid output. */
+static void test_tables(void **state)
+{
+	(void)state;
+	rules_index ix;
+	assert_true(rules_index_build(&ix, true));
+	assert_true(rules_index_build(&ix, false));
+	for (int c = 0; c < RULES_NCATEGORIES; c++) {
+		const rules_category *cat = &rules_categories[c];
+		assert_string_equal(cat->name, triage_categories[c]);
+		for (size_t k = 0; k < cat->terms.nterms; k++) {
+			const char *t = cat->terms.terms[k].term;
+			assert_true(t[0] != '\0' && t[0] != ' ' && t[strlen(t) - 1] != ' ');
+			for (const char *p = t; *p; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					fail_msg("term '%s' has an uppercase letter and can never match", t);
+			assert_true(cat->terms.terms[k].weight > 0);
+		}
+		for (size_t a = 0; a < RULES_CATEGORY_ACTIONS; a++)
+			assert_true(strlen(cat->actions[a]) > 0 && strlen(cat->actions[a]) <= PROTO_ACTION_MAX);
+	}
+	for (int s = 0; s < 4; s++)
+		for (size_t k = 0; k < rules_severity_terms[s].nterms; k++)
+			for (const char *p = rules_severity_terms[s].terms[k].term; *p; p++)
+				assert_false(*p >= 'A' && *p <= 'Z');
+	assert_true(strlen(rules_escalation_action) <= PROTO_ACTION_MAX);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_table_accuracy),
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_empty_and_null),
