@@ -2,8 +2,10 @@
  * parameters; the pure half of store_ingest. */
 #include "store_batch.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static bool store_same(const char *a, const char *b)
 {
@@ -177,4 +179,48 @@ void store_batch_arrays_free(store_batch_arrays *a)
 	for (int c = 0; c < STORE_BATCH_NCOLS; c++)
 		store_buf_free(&a->col[c]);
 	a->rows = 0;
+}
+
+void store_format_ts(int64_t ms, char out[48])
+{
+	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	int frac = (int)(ms - (int64_t)secs * 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+static void store_json_opt(store_buf *b, const char *key, const char *value)
+{
+	store_buf_addf(b, ",\"%s\":", key);
+	if (value)
+		store_buf_json_str(b, value);
+	else
+		store_buf_adds(b, "null");
+}
+
+char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms)
+{
+	char ts[48];
+	store_buf b;
+	store_format_ts(created_ms, ts);
+	store_buf_init(&b, PROTO_JSON_MAX);
+	store_buf_addf(&b, "{\"id\":%" PRId64 ",\"title\":", id);
+	store_buf_json_str(&b, s->title);
+	store_buf_adds(&b, ",\"description\":");
+	store_buf_json_str(&b, s->description);
+	store_json_opt(&b, "source", s->source);
+	store_json_opt(&b, "service", s->service);
+	store_buf_adds(&b, ",\"labels\":");
+	store_labels_json(&b, s->labels, s->nlabels);
+	store_json_opt(&b, "dedup_key", s->dedup_key);
+	store_buf_adds(&b, ",\"occurrence_count\":1,\"status\":\"submitted\",\"attempt\":0,"
+			   "\"failure_reason\":null,\"failure_detail\":null,\"triage\":null,"
+			   "\"override\":{\"severity\":null,\"category\":null},"
+			   "\"severity\":null,\"category\":null,\"state\":\"open\",\"version\":1");
+	store_buf_addf(&b, ",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"last_seen_at\":\"%s\","
+			   "\"acknowledged_at\":null,\"resolved_at\":null}",
+		       ts, ts, ts);
+	return store_buf_take(&b);
 }

@@ -49,6 +49,15 @@ bool store_batch_arrays_build(const proto_submit *const *subs, size_t n,
 			      const store_slot *slots, store_batch_arrays *out);
 void store_batch_arrays_free(store_batch_arrays *a);
 
+/* The reply body of a freshly inserted incident, in the shape triage_incident_json()
+ * gives (sql/002_store.sql), built here because it is on the hot path of ingest:
+ * status submitted, attempt 0, version 1, no triage, created_ms for all three
+ * timestamps. Malloc'd; NULL when out of memory. */
+char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms);
+
+/* Formats a wall-clock time as the API does: 2026-11-25T13:00:00.123Z. */
+void store_format_ts(int64_t ms, char out[48]);
+
 /* Appends the labels as a JSON object ({} when none). */
 bool store_labels_json(store_buf *b, const proto_kv *labels, size_t nlabels);
 

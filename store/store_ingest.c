@@ -17,6 +17,7 @@
 #include "store_json.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "tr_time.h"
 
 #define STORE_INGEST_RETRIES 3 /* deadlocks between writers: retry the whole batch */
 
@@ -46,10 +47,10 @@ static const char store_sql_insert[] =
 	" labels, md5(coalesce('d:' || dedup_key, 't:' || lower(title) || '|' ||"
 	" coalesce(service, '') || '|' || coalesce(source, ''))) FROM src ORDER BY ord"
 	" ON CONFLICT DO NOTHING"
-	" RETURNING id, request_id, triage_incident_json(incidents) AS j),"
+	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms),"
 	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
 	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins)"
-	" SELECT request_id, id, j FROM ins";
+	" SELECT request_id, id, ms FROM ins";
 
 /* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
  * submit that was counted as an occurrence. $1/$2: request ids and keys. */
@@ -151,9 +152,14 @@ static int store_step_insert(store_ingest *in, store_db *db, store_batch_run *b)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		int i = store_leader_of(b, PQgetvalue(res, r, 0));
-		if (i >= 0)
-			store_reply_incident(b, (size_t)i, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-					     true, false);
+		if (i < 0)
+			continue;
+		store_call *c = b->calls[i];
+		c->incident_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		store_call_ok(c, store_created_json(b->subs[i], c->incident_id,
+						    strtoll(PQgetvalue(res, r, 2), NULL, 10)));
+		c->created = true;
+		b->done[i] = true;
 	}
 out:
 	PQclear(res);
@@ -368,6 +374,7 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 		b.subs[i] = &calls[i]->req.u.submit;
 	store_batch_plan(b.subs, n, b.slots);
 	int rc = TR_ERR_INTERNAL;
+	int64_t t0 = tr_mono_us();
 	for (int attempt = 0; attempt < STORE_INGEST_RETRIES; attempt++) {
 		store_batch_reset(&b);
 		rc = store_db_ensure(db);
@@ -427,7 +434,8 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 	if (rc == TR_OK) {
 		store_publish_batch(in, &b);
 		store_dispatch_wake(in->dispatch);
-		tr_debug("ingest: committed a batch of %zu", n);
+		tr_debug("ingest: committed a batch of %zu in %.1f ms", n,
+			 (double)(tr_mono_us() - t0) / 1000.0);
 	}
 out:
 	PQclear(b.occ);

@@ -1,0 +1,175 @@
+"""The store's own promises, checked below the HTTP layer where needed: one JSON shape
+for an incident, duplicates inside one group-commit batch, REQ resends, malformed
+messages dropped, migrations applied once even with two stores starting together,
+late results ignored, pipeline figures."""
+
+import os
+import struct
+import subprocess
+import threading
+import unittest
+
+from harness import BIN_DIR, PipelineTest, wait_for
+
+PROBE = os.path.join(BIN_DIR, "triage-probe")
+
+
+def mp(v):
+    """A minimal msgpack encoder (str, int, bool, None, list, dict): enough for tests."""
+    if v is None:
+        return b"\xc0"
+    if v is True:
+        return b"\xc3"
+    if v is False:
+        return b"\xc2"
+    if isinstance(v, int):
+        if 0 <= v < 128:
+            return bytes([v])
+        return b"\xd3" + struct.pack(">q", v)
+    if isinstance(v, str):
+        b = v.encode()
+        if len(b) < 32:
+            return bytes([0xA0 | len(b)]) + b
+        return b"\xda" + struct.pack(">H", len(b)) + b
+    if isinstance(v, list):
+        return bytes([0x90 | len(v)]) + b"".join(mp(x) for x in v)
+    if isinstance(v, dict):
+        return bytes([0x80 | len(v)]) + b"".join(mp(k) + mp(x) for k, x in v.items())
+    raise TypeError(v)
+
+
+def submit_msg(request_id, title, version=1):
+    return mp([version, 1, {"request_id": request_id, "title": title,
+                            "description": "sent raw"}]).hex()
+
+
+class StoreTest(PipelineTest):
+    def setUp(self):
+        super().setUp()
+        self.stack.start_store()
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+
+    def probe(self, *args):
+        r = subprocess.run([PROBE, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        return r.stdout.split()
+
+    def test_submit_reply_has_the_shape_of_get(self):
+        body = {"title": "Ünïcode \"quoted\" title", "description": "line1\nline2\t\\ end",
+                "source": "curl", "labels": {"env": "prod", "k\"ey": "v\u0001"},
+                "dedup_key": "shape-1"}
+        posted = self.stack.submit(**body)
+        got = self.stack.incident(posted["id"])
+        del got["timeline"]
+        self.assertEqual(list(posted.keys()), list(got.keys()))
+        self.assertEqual(posted, got)
+
+    def test_same_idempotency_key_and_dedup_key_in_one_batch(self):
+        n, lock = 40, threading.Lock()
+        same_key, same_dedup = [], []
+
+        def post(headers, body, out):
+            r = self.stack.request("POST", "/incidents", body, headers=headers)
+            with lock:
+                out.append(r)
+
+        threads = [threading.Thread(target=post, args=(
+            {"Idempotency-Key": "burst-key"}, {"title": "same key", "description": ""}, same_key))
+            for _ in range(n)]
+        threads += [threading.Thread(target=post, args=(
+            {}, {"title": "same dedup", "description": "", "dedup_key": "burst-dedup"},
+            same_dedup)) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertEqual([r.status for r in same_key + same_dedup], [202] * (2 * n))
+        self.assertEqual(len({r.json["id"] for r in same_key}), 1)
+        self.assertEqual(len({r.json["id"] for r in same_dedup}), 1)
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM incidents WHERE title = 'same key'"), "1")
+        self.assertEqual(self.stack.scalar(
+            "SELECT occurrence_count FROM incidents WHERE dedup_key = 'burst-dedup'"), str(n))
+        self.assertEqual(sum(1 for r in same_dedup if r.json.get("deduplicated")), n - 1)
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
+            " WHERE i.dedup_key = 'burst-dedup' AND e.kind = 'created'"), "1")
+
+    def test_req_resend_creates_nothing_new(self):
+        url = self.stack.env["TRIAGE_STORE_URL"]
+        msg = submit_msg("probe-resend-1", "resent")
+        self.assertEqual(self.probe("raw", "req", url, msg, msg, msg), ["reply"] * 3)
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM incidents WHERE request_id = 'probe-resend-1'"), "1")
+
+    def test_malformed_messages_are_dropped_and_the_store_keeps_serving(self):
+        url = self.stack.env["TRIAGE_STORE_URL"]
+        garbage = [
+            "00",                                   # not an array
+            "ffffffff",                             # garbage
+            mp([9, 1, {"request_id": "x"}]).hex(),  # wrong version
+            mp([1, 42, {}]).hex(),                  # unknown type
+            mp([1, 1, {"request_id": "x"}]).hex(),  # submit without title
+            "dd7fffffff",                           # array header claiming 2^31 items
+            mp([1, 5, {}]).hex(),                   # a result on the request socket
+        ]
+        self.assertEqual(self.probe("raw", "req", url, *garbage), ["no-reply"] * len(garbage))
+        self.assertTrue(self.stack.procs["store"].alive())
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM incidents"), "0")
+        self.stack.submit(title="still serving")
+        log = self.stack.procs["store"].text()
+        self.assertIn("dropped", log)
+
+    def test_migrations_applied_once_with_two_stores_starting_together(self):
+        self.stack.stop("store")
+        other = {k: v.replace("store.ipc", "store2.ipc").replace("events.ipc", "events2.ipc")
+                 .replace("jobs.ipc", "jobs2.ipc").replace("results.ipc", "results2.ipc")
+                 for k, v in self.stack.env.items() if k.endswith("_URL") and "ipc" in v}
+        fresh = self.stack.database + "_fresh"
+        url = self.pg.create_database(fresh)
+        other["TRIAGE_DATABASE_URL"] = url
+        a = self.stack.start_store(name="store_a", env={"TRIAGE_DATABASE_URL": url})
+        b = self.stack.start_store(name="store_b", env=other)
+        for p in (a, b):
+            wait_for(lambda p=p: "ready:" in p.text() or not p.alive(), 30, f"{p.name} ready")
+            self.assertTrue(p.alive(), p.text()[-2000:])
+        versions = [r[0] for r in self.pg.psql(
+            "SELECT version FROM schema_migrations ORDER BY version", db=fresh)]
+        files = sorted(f for f in os.listdir(self.stack.env["TRIAGE_SQL_DIR"])
+                       if f.endswith(".sql") and f[:3].isdigit())
+        self.assertEqual(versions, [str(int(f[:3])) for f in files])
+        self.stack.wait_ready()
+        self.stack.submit(title="after a concurrent start")
+
+    def test_late_and_duplicate_results_are_ignored(self):
+        inc = self.stack.submit(title="nobody triages me")
+        results = self.stack.env["TRIAGE_RESULTS_URL"]
+        # Not processing: a result for any attempt changes nothing.
+        self.probe("result", results, str(inc["id"]), "1", "triaged", "low", "other", "late")
+        wait_for(lambda: "ignored" in self.stack.procs["store"].text(), 10,
+                 "the store to log the ignored result")
+        got = self.stack.incident(inc["id"])
+        self.assertEqual((got["status"], got["version"], got["triage"]),
+                         ("submitted", 1, None))
+
+    def test_stats_and_settings(self):
+        self.stack.submit()
+        r = self.stack.request("GET", "/stats")
+        self.assertEqual(r.status, 200, r)
+        s = r.json
+        self.assertEqual(s["counts"], {"submitted": 1, "processing": 0, "triaged": 0,
+                                       "failed": 0})
+        self.assertEqual(s["enrichers"], {"active": 0, "slots": 0, "busy": 0})
+        self.assertEqual(s["model"], "phi3:mini")
+        self.assertEqual(len(s["series"]), 24)
+        self.assertEqual(s["series"][-1]["untriaged"], 1)
+        self.assertEqual(s["failure_rate"], 0)
+        r = self.stack.request("PUT", "/settings", {"model": "llama3.1:8b"})
+        self.assertEqual((r.status, r.json), (200, {"model": "llama3.1:8b"}))
+        self.assertEqual(self.stack.request("GET", "/stats").json["model"], "llama3.1:8b")
+
+
+if __name__ == "__main__":
+    unittest.main()
