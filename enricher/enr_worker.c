@@ -122,18 +122,20 @@ static void release(enr_worker *w, const proto_job *job, const char *why)
 	send_result(w, job, &o);
 }
 
-static void handle_job(enr_worker *w, llm_http *h, const proto_job *job)
+/* Handles one job and pushes its result. Returns true if the caller still has to
+ * give back the slot (busy) and heartbeat; false if this function did. */
+static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 {
 	if (atomic_load(&w->stopping)) {
 		release(w, job, "shutdown");
-		return;
+		return true;
 	}
 	if (job->lease_deadline_ms <= tr_now_ms()) {
 		/* The store has given (or will give) this row to someone else: a result
 		 * now would be stale, and a release is ignored unless it still matches. */
 		tr_iwarn(job->incident_id, "attempt %d arrived after its lease passed", job->attempt);
 		release(w, job, "lease_expired");
-		return;
+		return true;
 	}
 	triage_incident in = {
 		.id = job->incident_id,
@@ -146,6 +148,10 @@ static void handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 	};
 	enr_outcome o;
 	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);
+	/* The slot is free once the call is over: say so before the result, so the store
+	 * can dispatch the next job while it commits this one. */
+	atomic_fetch_sub(&w->busy, 1);
+	heartbeat(w);
 	if (o.outcome == PROTO_OUTCOME_TRIAGED)
 		tr_iinfo(job->incident_id, "triaged attempt %d: %s/%s by %s%s model=%s in %lld ms",
 			 job->attempt, o.triage.severity, o.triage.category, o.triage.backend,
@@ -155,6 +161,27 @@ static void handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 		tr_iinfo(job->incident_id, "attempt %d %s: %s (%s)", job->attempt,
 			 proto_outcome_name(o.outcome), o.reason, o.detail);
 	send_result(w, job, &o);
+	return false;
+}
+
+/* Receives one message from the job socket. Like proto_sock_recv (a malformed message
+ * is logged and dropped: TR_ERR_PROTO), but the routine poll timeout stays quiet. */
+static int recv_job(nng_socket s, proto_msg *out)
+{
+	nng_msg *msg = NULL;
+	char err[200];
+	memset(out, 0, sizeof *out);
+	int rv = nng_recvmsg(s, &msg, 0);
+	if (rv == NNG_ETIMEDOUT)
+		return TR_ERR_TIMEOUT;
+	if (rv != 0)
+		return proto_nng_err(rv);
+	int rc = proto_msg_from_nng(msg, out, err, sizeof err);
+	if (rc != TR_OK)
+		tr_warn("dropped a malformed message of %zu bytes on the job socket: %s",
+			nng_msg_len(msg), err);
+	nng_msg_free(msg);
+	return rc;
 }
 
 static void *worker_main(void *arg)
@@ -168,7 +195,7 @@ static void *worker_main(void *arg)
 	}
 	while (!atomic_load(&w->stopping)) {
 		proto_msg m;
-		int rc = proto_sock_recv(w->jobs, &m);
+		int rc = recv_job(w->jobs, &m);
 		if (rc == TR_ERR_TIMEOUT || rc == TR_ERR_PROTO)
 			continue; /* a malformed message was logged and dropped */
 		if (rc != TR_OK) {
@@ -182,10 +209,11 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&w->busy, 1);
-		handle_job(w, h, &m.u.job);
+		if (handle_job(w, h, &m.u.job)) {
+			atomic_fetch_sub(&w->busy, 1);
+			heartbeat(w);
+		}
 		proto_msg_free(&m);
-		atomic_fetch_sub(&w->busy, 1);
-		heartbeat(w);
 	}
 out:
 	llm_http_free(h);
@@ -226,7 +254,7 @@ static int drain(enr_worker *w)
 	nng_socket_set_ms(w->jobs, NNG_OPT_RECVTIMEO, DRAIN_POLL_MS);
 	for (;;) {
 		proto_msg m;
-		int rc = proto_sock_recv(w->jobs, &m);
+		int rc = recv_job(w->jobs, &m);
 		if (rc == TR_ERR_PROTO)
 			continue;
 		if (rc != TR_OK)
