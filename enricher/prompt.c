@@ -88,19 +88,29 @@ static void pb_str(prompt_buf *b, const char *s)
 	pb_put(b, s, strlen(s));
 }
 
-/* Appends data with the three delimiter characters escaped. */
+/* Appends data with the three delimiter characters escaped and any invalid UTF-8
+ * sequence replaced by U+FFFD (a JSON request cannot carry it). */
 static void pb_data(prompt_buf *b, const char *s)
 {
-	const char *run = s;
-	for (const char *p = s; *p; p++) {
-		const char *esc = *p == '&' ? "&amp;" : *p == '<' ? "&lt;" : *p == '>' ? "&gt;" : NULL;
-		if (!esc)
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), run = 0;
+	for (size_t i = 0; i < n;) {
+		size_t l = triage_utf8_seq(p + i, n - i);
+		const char *esc = l == 0 ? "\xEF\xBF\xBD"
+				  : p[i] == '&' ? "&amp;"
+				  : p[i] == '<' ? "&lt;"
+				  : p[i] == '>' ? "&gt;"
+						: NULL;
+		if (!esc) {
+			i += l;
 			continue;
-		pb_put(b, run, (size_t)(p - run));
+		}
+		pb_put(b, s + run, i - run);
 		pb_str(b, esc);
-		run = p + 1;
+		i += l ? l : 1;
+		run = i;
 	}
-	pb_str(b, run);
+	pb_put(b, s + run, n - run);
 }
 
 static void pb_field(prompt_buf *b, const char *tag, const char *value)

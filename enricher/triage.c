@@ -32,9 +32,7 @@ bool triage_is_category(const char *s)
 	return in_list(s, triage_categories, 9);
 }
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), or 0 if it is invalid
- * (truncated, overlong, surrogate, above U+10FFFF). */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+size_t triage_utf8_seq(const unsigned char *p, size_t n)
 {
 	unsigned c = p[0];
 	size_t len;
@@ -74,7 +72,7 @@ static bool text_ok(const char *s)
 	for (size_t i = 0; i < n;) {
 		if (p[i] < 0x20 || p[i] == 0x7F)
 			return false;
-		size_t l = utf8_seq(p + i, n - i);
+		size_t l = triage_utf8_seq(p + i, n - i);
 		if (!l)
 			return false;
 		i += l;
@@ -91,7 +89,7 @@ void triage_clean_text(char *dst, size_t dstlen, const char *src, size_t srclen)
 		srclen = 0;
 	size_t o = 0;
 	for (size_t i = 0; i < srclen;) {
-		size_t l = utf8_seq(p + i, srclen - i);
+		size_t l = triage_utf8_seq(p + i, srclen - i);
 		if (l == 0) {
 			if (o + 1 >= dstlen)
 				break;

@@ -83,6 +83,21 @@ static void test_delimiters_neutralised(void **state)
 	free(m);
 }
 
+/* Bytes that are not UTF-8 cannot travel in a JSON request: they become U+FFFD. */
+static void test_invalid_utf8_replaced(void **state)
+{
+	(void)state;
+	triage_incident in = {.title = "bad \xff byte", .description = "cut \xC3"};
+	char *m = prompt_user_message(&in);
+	assert_non_null(m);
+	assert_non_null(strstr(m, "<title>bad \xEF\xBF\xBD byte</title>"));
+	assert_non_null(strstr(m, "<description>cut \xEF\xBF\xBD</description>"));
+	json_t *j = json_string(m);
+	assert_non_null(j); /* valid UTF-8 throughout */
+	json_decref(j);
+	free(m);
+}
+
 static void test_null_fields(void **state)
 {
 	(void)state;
@@ -127,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_system_prompt),
 		cmocka_unit_test(test_user_message),
 		cmocka_unit_test(test_delimiters_neutralised),
+		cmocka_unit_test(test_invalid_utf8_replaced),
 		cmocka_unit_test(test_null_fields),
 		cmocka_unit_test(test_largest_incident_fits),
 	};
