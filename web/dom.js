@@ -26,7 +26,8 @@ function build(el, props, children) {
         el.setAttribute('class', Array.isArray(v) ? v.filter(Boolean).join(' ') : v);
       } else if (k === 'text') {
         el.textContent = String(v);
-      } else if (k.startsWith('on') && typeof v === 'function') {
+      } else if (k.startsWith('on')) {
+        if (typeof v !== 'function') throw new Error(`h(): ${k} must be a function`);
         el.addEventListener(k.slice(2), v);
       } else if (k === 'dataset') {
         Object.assign(el.dataset, v);

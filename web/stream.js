@@ -145,7 +145,8 @@ export class EventStream {
 
   frame(f) {
     if (f.comment !== undefined) return; // heartbeat
-    if (f.id) this.lastId = f.id;
+    // The id goes back in a header: keep only what a header can carry.
+    if (f.id && /^[\x21-\x7e]{1,128}$/.test(f.id)) this.lastId = f.id;
     let data = null;
     try { data = f.data ? JSON.parse(f.data) : null; } catch { data = null; }
     if (f.event === 'resync') this.h.onResync(data?.reason || 'resync');

@@ -15,7 +15,7 @@ export async function launch() {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update'],
+      '--disable-component-update', '--disable-quic', '--no-first-run', '--disable-sync'],
   });
 }
 
