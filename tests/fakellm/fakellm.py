@@ -241,7 +241,7 @@ class FakeState:
         with self.lock:
             self.requests[path] = self.requests.get(path, 0) + 1
             self.last_request[path] = body
-            s = copy.deepcopy(self.settings)
+            s = dict(self.settings)  # values are replaced, never mutated: a shallow copy is a snapshot
             if generating:
                 self.in_flight += 1
                 self.concurrent_max = max(self.concurrent_max, self.in_flight)
@@ -329,6 +329,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, obj):
         data = json.dumps(obj).encode()
+        self.wait_delay()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -337,6 +338,7 @@ class Handler(BaseHTTPRequestHandler):
         return status
 
     def start_chunked(self, content_type):
+        self.wait_delay()
         self.send_response(200)
         self.send_header("Content-Type", content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -379,6 +381,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self.dispatch("DELETE")
+
+    def parse_request(self):
+        self.arrived = time.monotonic()  # the request line is in
+        self.delay_until = 0.0
+        return super().parse_request()
+
+    def wait_delay(self):
+        """Mode slow: the answer is prepared first and then held until its time, so that
+        many answers due at once are not serialised behind each other's work."""
+        d = self.delay_until - time.monotonic()
+        if d > 0:
+            time.sleep(d)
+        self.delay_until = 0.0
 
     def dispatch(self, method):
         path = self.path.split("?")[0]
@@ -485,8 +500,8 @@ class Handler(BaseHTTPRequestHandler):
             return None, (503, BUSY_MESSAGE)
         if mode == "error":
             return None, (s["status"] or 500, s["message"])
-        if mode == "slow":
-            time.sleep(s["delay_ms"] / 1000.0)
+        if mode == "slow":  # the answer goes out delay_ms after the request arrived
+            self.delay_until = self.arrived + s["delay_ms"] / 1000.0
         if mode == "wrong":
             return (wrong_answer(s["wrong_kind"], prompt), "stop"), None
         answer = s["answer"]
@@ -541,7 +556,6 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(400, {"error": "prompt must be a string"})
         stream = body.get("stream", True) is not False
         opts = body.get("options") if isinstance(body.get("options"), dict) else {}
-        t0 = time.monotonic_ns()
         if empty:  # Ollama loads the model and answers at once
             out = {"model": model, "created_at": now_rfc3339(), "done": True, "done_reason": "load"}
             out.update({"message": {"role": "assistant", "content": ""}} if chat else {"response": ""})
@@ -567,7 +581,8 @@ class Handler(BaseHTTPRequestHandler):
 
         def final(text):
             d = piece(text, True)
-            counters["total_duration"] = max(time.monotonic_ns() - t0, load + p_eval + e_eval)
+            took = max(time.monotonic(), self.delay_until) - self.arrived
+            counters["total_duration"] = max(int(took * 1e9), load + p_eval + e_eval)
             d.update(counters)
             if not chat:
                 d["context"] = [1, 2, 3]
