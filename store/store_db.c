@@ -14,6 +14,7 @@
 
 #define STORE_DB_BACKOFF_MIN_MS 100
 #define STORE_DB_BACKOFF_MAX_MS 2000
+#define STORE_DB_MAX_PREPARED 16
 
 struct store_db {
 	char *url;
@@ -23,6 +24,8 @@ struct store_db {
 	int64_t next_try_ms;  /* monotonic: no reconnect before this */
 	long backoff_ms;
 	bool was_up;          /* for logging transitions once */
+	const char *prepared[STORE_DB_MAX_PREPARED]; /* names prepared on this connection */
+	size_t nprepared;
 	char sqlstate[6];
 	char errmsg[256];
 };
@@ -65,6 +68,7 @@ void store_db_reset(store_db *db)
 		PQfinish(db->conn);
 		db->conn = NULL;
 	}
+	db->nprepared = 0; /* prepared statements die with their connection */
 }
 
 bool store_db_connected(const store_db *db)
@@ -278,6 +282,41 @@ int store_db_exec(store_db *db, const char *sql, int nparams, const char *const 
 	if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
 		int rc = store_db_map(db, NULL);
 		tr_warn("db[%s] cannot send: %s", db->role, db->errmsg);
+		if (PQstatus(db->conn) != CONNECTION_OK)
+			store_db_reset(db);
+		return rc == TR_OK ? TR_ERR_UNAVAILABLE : rc;
+	}
+	return store_db_finish(db, deadline, out);
+}
+
+int store_db_exec_prepared(store_db *db, const char *name, const char *sql, int nparams,
+			   const char *const *params, PGresult **out)
+{
+	store_db_check_idle(db);
+	if (!db->conn) {
+		store_db_set_err(db, "08003", "not connected");
+		return TR_ERR_UNAVAILABLE;
+	}
+	bool known = false;
+	for (size_t i = 0; i < db->nprepared && !known; i++)
+		known = db->prepared[i] == name;
+	int64_t deadline = tr_mono_ms() + db->timeout_ms;
+	if (!known) {
+		if (db->nprepared == STORE_DB_MAX_PREPARED)
+			return store_db_exec(db, sql, nparams, params, out);
+		if (!PQsendPrepare(db->conn, name, sql, nparams, NULL)) {
+			store_db_map(db, NULL);
+			if (PQstatus(db->conn) != CONNECTION_OK)
+				store_db_reset(db);
+			return TR_ERR_UNAVAILABLE;
+		}
+		int rc = store_db_finish(db, deadline, NULL);
+		if (rc != TR_OK)
+			return rc;
+		db->prepared[db->nprepared++] = name;
+	}
+	if (!PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0)) {
+		int rc = store_db_map(db, NULL);
 		if (PQstatus(db->conn) != CONNECTION_OK)
 			store_db_reset(db);
 		return rc == TR_OK ? TR_ERR_UNAVAILABLE : rc;

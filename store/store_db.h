@@ -32,6 +32,11 @@ bool store_db_connected(const store_db *db);
 int store_db_exec(store_db *db, const char *sql, int nparams, const char *const *params,
 		  PGresult **out);
 
+/* The same with a statement prepared once per connection under name (a static string:
+ * compared by address), for statements run often. */
+int store_db_exec_prepared(store_db *db, const char *name, const char *sql, int nparams,
+			   const char *const *params, PGresult **out);
+
 /* Runs a script of several statements (simple protocol, no parameters). */
 int store_db_script(store_db *db, const char *sql);
 

@@ -96,6 +96,7 @@ typedef struct {
 	bool *dedup;       /* reply is an occurrence ("deduplicated": true) */
 	bool *occurs;      /* scratch: becomes an occurrence */
 	PGresult *occ;     /* occurrence rows, for events after commit */
+	bool autocommitted; /* the insert ran (and committed) on its own */
 } store_batch_run;
 
 /* Sets call i's reply to the incident json (copied) with id. */
@@ -147,7 +148,8 @@ static int store_step_insert(store_ingest *in, store_db *db, store_batch_run *b)
 	const char *p[STORE_BATCH_NCOLS];
 	for (int c = 0; c < STORE_BATCH_NCOLS; c++)
 		p[c] = arr.col[c].data;
-	rc = store_db_exec(db, store_sql_insert, STORE_BATCH_NCOLS, p, &res);
+	rc = store_db_exec_prepared(db, store_sql_insert, store_sql_insert, STORE_BATCH_NCOLS, p,
+				    &res);
 	if (rc != TR_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -197,7 +199,7 @@ static int store_step_known(store_db *db, store_batch_run *b)
 	if (req.failed || key.failed)
 		goto out;
 	const char *p[] = {req.data, key.data};
-	rc = store_db_exec(db, store_sql_known, 2, p, &res);
+	rc = store_db_exec_prepared(db, store_sql_known, store_sql_known, 2, p, &res);
 	if (rc != TR_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -314,19 +316,36 @@ out:
 	return rc;
 }
 
-/* One attempt at the whole transaction. */
+/* Whether the batch may need more than the insert: an occurrence is an update, its
+ * event and its keys, which must commit together with the batch. */
+static bool store_batch_needs_tx(const store_batch_run *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->slots[i].kind != STORE_SLOT_INVALID && b->subs[i]->dedup_key)
+			return true;
+	}
+	return false;
+}
+
+/* One attempt at the batch. Without dedup keys the insert is the only write and runs
+ * as its own transaction (one round trip less each side of it); the lookup of the
+ * rows it skipped only reads. Otherwise everything runs in one transaction. */
 static int store_batch_tx(store_ingest *in, store_db *db, store_batch_run *b)
 {
-	int rc = store_db_begin(db);
-	if (rc == TR_ERR_UNAVAILABLE && store_db_ensure(db) == TR_OK)
-		rc = store_db_begin(db); /* a connection that died while idle: nothing was sent */
+	(void)in;
+	bool tx = store_batch_needs_tx(b);
+	int rc = tx ? store_db_begin(db) : TR_OK;
 	if (rc != TR_OK)
 		return rc;
 	rc = store_step_insert(in, db, b);
+	if (rc == TR_OK && !tx)
+		b->autocommitted = true;
 	if (rc == TR_OK)
 		rc = store_step_known(db, b);
-	if (rc == TR_OK)
+	if (rc == TR_OK && tx)
 		rc = store_step_occurrences(db, b);
+	if (!tx)
+		return rc;
 	if (rc == TR_OK)
 		rc = store_db_commit(db);
 	else
@@ -341,7 +360,10 @@ static void store_batch_reset(store_batch_run *b)
 		b->dedup[i] = false;
 		free(b->calls[i]->json);
 		b->calls[i]->json = NULL;
+		b->calls[i]->created = false;
+		b->calls[i]->code = TR_OK;
 	}
+	b->autocommitted = false;
 	PQclear(b->occ);
 	b->occ = NULL;
 }
@@ -380,10 +402,10 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 		rc = store_db_ensure(db);
 		if (rc == TR_OK)
 			rc = store_batch_tx(in, db, &b);
-		if (rc != TR_ERR_CONFLICT)
+		if (rc != TR_ERR_CONFLICT || b.autocommitted)
 			break;
 	}
-	if (rc == TR_ERR_DB && n > 1) {
+	if (rc == TR_ERR_DB && n > 1 && !b.autocommitted) {
 		/* something in the batch was refused: commit each alone, so only that one fails */
 		store_batch_reset(&b);
 		tr_warn("ingest: batch of %zu refused (%s); committing one by one", n,
@@ -401,7 +423,8 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 			snprintf(detail, sizeof(detail), "database unavailable: %s",
 				 store_db_errmsg(db));
 		for (size_t i = 0; i < n; i++) {
-			if (b.slots[i].kind != STORE_SLOT_INVALID)
+			/* rows the insert committed on its own keep their answer */
+			if (b.slots[i].kind != STORE_SLOT_INVALID && !(b.autocommitted && b.done[i]))
 				store_call_fail(calls[i], rc == TR_ERR_DB ? TR_ERR_INVALID
 									  : TR_ERR_UNAVAILABLE,
 						detail);
@@ -413,6 +436,14 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 		if (sl->kind == STORE_SLOT_INVALID) {
 			store_call_fail(c, TR_ERR_INVALID, sl->detail);
 		} else if (rc != TR_OK) {
+			if (sl->kind == STORE_SLOT_SAME_REQUEST && b.autocommitted &&
+			    calls[sl->leader]->code == TR_OK) {
+				/* its leader was committed: the same answer */
+				const store_call *l = calls[sl->leader];
+				store_call_ok(c, l->json ? strdup(l->json) : NULL);
+				c->incident_id = l->incident_id;
+				c->created = l->created;
+			}
 			continue; /* failed above */
 		} else if (sl->kind == STORE_SLOT_SAME_REQUEST || sl->kind == STORE_SLOT_SAME_KEY) {
 			/* a follower: its leader's answer (the leader has a lower index) */
@@ -431,7 +462,7 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 			store_call_fail(c, TR_ERR_UNAVAILABLE, "conflicting submit; retry");
 		}
 	}
-	if (rc == TR_OK) {
+	if (rc == TR_OK || b.autocommitted) {
 		store_publish_batch(in, &b);
 		store_dispatch_wake(in->dispatch);
 		tr_debug("ingest: committed a batch of %zu in %.1f ms", n,

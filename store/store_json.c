@@ -140,14 +140,16 @@ void store_buf_array_item(store_buf *b, const char *s)
 	}
 	store_buf_add(b, "\"", 1);
 	const char *run = s;
-	for (const char *p = s; *p; p++) {
-		if (*p != '"' && *p != '\\')
-			continue;
-		store_buf_add(b, run, (size_t)(p - run));
+	for (;;) {
+		size_t plain = strcspn(run, "\"\\");
+		store_buf_add(b, run, plain);
+		if (!run[plain])
+			break;
+		/* a quote or backslash: escaped with a backslash */
 		store_buf_add(b, "\\", 1);
-		run = p; /* the quote or backslash itself follows its escape */
+		store_buf_add(b, run + plain, 1);
+		run += plain + 1;
 	}
-	store_buf_add(b, run, strlen(run));
 	store_buf_add(b, "\"", 1);
 }
 

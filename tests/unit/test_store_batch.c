@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_batch.h"
@@ -139,12 +141,69 @@ static void test_arrays(void **state)
 	store_batch_arrays_free(&a);
 }
 
+static void test_format_ts(void **state)
+{
+	(void)state;
+	char ts[48];
+	store_format_ts(0, ts);
+	assert_string_equal(ts, "1970-01-01T00:00:00.000Z");
+	store_format_ts(1795612800123LL, ts);
+	assert_string_equal(ts, "2026-11-25T13:20:00.123Z");
+	store_format_ts(-1, ts);
+	assert_string_equal(ts, "1969-12-31T23:59:59.999Z");
+}
+
+/* The reply built in C must have the keys, order and values of triage_incident_json()
+ * for a new incident (the integration test compares it with GET as well). */
+static void test_created_json(void **state)
+{
+	(void)state;
+	proto_kv labels[] = {{"env", "prod"}};
+	proto_submit s = sub("r", NULL, "d\"k");
+	s.labels = labels;
+	s.nlabels = 1;
+	s.service = "db-1";
+	char *j = store_created_json(&s, 42, 1795612800123LL);
+	assert_non_null(j);
+	json_error_t err;
+	json_t *doc = json_loads(j, JSON_REJECT_DUPLICATES, &err);
+	assert_non_null(doc);
+	static const char *const keys[] = {
+		"id", "title", "description", "source", "service", "labels", "dedup_key",
+		"occurrence_count", "status", "attempt", "failure_reason", "failure_detail", "triage",
+		"override", "severity", "category", "state", "version", "created_at", "updated_at",
+		"last_seen_at", "acknowledged_at", "resolved_at"};
+	assert_int_equal(json_object_size(doc), sizeof(keys) / sizeof(keys[0]));
+	const char *key;
+	json_t *v;
+	size_t i = 0;
+	json_object_foreach(doc, key, v)
+	{
+		assert_string_equal(key, keys[i]);
+		i++;
+	}
+	assert_int_equal(json_integer_value(json_object_get(doc, "id")), 42);
+	assert_string_equal(json_string_value(json_object_get(doc, "dedup_key")), "d\"k");
+	assert_true(json_is_null(json_object_get(doc, "source")));
+	assert_string_equal(json_string_value(json_object_get(doc, "service")), "db-1");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(doc, "labels"), "env")),
+			    "prod");
+	assert_string_equal(json_string_value(json_object_get(doc, "status")), "submitted");
+	assert_string_equal(json_string_value(json_object_get(doc, "created_at")),
+			    "2026-11-25T13:20:00.123Z");
+	assert_true(json_is_null(json_object_get(doc, "triage")));
+	json_decref(doc);
+	free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_arrays),
+		cmocka_unit_test(test_format_ts),
+		cmocka_unit_test(test_created_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
