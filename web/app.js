@@ -31,7 +31,12 @@ function showConn(state) {
   conn.querySelector('.conn-text').textContent = CONN_TEXT[state] || state;
   conn.title = state === 'live' ? 'Receiving live updates' : 'Live updates paused; the page re-reads state on reconnect';
   $('retry-stream').hidden = state !== 'unreachable';
-  document.body.classList.toggle('stream-down', state === 'unreachable' || state === 'reconnecting');
+  const down = state === 'unreachable' || state === 'reconnecting';
+  document.body.classList.toggle('stream-down', down);
+  $('stream-banner').hidden = !down;
+  $('stream-banner-text').textContent = state === 'unreachable'
+    ? 'Gateway unreachable. Live updates are paused; the page retries by itself and re-reads everything when it is back.'
+    : 'Live stream lost: reconnecting… What is on screen will be re-read when it is back.';
 }
 
 function startStream() {
@@ -48,6 +53,7 @@ function startStream() {
 }
 
 function showSignin(message) {
+  $('stream-banner').hidden = true;
   $('nav').hidden = true;
   $('session').hidden = true;
   $('view').hidden = true;

@@ -91,9 +91,12 @@ export class ListView {
   }
 
   applyFilters() {
+    clearTimeout(this.qTimer);
     const fd = new FormData(this.form);
+    const before = JSON.stringify([this.filters, this.limit]);
     for (const k of Object.keys(this.filters)) this.filters[k] = String(fd.get(k) || '').trim();
     this.limit = Number(fd.get('limit')) || 50;
+    if (JSON.stringify([this.filters, this.limit]) === before) return; // nothing changed
     const active = Object.values(this.filters).filter(Boolean).length;
     this.filterSummary.textContent = active ? `Filters (${active} active)` : 'Filters';
     this.cursors = [null];

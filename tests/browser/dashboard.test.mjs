@@ -296,6 +296,25 @@ test('at phone width the list is readable and the detail reachable by keyboard',
   await done(page);
 });
 
+test('while the gateway is down the page says so, and it comes back by itself', T, async () => {
+  const page = await signedIn();
+  await page.locator('h1', { hasText: 'Incidents' }).waitFor();
+  await stack.gateway('stop');
+  try {
+    await page.locator('#conn[data-state="unreachable"]').waitFor({ timeout: 30000 });
+    assert.equal(await page.locator('#conn .conn-text').textContent(), 'gateway unreachable');
+    assert.match(await page.locator('#stream-banner').textContent(), /unreachable/i);
+    assert.equal(await page.locator('#retry-stream').isVisible(), true, 'a way to retry at once');
+  } finally {
+    await stack.gateway('start');
+  }
+  await page.locator('#retry-stream').click().catch(() => {}); // may already be live again
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30000 });
+  assert.equal(await page.locator('#stream-banner').isVisible(), false);
+  assert.equal(await page.locator('#conn .conn-text').textContent(), 'live');
+  await done(page);
+});
+
 test('the stream recovers after the gateway restarts and new incidents appear live', T, async () => {
   const page = await signedIn();
   await page.locator('h1', { hasText: 'Incidents' }).waitFor();
