@@ -49,6 +49,7 @@ typedef struct {
 	atomic_bool stopping;
 	atomic_bool abort_calls;
 	atomic_int busy;
+	atomic_int slots_live; /* workers able to take jobs (advertised as slots) */
 	pthread_mutex_t mu; /* guards running, for the grace-period wait */
 	pthread_cond_t cv;
 	int running;
@@ -60,7 +61,7 @@ static void heartbeat(enr_worker *w)
 	bool stopping = atomic_load(&w->stopping);
 	m.u.heartbeat.enricher_id = w->cfg->enricher_id;
 	m.u.heartbeat.backend = (char *)enr_backend_name(w->backend.kind);
-	m.u.heartbeat.slots = stopping ? 0 : (int32_t)w->cfg->slots;
+	m.u.heartbeat.slots = stopping ? 0 : (int32_t)atomic_load(&w->slots_live);
 	m.u.heartbeat.busy = atomic_load(&w->busy);
 	nng_msg *msg = NULL;
 	if (proto_msg_to_nng(&m, &msg) != TR_OK)
@@ -217,6 +218,7 @@ static void *worker_main(void *arg)
 	}
 out:
 	llm_http_free(h);
+	atomic_fetch_sub(&w->slots_live, 1);
 	pthread_mutex_lock(&w->mu);
 	w->running--;
 	pthread_cond_broadcast(&w->cv);
@@ -290,6 +292,7 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	atomic_init(&w.stopping, false);
 	atomic_init(&w.abort_calls, false);
 	atomic_init(&w.busy, 0);
+	atomic_init(&w.slots_live, 0);
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
 
@@ -305,7 +308,9 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 		pthread_mutex_lock(&w.mu);
 		w.running++;
 		pthread_mutex_unlock(&w.mu);
+		atomic_fetch_add(&w.slots_live, 1);
 		if (pthread_create(&threads[started], NULL, worker_main, &w) != 0) {
+			atomic_fetch_sub(&w.slots_live, 1);
 			pthread_mutex_lock(&w.mu);
 			w.running--;
 			pthread_mutex_unlock(&w.mu);
