@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <nng/nng.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,8 @@ struct store_dispatch {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* CLOCK_MONOTONIC */
-	bool woken, stopping;
+	bool woken;         /* under lock */
+	atomic_bool stopping;
 	int64_t next_sweep_ms;
 	int64_t last_stale_warn_ms;
 };
@@ -262,7 +264,7 @@ static void *store_dispatch_main(void *arg)
 			long n;
 			do {
 				n = store_dispatch_pass(d);
-			} while (n > 0 && !d->stopping);
+			} while (n > 0 && !atomic_load(&d->stopping));
 			if (n == 0 && store_enrichers_credits(d->enrichers, tr_mono_ms()) > 0)
 				wait_ms = store_next_due_ms(d); /* work will come due: wake for it */
 		}
@@ -270,7 +272,7 @@ static void *store_dispatch_main(void *arg)
 		if (until_sweep < wait_ms)
 			wait_ms = until_sweep > 0 ? (long)until_sweep : 0;
 		pthread_mutex_lock(&d->lock);
-		if (!d->woken && !d->stopping && wait_ms > 0) {
+		if (!d->woken && !atomic_load(&d->stopping) && wait_ms > 0) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += wait_ms / 1000;
@@ -279,12 +281,12 @@ static void *store_dispatch_main(void *arg)
 				ts.tv_sec++;
 				ts.tv_nsec -= 1000000000L;
 			}
-			while (!d->woken && !d->stopping &&
+			while (!d->woken && !atomic_load(&d->stopping) &&
 			       pthread_cond_timedwait(&d->cond, &d->lock, &ts) == 0)
 				;
 		}
 		d->woken = false;
-		bool stop = d->stopping;
+		bool stop = atomic_load(&d->stopping);
 		pthread_mutex_unlock(&d->lock);
 		if (stop)
 			break;
@@ -301,6 +303,7 @@ int store_dispatch_start(const store_config *cfg, store_events *events,
 	d->cfg = cfg;
 	d->events = events;
 	d->enrichers = enrichers;
+	atomic_init(&d->stopping, false);
 	d->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "dispatch");
 	if (!d->db) {
 		free(d);
@@ -345,7 +348,7 @@ void store_dispatch_stop(store_dispatch *d)
 	if (!d)
 		return;
 	pthread_mutex_lock(&d->lock);
-	d->stopping = true;
+	atomic_store(&d->stopping, true);
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->thread, NULL);
