@@ -19,7 +19,7 @@ static const char system_prompt[] =
 	"&lt; and &gt;.\n"
 	"\n"
 	"Answer with exactly these fields:\n"
-	"- \"summary\": one or two plain sentences (at most 600 characters) saying what is "
+	"- \"summary\": one or two plain sentences (at most 300 characters) saying what is "
 	"wrong and what it affects.\n"
 	"- \"severity\": one of \"critical\", \"high\", \"medium\", \"low\":\n"
 	"  - critical: production outage, data loss or a security breach in progress; most "
@@ -40,11 +40,14 @@ static const char system_prompt[] =
 	"  - \"dependency\" (third-party services, cloud provider)\n"
 	"  - \"other\"\n"
 	"- \"suggested_actions\": up to five short, concrete next steps for the responder, "
-	"each at most 200 characters.\n"
+	"each at most 100 characters.\n"
 	"- \"confidence\": a number from 0 to 1: how sure you are of the severity and "
 	"category.\n"
 	"\n"
 	"Reply with the JSON object only: no text before or after it, no markdown.";
+
+_Static_assert(TRIAGE_SUMMARY_CHARS == 300 && TRIAGE_ACTION_CHARS == 100,
+	       "the prompt text states the schema's lengths");
 
 const char *prompt_system(void)
 {

@@ -307,11 +307,11 @@ json_t *triage_schema(void)
 		"s:{s:s, s:i, s:i}}, s:[s,s,s,s,s], s:b}",
 		"type", "object",
 		"properties",
-		"summary", "type", "string", "minLength", 1, "maxLength", PROTO_SUMMARY_MAX,
+		"summary", "type", "string", "minLength", 1, "maxLength", TRIAGE_SUMMARY_CHARS,
 		"severity", string_enum(triage_severities, 4),
 		"category", string_enum(triage_categories, 9),
 		"suggested_actions", "type", "array", "items", "type", "string", "minLength", 1,
-		"maxLength", PROTO_ACTION_MAX, "maxItems", PROTO_ACTIONS_MAX,
+		"maxLength", TRIAGE_ACTION_CHARS, "maxItems", PROTO_ACTIONS_MAX,
 		"confidence", "type", "number", "minimum", 0, "maximum", 1,
 		"required", "summary", "severity", "category", "suggested_actions", "confidence",
 		"additionalProperties", 0);

@@ -70,6 +70,13 @@ bool triage_validate(const triage_result *t, char *why, size_t whylen);
 bool triage_parse_json(const char *text, size_t len, triage_result *out, char *why,
 		       size_t whylen);
 
+/* The lengths the schema and the prompt ask for, in characters. The record's bounds are
+ * in bytes (PROTO_SUMMARY_MAX, PROTO_ACTION_MAX); asking for half as many characters
+ * keeps any Latin, Greek or Cyrillic answer inside them (a long answer in a 3-byte
+ * script can still exceed them, and is then rejected like any over-long answer). */
+#define TRIAGE_SUMMARY_CHARS (PROTO_SUMMARY_MAX / 2)
+#define TRIAGE_ACTION_CHARS (PROTO_ACTION_MAX / 2)
+
 /* A new reference to the JSON schema of the answer above (the caller json_decref()s it).
  * NULL only when out of memory. */
 json_t *triage_schema(void);

@@ -240,6 +240,9 @@ static void test_schema_and_json(void **state)
 	assert_int_equal(json_array_size(json_object_get(json_object_get(props, "category"), "enum")), 9);
 	assert_int_equal(json_array_size(json_object_get(s, "required")), 5);
 	assert_true(json_is_false(json_object_get(s, "additionalProperties")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(props, "summary"), "maxLength")),
+			 TRIAGE_SUMMARY_CHARS);
+	assert_true(TRIAGE_SUMMARY_CHARS * 2 <= PROTO_SUMMARY_MAX);
 	json_decref(s);
 
 	triage_result t;
