@@ -403,6 +403,18 @@ static void *gw_sse_thread(void *arg)
 	return NULL;
 }
 
+/* nng thread: the link to the store's events came up or went down. Events published
+ * meanwhile are lost; the next one shows a gap or a new epoch, and streams resync. */
+static void gw_sse_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)p;
+	(void)arg;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		tr_info("sse: subscribed to the store's events");
+	else
+		tr_warn("sse: lost the store's events (streams resync on the next event)");
+}
+
 int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
 {
 	int rc = TR_ERR_NOMEM;
@@ -425,6 +437,8 @@ int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
 	rc = proto_sock_dial(PROTO_SOCK_SUB, h->events_url, &h->sock);
 	if (rc != TR_OK)
 		goto fail;
+	nng_pipe_notify(h->sock, NNG_PIPE_EV_ADD_POST, gw_sse_pipe_cb, h);
+	nng_pipe_notify(h->sock, NNG_PIPE_EV_REM_POST, gw_sse_pipe_cb, h);
 	/* The thread wakes at least this often to send heartbeats and see stop. */
 	long tick = h->heartbeat_ms / 4;
 	if (tick > 250)

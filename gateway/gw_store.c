@@ -2,10 +2,13 @@
  *
  * DESIGN: no thread of its own. A call takes a slot (context + aio) from a free list
  * under a mutex, then runs a two-step state machine in the aio callback on nng's
- * threads: send, then receive with what is left of the deadline. The last step
- * calls the caller's done(); the caller reads the outcome on its own thread and
- * releases the slot, which waits out the callback (nng_aio_wait) before reuse.
- * Shutdown closes the socket, which completes every pending aio with NNG_ECLOSED. */
+ * threads: send, then receive with what is left of the deadline. (The receive may
+ * not be posted before the send completes: nng 1.5.2 asserts when a pending send is
+ * cancelled while a receive waits.) The last step calls the caller's done(); the
+ * caller reads the outcome on its own thread and releases the slot, which waits out
+ * the callback (nng_aio_wait) before reuse. Slots are spread over a few REQ sockets
+ * so that contexts do not all contend for one socket lock. Shutdown closes the
+ * sockets, which completes every pending aio with NNG_ECLOSED. */
 #include "gw_store.h"
 
 #include <nng/nng.h>
@@ -23,6 +26,8 @@
 
 enum { GW_CALL_IDLE, GW_CALL_SENDING, GW_CALL_RECEIVING, GW_CALL_DONE };
 
+#define GW_STORE_SOCKETS 2
+
 struct gw_call {
 	gw_store *store;
 	nng_ctx ctx;
@@ -39,7 +44,8 @@ struct gw_call {
 };
 
 struct gw_store {
-	nng_socket sock;
+	nng_socket socks[GW_STORE_SOCKETS];
+	size_t nsocks;
 	pthread_mutex_t mu;
 	bool closing;
 	gw_call *free_list;
@@ -111,15 +117,17 @@ int gw_store_open(const char *url, size_t max_inflight, gw_store **out)
 		s->slots[i].next_free = s->free_list;
 		s->free_list = &s->slots[i];
 	}
-	pthread_mutex_init(&s->mu, NULL);
-	rc = proto_sock_dial(PROTO_SOCK_REQ, url, &s->sock);
-	if (rc != TR_OK) {
-		pthread_mutex_destroy(&s->mu);
-		goto fail;
+	for (; s->nsocks < GW_STORE_SOCKETS; s->nsocks++) {
+		rc = proto_sock_dial(PROTO_SOCK_REQ, url, &s->socks[s->nsocks]);
+		if (rc != TR_OK)
+			goto fail;
 	}
+	pthread_mutex_init(&s->mu, NULL);
 	*out = s;
 	return TR_OK;
 fail:
+	for (size_t i = 0; i < s->nsocks; i++)
+		nng_close(s->socks[i]);
 	free(s->slots);
 	free(s);
 	return rc;
@@ -130,7 +138,8 @@ static int gw_call_prepare(gw_store *s, gw_call *c)
 {
 	if (c->opened)
 		return TR_OK;
-	int rv = nng_ctx_open(&c->ctx, s->sock);
+	size_t index = (size_t)(c - s->slots);
+	int rv = nng_ctx_open(&c->ctx, s->socks[index % s->nsocks]);
 	if (rv != 0)
 		return proto_nng_err(rv);
 	rv = nng_aio_alloc(&c->aio, gw_call_cb, c);
@@ -236,8 +245,8 @@ void gw_store_shutdown(gw_store *s)
 	bool was = s->closing;
 	s->closing = true;
 	pthread_mutex_unlock(&s->mu);
-	if (!was)
-		nng_close(s->sock);
+	for (size_t i = 0; !was && i < s->nsocks; i++)
+		nng_close(s->socks[i]);
 }
 
 void gw_store_close(gw_store *s)
