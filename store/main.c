@@ -1,6 +1,18 @@
 /* triage-store: the only process that talks to PostgreSQL. Configuration, migrations,
  * then the REP server, group-commit writers, readers, dispatcher and results threads;
- * an ordered shutdown on SIGINT/SIGTERM. */
+ * an ordered shutdown on SIGINT/SIGTERM.
+ *
+ * DESIGN (threads; each database thread owns one PGconn):
+ *   main        config, migrations, waits for a signal, stops everything in order
+ *   nng aio     REP contexts (store_rep.c): decode, hand over, encode and send replies
+ *   writer xN   group commit of SUBMITs (store_ingest.c), TRIAGE_INGEST_WRITERS
+ *   reader xN   QUERYs: reads, actions, stats, settings (store_query.c), TRIAGE_READERS
+ *   dispatcher  jobs within enricher credits; lease expiry sweep (store_dispatch.c)
+ *   results     results and heartbeats from enrichers (store_results.c)
+ * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
+ * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
+ * (store_events.c). Shutdown: stop handing calls over, drain writers and readers
+ * (every held call is answered), close REP, stop results, dispatcher, events. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

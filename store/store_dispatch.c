@@ -132,8 +132,44 @@ static size_t store_parse_labels(const char *text, proto_kv *kv, size_t max, jso
 	return n;
 }
 
+/* A job that could not be sent (no enricher took it within the send timeout) was
+ * never attempted: the row goes back to submitted at once, its attempt given back. */
+static const char store_sql_unsent[] =
+	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt = i.attempt - 1,"
+	" next_attempt_at = now(), lease_deadline = NULL, version = i.version + 1,"
+	" updated_at = now() FROM unnest($1::bigint[], $2::int[]) AS x(id, attempt)"
+	" WHERE i.id = x.id AND i.status = 'processing' AND i.attempt = x.attempt"
+	" RETURNING i.id, i.version, i.status, i.state,"
+	" coalesce(i.severity_override, i.severity, '') AS sev,"
+	" coalesce(i.category_override, i.category, '') AS cat, i.attempt),"
+	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
+	" SELECT id, 'released', status, attempt, 'store', '{\"reason\": \"not sent\"}'"
+	" FROM u)"
+	" SELECT * FROM u";
+
+static void store_release_unsent(store_dispatch *d, store_buf *ids, store_buf *attempts)
+{
+	PGresult *res = NULL;
+	store_buf_array_close(ids);
+	store_buf_array_close(attempts);
+	if (ids->failed || attempts->failed)
+		return; /* the leases bring them back */
+	const char *p[] = {ids->data, attempts->data};
+	if (store_db_exec(d->db, store_sql_unsent, 2, p, &res) != TR_OK)
+		return;
+	for (int r = 0; r < PQntuples(res); r++)
+		store_events_publish_row(d->events, res, r, 0, "released");
+	PQclear(res);
+}
+
 static void store_push_jobs(store_dispatch *d, PGresult *res)
 {
+	store_buf unsent_ids, unsent_attempts;
+	store_buf_init(&unsent_ids, 64 * 1024);
+	store_buf_init(&unsent_attempts, 64 * 1024);
+	store_buf_array_open(&unsent_ids);
+	store_buf_array_open(&unsent_attempts);
+	size_t unsent = 0;
 	for (int r = 0; r < PQntuples(res); r++) {
 		proto_kv labels[PROTO_LABELS_MAX];
 		json_t *doc = NULL;
@@ -141,6 +177,13 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 		proto_job *j = &m.u.job;
 		j->incident_id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
 		j->attempt = (int32_t)strtol(PQgetvalue(res, r, 6), NULL, 10);
+		if (unsent > 0) {
+			/* the socket refused the one before: do not wait again for each */
+			store_buf_array_item(&unsent_ids, PQgetvalue(res, r, 0));
+			store_buf_array_item(&unsent_attempts, PQgetvalue(res, r, 6));
+			unsent++;
+			continue;
+		}
 		j->lease_deadline_ms = strtoll(PQgetvalue(res, r, 7), NULL, 10);
 		j->title = PQgetvalue(res, r, 8);
 		j->description = PQgetvalue(res, r, 9);
@@ -151,15 +194,22 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 		j->labels = labels;
 		j->model = PQgetvalue(res, r, 13);
 		int rc = proto_sock_send(d->jobs, &m);
-		if (rc != TR_OK)
-			tr_iwarn(j->incident_id, "job not sent (%s): the lease will bring it back",
-				 tr_strerror(rc));
-		else
-			tr_idebug(j->incident_id, "dispatched attempt=%d model=%s", j->attempt,
-				  j->model);
 		json_decref(doc);
+		if (rc != TR_OK) {
+			tr_iwarn(j->incident_id, "job not sent (%s): back to submitted",
+				 tr_strerror(rc));
+			store_buf_array_item(&unsent_ids, PQgetvalue(res, r, 0));
+			store_buf_array_item(&unsent_attempts, PQgetvalue(res, r, 6));
+			unsent++;
+			continue;
+		}
+		tr_idebug(j->incident_id, "dispatched attempt=%d model=%s", j->attempt, j->model);
 		store_events_publish_row(d->events, res, r, 0, "dispatched");
 	}
+	if (unsent > 0)
+		store_release_unsent(d, &unsent_ids, &unsent_attempts);
+	store_buf_free(&unsent_ids);
+	store_buf_free(&unsent_attempts);
 }
 
 /* Claims and pushes as many due rows as there are credits. Returns how many. */

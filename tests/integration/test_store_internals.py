@@ -171,5 +171,30 @@ class StoreTest(PipelineTest):
         self.assertEqual(self.stack.request("GET", "/stats").json["model"], "llama3.1:8b")
 
 
+    def test_job_nobody_takes_goes_back_and_is_triaged_later(self):
+        """An enricher that dies leaves credits for a few seconds: jobs claimed then wait
+        in the store's socket for the next enricher, or (when the socket refuses them)
+        go straight back to submitted; none waits for its (long) lease."""
+        self.stack.stop("store")
+        self.stack.start_store(env={"TRIAGE_LEASE_MS": "600000"})
+        self.stack.wait_ready()
+        self.stack.start_enricher("doomed", llm="rules")
+        wait_for(lambda: self.stack.request("GET", "/stats").json["enrichers"]["active"] == 1,
+                 15, "the enricher's heartbeat")
+        self.stack.kill("doomed")
+        ids = [self.stack.submit(title=f"Database down {i}")["id"] for i in range(3)]
+        # The dead enricher's credits let the store claim these; what the socket cannot
+        # hand over goes back to submitted at once (timeline 'released').
+        self.stack.start_enricher("rescuer", llm="rules")
+        for iid in ids:
+            self.stack.wait_status(iid, "triaged", timeout=30)  # far below the lease
+        for iid in ids:
+            inc = self.stack.incident(iid)
+            kinds = [e["kind"] for e in inc["timeline"]]
+            self.assertNotIn("lease_expired", kinds)
+            # an attempt that was never sent is given back
+            self.assertEqual(inc["attempt"], 1 + kinds.count("dispatched") - 1
+                             - kinds.count("released"))
+
 if __name__ == "__main__":
     unittest.main()
