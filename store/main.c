@@ -31,11 +31,14 @@
 #include "tr_log.h"
 #include "tr_signal.h"
 
+#define STORE_MIGRATE_TIMEOUT_MS (30L * 60 * 1000)
+
 /* Applies the migrations, waiting for PostgreSQL if it is not up yet. Returns TR_OK,
  * an error, or TR_ERR_UNAVAILABLE if a signal asked us to stop while waiting. */
 static int store_prepare_db(const store_config *cfg)
 {
-	store_db *db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "migrate");
+	/* migrations may take long on a big table: their own generous timeout */
+	store_db *db = store_db_new(cfg->database_url, STORE_MIGRATE_TIMEOUT_MS, "migrate");
 	if (!db)
 		return TR_ERR_NOMEM;
 	int rc;

@@ -56,8 +56,9 @@ const tr_cfg_item store_cfg_items[] = {
 	 NULL, "an enricher silent this long is no longer sent jobs"},
 	{"TRIAGE_DEFAULT_MODEL", TR_CFG_STR, "phi3:mini", S(default_model), 0, 0, NULL,
 	 "model sent with jobs until one is set through PUT /settings"},
-	{"TRIAGE_DB_TIMEOUT_MS", TR_CFG_INT, "5000", S(db_timeout_ms), 100, 600000, NULL,
-	 "longest wait for one database statement or connection (then 503)"},
+	{"TRIAGE_DB_TIMEOUT_MS", TR_CFG_INT, "2500", S(db_timeout_ms), 100, 600000, NULL,
+	 "longest wait for one statement or connection, then 503; keep it below the "
+	 "gateway's TRIAGE_STORE_TIMEOUT_MS so a 503 means nothing was stored"},
 	{"TRIAGE_STORE_ID", TR_CFG_STR, "", S(store_id), 0, 0, NULL,
 	 "names this store in logs and readiness rows (empty: host:pid)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", S(log_level), 0, 0, "debug|info|warn|error",

@@ -113,7 +113,7 @@ static int store_db_connect(store_db *db)
 	int rc = TR_ERR_UNAVAILABLE;
 	if (!c)
 		return TR_ERR_NOMEM;
-	int64_t deadline = tr_mono_ms() + db->timeout_ms;
+	int64_t deadline = tr_mono_ms() + (db->timeout_ms < 5000 ? db->timeout_ms : 5000);
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	while (PQstatus(c) != CONNECTION_BAD) {
 		if (st == PGRES_POLLING_OK)

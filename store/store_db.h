@@ -13,7 +13,8 @@
 typedef struct store_db store_db;
 
 /* Makes a handle (does not connect). url is copied; role names the thread in logs.
- * timeout_ms bounds connecting and each statement. NULL when out of memory. */
+ * timeout_ms bounds each statement (and connecting, at most 5 s). NULL when out of
+ * memory. */
 store_db *store_db_new(const char *url, long timeout_ms, const char *role);
 void store_db_free(store_db *db);
 
