@@ -2,6 +2,7 @@
  * Parsed by tr_config; printed by `triage-store --help`. */
 #include "store_config.h"
 
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,22 @@ const tr_cfg_item store_cfg_items[] = {
 };
 const size_t store_cfg_nitems = sizeof(store_cfg_items) / sizeof(store_cfg_items[0]);
 
+/* libpq's own parser says whether the URL or conninfo can be used at all. */
+static bool store_conninfo_ok(const char *url, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(url, &msg);
+	if (opts) {
+		PQconninfoFree(opts);
+		return true;
+	}
+	/* libpq's message quotes the URL, which may hold a password: not repeated */
+	snprintf(err, errlen, "TRIAGE_DATABASE_URL is not a PostgreSQL URL or conninfo that "
+			      "libpq can parse");
+	PQfreemem(msg);
+	return false;
+}
+
 int store_config_load(store_config *cfg, char *err, size_t errlen)
 {
 	memset(cfg, 0, sizeof(*cfg));
@@ -75,6 +92,8 @@ int store_config_load(store_config *cfg, char *err, size_t errlen)
 	if (cfg->database_url[0] == '\0') {
 		snprintf(err, errlen, "TRIAGE_DATABASE_URL is empty: set it to a PostgreSQL URL, "
 				      "e.g. postgresql://user@127.0.0.1:5432/triage");
+		rc = TR_ERR_INVALID;
+	} else if (!store_conninfo_ok(cfg->database_url, err, errlen)) {
 		rc = TR_ERR_INVALID;
 	} else if (cfg->retry_backoff_max_ms < cfg->retry_backoff_ms) {
 		snprintf(err, errlen, "TRIAGE_RETRY_BACKOFF_MAX_MS (%ld) is below "

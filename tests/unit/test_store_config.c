@@ -73,6 +73,13 @@ static void test_overrides_and_bounds(void **state)
 	unsetenv("TRIAGE_RETRY_BACKOFF_MS");
 	unsetenv("TRIAGE_RETRY_BACKOFF_MAX_MS");
 
+	setenv("TRIAGE_DATABASE_URL", "postgresql://[broken", 1);
+	assert_int_equal(store_config_load(&cfg, err, sizeof(err)), TR_ERR_INVALID);
+	assert_non_null(strstr(err, "TRIAGE_DATABASE_URL"));
+	setenv("TRIAGE_DATABASE_URL", "host=/tmp dbname=triage", 1); /* conninfo works too */
+	assert_int_equal(store_config_load(&cfg, err, sizeof(err)), TR_OK);
+	store_config_free(&cfg);
+
 	setenv("TRIAGE_LOG_LEVEL", "loud", 1);
 	assert_int_equal(store_config_load(&cfg, err, sizeof(err)), TR_ERR_INVALID);
 	assert_non_null(strstr(err, "TRIAGE_LOG_LEVEL"));
