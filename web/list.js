@@ -202,8 +202,24 @@ export class ListView {
     this.pageLabel.textContent = `Page ${this.page + 1} · ${n} shown`;
   }
 
+  /** A row's cells are made once; updates change their contents, so a focused title
+   * link keeps its focus while the row changes under it. */
   makeRow(id) {
-    const tr = h('tr', { dataset: { id: String(id) } });
+    const cells = {
+      id: h('td', { class: 'c-id', 'data-label': '#', text: `#${id}` }),
+      link: h('a', { href: `#/incidents/${Number(id)}` }),
+      sub: h('div', { class: 'sub' }),
+      status: h('td', { class: 'c-status', 'data-label': 'Status' }),
+      severity: h('td', { class: 'c-severity', 'data-label': 'Severity' }),
+      category: h('td', { class: 'c-category', 'data-label': 'Category' }),
+      state: h('td', { class: 'c-state', 'data-label': 'State' }),
+      count: h('td', { class: 'c-count', 'data-label': 'Seen' }),
+      created: h('td', { class: 'c-created', 'data-label': 'Created' }),
+    };
+    const tr = h('tr', { dataset: { id: String(id) } },
+      cells.id, h('td', { class: 'c-title', 'data-label': 'Title' }, cells.link, cells.sub),
+      cells.status, cells.severity, cells.category, cells.state, cells.count, cells.created);
+    tr._cells = cells;
     tr.addEventListener('animationend', () => tr.classList.remove('flash'));
     return tr;
   }
@@ -214,22 +230,18 @@ export class ListView {
     if (prev && prev.version === inc.version && prev.updated_at === inc.updated_at
         && prev.occurrence_count === inc.occurrence_count) return;
     tr._incident = inc;
-    const overridden = inc.override && (inc.override.severity || inc.override.category);
-    const where = [inc.service, inc.source].filter(Boolean).join(' · ');
-    replace(tr,
-      h('td', { class: 'c-id', 'data-label': '#', text: `#${inc.id}` }),
-      h('td', { class: 'c-title', 'data-label': 'Title' },
-        h('a', { href: `#/incidents/${Number(inc.id)}`, text: inc.title }),
-        where ? h('div', { class: 'sub', text: where }) : null),
-      h('td', { class: 'c-status', 'data-label': 'Status' }, badge('status', inc.status)),
-      h('td', { class: 'c-severity', 'data-label': 'Severity' }, badge('severity', inc.severity),
-        inc.override?.severity ? h('span', { class: 'overridden', title: 'Set by a responder', text: ' ✎' }) : null),
-      h('td', { class: 'c-category', 'data-label': 'Category' }, badge('category', inc.category),
-        inc.override?.category ? h('span', { class: 'overridden', title: 'Set by a responder', text: ' ✎' }) : null),
-      h('td', { class: 'c-state', 'data-label': 'State' }, badge('state', inc.state)),
-      h('td', { class: 'c-count', 'data-label': 'Seen', text: `×${inc.occurrence_count ?? 1}` }),
-      h('td', { class: 'c-created', 'data-label': 'Created' }, time(inc.created_at)));
-    tr.classList.toggle('has-override', Boolean(overridden));
+    const c = tr._cells;
+    const mark = () => h('span', { class: 'overridden', title: 'Set by a responder', text: ' ✎' });
+    if (c.link.textContent !== inc.title) c.link.textContent = inc.title;
+    c.sub.textContent = [inc.service, inc.source].filter(Boolean).join(' · ');
+    c.sub.hidden = !c.sub.textContent;
+    replace(c.status, badge('status', inc.status));
+    replace(c.severity, badge('severity', inc.severity), inc.override?.severity ? mark() : null);
+    replace(c.category, badge('category', inc.category), inc.override?.category ? mark() : null);
+    replace(c.state, badge('state', inc.state));
+    c.count.textContent = `×${inc.occurrence_count ?? 1}`;
+    if (!prev) replace(c.created, time(inc.created_at));
+    tr.classList.toggle('has-override', Boolean(inc.override?.severity || inc.override?.category));
     if (prev && prev.status !== inc.status) this.flash(tr);
     if (!prev && inc.id === this.highlightId) { this.flash(tr); this.highlightId = null; }
   }

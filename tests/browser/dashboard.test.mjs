@@ -87,11 +87,14 @@ test('an incident submitted through the form goes submitted → triaged live, wi
     await page.locator('#new-labels').fill('env=prod\nregion=eu-west-1');
     await page.locator('#submit-incident').click();
 
-    const link = page.locator('td.c-title a', { hasText: title });
-    await link.waitFor();
-    const id = Number(await link.evaluate((a) => a.closest('tr').dataset.id));
+    const row = page.locator('tr[data-id]', { has: page.locator('td.c-title a', { hasText: title }) });
+    await row.waitFor();
+    const id = Number(await row.getAttribute('data-id'));
     assert.ok(id > 0);
+    await row.locator('td.c-title a').focus(); // a keyboard user on the row as it changes
     await rowStatus(page, id).filter({ hasText: 'triaged' }).waitFor({ timeout: 30000 });
+    assert.equal(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.id), String(id),
+      'the focused link kept its focus through the live updates');
     const seen = await rowStatuses(page, id);
     assert.equal(seen[0], 'submitted', `the row first showed submitted (saw ${seen.join(' → ')})`);
     assert.equal(seen[seen.length - 1], 'triaged');
