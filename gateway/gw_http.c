@@ -21,109 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gw_http_req.h"
 #include "gw_routes.h"
 #include "gw_static.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_time.h"
-
-#define GW_CSP                                                                                \
-	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "      \
-	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "     \
-	"form-action 'self'"
-
-struct gw_http {
-	struct MHD_Daemon *daemon;
-	gw_http_deps deps;
-	atomic_long parked;
-	uint16_t port;
-};
-
-typedef enum { GW_PH_BODY, GW_PH_WAIT, GW_PH_DONE } gw_phase;
-
-typedef struct {
-	gw_http *h;
-	struct MHD_Connection *conn;
-	gw_match match;
-	unsigned method;
-	gw_phase phase;
-	bool keep_body; /* the route reads the body; others count and drop it */
-	bool too_large; /* a chunked body passed the limit */
-	char *body;
-	size_t len, cap;
-	uint8_t tenant[GW_SHA256_LEN];
-	pthread_mutex_t mu;
-	bool parked, reply_ready;
-	gw_call *call;
-	int64_t start_us;
-	int status;
-	char path[96]; /* for the debug access log */
-} gw_req;
-
-/* ---- responses -------------------------------------------------------------------- */
-
-static void gw_common_headers(struct MHD_Response *resp, bool api)
-{
-	MHD_add_response_header(resp, "Content-Security-Policy", GW_CSP);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	if (api) {
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
-		MHD_add_response_header(resp, "Content-Type", "application/json");
-	}
-}
-
-/* Queues resp (and drops our reference); extra: NULL-terminated name/value pairs. */
-static enum MHD_Result gw_queue(gw_req *r, int status, struct MHD_Response *resp, bool api,
-				const char *const *extra)
-{
-	if (!resp)
-		return MHD_NO;
-	gw_common_headers(resp, api);
-	for (size_t i = 0; extra && extra[i]; i += 2)
-		MHD_add_response_header(resp, extra[i], extra[i + 1]);
-	if (status == 503)
-		MHD_add_response_header(resp, "Retry-After", "1");
-	r->status = status;
-	r->phase = GW_PH_DONE;
-	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-/* Takes json (malloc'd). */
-static enum MHD_Result gw_respond_json(gw_req *r, int status, char *json,
-				       const char *const *extra)
-{
-	if (!json)
-		return MHD_NO;
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(strlen(json), json, MHD_RESPMEM_MUST_FREE);
-	if (!resp)
-		free(json);
-	return gw_queue(r, status, resp, true, extra);
-}
-
-static char *gw_error_json(const char *error, const char *detail)
-{
-	json_t *o = json_pack("{s:s, s:s}", "error", error, "detail", detail);
-	if (!o) /* detail was not valid UTF-8: never echo it */
-		o = json_pack("{s:s, s:s}", "error", error, "detail", "invalid input");
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	return s;
-}
-
-static enum MHD_Result gw_respond_error(gw_req *r, int status, const char *error,
-					const char *detail, const char *const *extra)
-{
-	return gw_respond_json(r, status, gw_error_json(error, detail), extra);
-}
-
-static enum MHD_Result gw_respond_text(gw_req *r, int status, const char *json)
-{
-	return gw_respond_json(r, status, strdup(json), NULL);
-}
 
 /* ---- store round trips ------------------------------------------------------------ */
 
@@ -230,7 +133,7 @@ static enum MHD_Result gw_start_store(gw_req *r)
 	gw_http_input in = {
 		.method = r->method,
 		.body = r->body ? r->body : "",
-		.body_len = r->len,
+		.body_len = r->body ? r->len : 0,
 		.params = params,
 		.nparams = acc.n,
 		.idempotency_key =

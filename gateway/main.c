@@ -101,6 +101,8 @@ out:
 	gw_sse_stop(sse);
 	gw_store_close(store);
 	gw_auth_free(auth);
+	if (exit_code == 0)
+		tr_info("stopped");
 	gw_config_free(&cfg);
 	return exit_code;
 }
