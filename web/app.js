@@ -82,8 +82,8 @@ async function signIn(ev) {
   const input = $('signin-key');
   const key = input.value.trim();
   const err = $('signin-error');
-  if (!key) {
-    err.textContent = 'Enter an API key.';
+  if (!key || !/^[\x21-\x7e]{1,512}$/.test(key)) {
+    err.textContent = key ? 'An API key is printable ASCII without spaces.' : 'Enter an API key.';
     err.hidden = false;
     input.focus();
     return;

@@ -105,7 +105,7 @@ test('an incident submitted through the form goes submitted → triaged live, wi
     assert.equal(await page.locator(`tr[data-id="${id}"] .c-severity .badge`).textContent(), inc.severity);
     assert.equal(await page.locator(`tr[data-id="${id}"] .c-category .badge`).textContent(), inc.category);
     formIncident = inc;
-    await screenshot(page, 'dashboard-list.png');
+    await screenshot(page, 'dashboard-list-new.png');
     await done(page);
   } finally {
     await stack.fakeLLM(LLM_OK());
@@ -311,7 +311,8 @@ test('while the gateway is down the page says so, and it comes back by itself', 
   } finally {
     await stack.gateway('start');
   }
-  await page.locator('#retry-stream').click().catch(() => {}); // may already be live again
+  // "Retry now" reconnects without waiting for the backoff (unless already live again).
+  await page.locator('#retry-stream').click({ timeout: 2000 }).catch(() => {});
   await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30000 });
   assert.equal(await page.locator('#stream-banner').isVisible(), false);
   assert.equal(await page.locator('#conn .conn-text').textContent(), 'live');
@@ -333,6 +334,7 @@ test('the stream recovers after the gateway restarts and new incidents appear li
   await page.locator(`tr[data-id="${inc.id}"]`).waitFor({ timeout: 20000 });
   await rowStatus(page, inc.id).filter({ hasText: 'triaged' }).waitFor({ timeout: 30000 });
   assert.equal(await page.evaluate(() => window.__noReload), 'still here', 'no reload');
+  await screenshot(page, 'dashboard-list.png'); // by now the list has a bit of everything
   await done(page);
 });
 
