@@ -89,6 +89,12 @@ int main(int argc, char **argv)
 	tr_info("starting as %s (group commit %s, batch max %ld)", cfg.store_id,
 		cfg.group_commit ? "on" : "off", cfg.batch_max);
 
+	/* PUB first: gateways that dial while the migrations run are connected before the
+	 * first event (a late subscriber misses events) */
+	if (store_events_open(cfg.events_url, &events) != TR_OK) {
+		tr_error("cannot listen for events on %s", cfg.events_url);
+		goto out;
+	}
 	int rc = store_prepare_db(&cfg);
 	if (rc != TR_OK) {
 		if (rc == TR_ERR_UNAVAILABLE)
@@ -100,8 +106,7 @@ int main(int argc, char **argv)
 	enrichers = store_enrichers_new(cfg.enricher_expire_ms);
 	if (!enrichers)
 		goto out;
-	if (store_events_open(cfg.events_url, &events) != TR_OK ||
-	    store_dispatch_start(&cfg, events, enrichers, &dispatch) != TR_OK ||
+	if (store_dispatch_start(&cfg, events, enrichers, &dispatch) != TR_OK ||
 	    store_query_start(&cfg, events, dispatch, enrichers, &query) != TR_OK ||
 	    store_ingest_start(&cfg, events, dispatch, &ingest) != TR_OK ||
 	    store_results_start(&cfg, events, enrichers, dispatch, &results) != TR_OK ||
