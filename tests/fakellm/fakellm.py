@@ -80,8 +80,9 @@ def unescape(s):
 def incident_text(prompt):
     """(title, whole incident text) from a prompt; the enricher's prompt carries the
     incident between <incident> tags with a <title> element, but any text works."""
-    m = re.search(r"<incident>(.*?)</incident>", prompt, re.S)
-    body = m.group(1) if m else prompt
+    # The last block: a system prompt may name the tags in its instructions.
+    blocks = re.findall(r"<incident>(.*?)</incident>", prompt, re.S)
+    body = blocks[-1] if blocks else prompt
     t = re.search(r"<title>(.*?)</title>", body, re.S)
     title = unescape(t.group(1)).strip() if t else body.strip().split("\n")[0]
     return title, unescape(body)
