@@ -1,0 +1,339 @@
+/* store_ingest_tx: the statements of one group-commit batch (see the header). */
+#include "store_ingest_tx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_json.h"
+#include "tr_err.h"
+#include "tr_log.h"
+
+/* The multi-row insert: rows whose request id, idempotency key or open dedup key exist
+ * already are skipped (resolved afterwards); the 'created' event is written in the
+ * same statement. */
+static const char store_sql_insert[] =
+	"WITH src AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+	" $5::text[], $6::text[], $7::text[], $8::jsonb[]) WITH ORDINALITY AS"
+	" s(request_id, idempotency_key, title, description, source, service, dedup_key,"
+	" labels, ord)),"
+	" ins AS (INSERT INTO incidents (request_id, idempotency_key, title, description,"
+	" source, service, dedup_key, labels, fingerprint)"
+	" SELECT request_id, idempotency_key, title, description, source, service, dedup_key,"
+	" labels, md5(coalesce('d:' || dedup_key, 't:' || lower(title) || '|' ||"
+	" coalesce(service, '') || '|' || coalesce(source, ''))) FROM src"
+	/* a resend or retry of a submit that was counted as an occurrence creates nothing */
+	" WHERE NOT EXISTS (SELECT 1 FROM incident_occurrences o"
+	" WHERE o.request_id = src.request_id)"
+	" AND (src.idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM incident_occurrences o"
+	" WHERE o.idempotency_key = src.idempotency_key))"
+	" ORDER BY ord"
+	" ON CONFLICT DO NOTHING"
+	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms),"
+	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
+	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins)"
+	" SELECT request_id, id, ms FROM ins";
+
+/* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
+ * submit that was counted as an occurrence. $1/$2: request ids and keys. */
+static const char store_sql_known[] =
+	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS"
+	" k(r, ik, ord))"
+	" SELECT k.ord, i.id, triage_incident_json(i), 0 AS how FROM k"
+	" JOIN incidents i ON i.request_id = k.r"
+	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 1 FROM k"
+	" JOIN incidents i ON i.idempotency_key = k.ik"
+	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 2 FROM k"
+	" JOIN incident_occurrences o ON o.request_id = k.r JOIN incidents i ON i.id ="
+	" o.incident_id"
+	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 3 FROM k"
+	" JOIN incident_occurrences o ON o.idempotency_key = k.ik JOIN incidents i ON i.id ="
+	" o.incident_id"
+	" ORDER BY 1, 4";
+
+/* Occurrences: $1 dedup keys, $2 how many submits each. */
+static const char store_sql_occur[] =
+	"WITH d AS (SELECT * FROM unnest($1::text[], $2::int[]) AS d(k, n)),"
+	" u AS (UPDATE incidents i SET occurrence_count = i.occurrence_count + d.n,"
+	" last_seen_at = now(), updated_at = now(), version = i.version + 1"
+	" FROM d WHERE i.dedup_key = d.k AND i.state <> 'resolved'"
+	" RETURNING i.dedup_key, d.n, triage_incident_json(i) AS j, i.attempt, "
+	"i.id, i.version, i.status, i.state, coalesce(i.severity_override, i.severity, '') AS sev,"
+	" coalesce(i.category_override, i.category, '') AS cat),"
+	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
+	" SELECT id, 'occurrence', status, attempt, 'api', jsonb_build_object('count', n)"
+	" FROM u)"
+	" SELECT dedup_key, j, id, version, status, state, sev, cat FROM u";
+
+static const char store_sql_occur_keys[] =
+	"INSERT INTO incident_occurrences (request_id, idempotency_key, incident_id)"
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING";
+
+
+
+/* Sets call i's reply to the incident json (copied) with id. */
+static void store_reply_incident(store_batch_run *b, size_t i, const char *id, const char *json,
+				 bool created, bool dedup)
+{
+	store_call *c = b->calls[i];
+	char *text;
+	if (dedup) {
+		/* the incident plus "deduplicated": true */
+		size_t len = strlen(json);
+		while (len > 0 && json[len - 1] != '}')
+			len--;
+		text = malloc(len + 24);
+		if (text && len > 0)
+			snprintf(text, len + 24, "%.*s, \"deduplicated\" : true}", (int)(len - 1), json);
+	} else {
+		text = strdup(json);
+	}
+	store_call_ok(c, text);
+	c->created = created;
+	c->incident_id = strtoll(id, NULL, 10);
+	b->done[i] = true;
+	b->dedup[i] = dedup;
+}
+
+static int store_leader_of(const store_batch_run *b, const char *request_id)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->slots[i].kind == STORE_SLOT_INSERT && !b->done[i] &&
+		    strcmp(b->subs[i]->request_id, request_id) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static int store_step_insert(store_db *db, store_batch_run *b)
+{
+	store_batch_arrays arr;
+	PGresult *res = NULL;
+	int rc = TR_ERR_NOMEM;
+	if (!store_batch_arrays_build(b->subs, b->n, b->slots, &arr))
+		goto out;
+	if (arr.rows == 0) {
+		rc = TR_OK;
+		goto out;
+	}
+	const char *p[STORE_BATCH_NCOLS];
+	for (int c = 0; c < STORE_BATCH_NCOLS; c++)
+		p[c] = arr.col[c].data;
+	rc = store_db_exec_prepared(db, store_sql_insert, store_sql_insert, STORE_BATCH_NCOLS, p,
+				    &res);
+	if (rc != TR_OK)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int i = store_leader_of(b, PQgetvalue(res, r, 0));
+		if (i < 0)
+			continue;
+		store_call *c = b->calls[i];
+		c->incident_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		store_call_ok(c, store_created_json(b->subs[i], c->incident_id,
+						    strtoll(PQgetvalue(res, r, 2), NULL, 10)));
+		c->created = true;
+		b->done[i] = true;
+	}
+out:
+	PQclear(res);
+	store_batch_arrays_free(&arr);
+	return rc;
+}
+
+/* Leaders not inserted: find the incident they already have. */
+static int store_step_known(store_db *db, store_batch_run *b)
+{
+	store_buf req, key;
+	PGresult *res = NULL;
+	int *idx = calloc(b->n, sizeof(int));
+	size_t m = 0;
+	int rc = TR_ERR_NOMEM;
+	store_buf_init(&req, b->n * (2 * PROTO_SHORT_MAX + 8) + 16);
+	store_buf_init(&key, b->n * (2 * PROTO_SHORT_MAX + 8) + 16);
+	if (!idx)
+		goto out;
+	store_buf_array_open(&req);
+	store_buf_array_open(&key);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->slots[i].kind != STORE_SLOT_INSERT || b->done[i])
+			continue;
+		idx[m++] = (int)i;
+		store_buf_array_item(&req, b->subs[i]->request_id);
+		store_buf_array_item(&key, b->subs[i]->idempotency_key);
+	}
+	store_buf_array_close(&req);
+	store_buf_array_close(&key);
+	rc = TR_OK;
+	if (m == 0)
+		goto out;
+	rc = TR_ERR_NOMEM;
+	if (req.failed || key.failed)
+		goto out;
+	const char *p[] = {req.data, key.data};
+	rc = store_db_exec_prepared(db, store_sql_known, store_sql_known, 2, p, &res);
+	if (rc != TR_OK)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		long ord = strtol(PQgetvalue(res, r, 0), NULL, 10);
+		if (ord < 1 || (size_t)ord > m)
+			continue;
+		size_t i = (size_t)idx[ord - 1];
+		if (b->done[i])
+			continue; /* a better match came first (ORDER BY how) */
+		bool occurrence = strtol(PQgetvalue(res, r, 3), NULL, 10) >= 2;
+		store_reply_incident(b, i, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2), false,
+				     occurrence);
+	}
+out:
+	PQclear(res);
+	free(idx);
+	store_buf_free(&req);
+	store_buf_free(&key);
+	return rc;
+}
+
+/* Whether call i becomes an occurrence of an open incident with its dedup key: a
+ * leader that conflicted on the dedup key, or an OCCURRENCE follower. */
+static bool store_is_occurrence(const store_batch_run *b, size_t i)
+{
+	if (b->slots[i].kind == STORE_SLOT_OCCURRENCE)
+		return true;
+	return b->slots[i].kind == STORE_SLOT_INSERT && !b->done[i] && b->subs[i]->dedup_key;
+}
+
+static int store_step_occurrences(store_db *db, store_batch_run *b)
+{
+	store_buf keys, counts, rq, ik, ids;
+	PGresult *res = NULL;
+	int rc = TR_ERR_NOMEM;
+	size_t cap = b->n * (2 * PROTO_SHORT_MAX + 8) + 16;
+	store_buf_init(&keys, cap);
+	store_buf_init(&counts, cap);
+	store_buf_init(&rq, cap);
+	store_buf_init(&ik, cap);
+	store_buf_init(&ids, cap);
+	store_buf_array_open(&keys);
+	store_buf_array_open(&counts);
+	size_t nkeys = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		if (!store_is_occurrence(b, i))
+			continue;
+		bool first = true;
+		for (size_t j = 0; j < i && first; j++)
+			first = !(store_is_occurrence(b, j) &&
+				  strcmp(b->subs[j]->dedup_key, b->subs[i]->dedup_key) == 0);
+		if (!first)
+			continue;
+		int count = 0;
+		for (size_t j = i; j < b->n; j++)
+			count += store_is_occurrence(b, j) &&
+				 strcmp(b->subs[j]->dedup_key, b->subs[i]->dedup_key) == 0;
+		char num[16];
+		snprintf(num, sizeof(num), "%d", count);
+		store_buf_array_item(&keys, b->subs[i]->dedup_key);
+		store_buf_array_item(&counts, num);
+		nkeys++;
+	}
+	store_buf_array_close(&keys);
+	store_buf_array_close(&counts);
+	rc = TR_OK;
+	if (nkeys == 0)
+		goto out;
+	rc = TR_ERR_NOMEM;
+	if (keys.failed || counts.failed)
+		goto out;
+	const char *p[] = {keys.data, counts.data};
+	rc = store_db_exec(db, store_sql_occur, 2, p, &res);
+	if (rc != TR_OK)
+		goto out;
+	/* answer each occurrence with its incident; remember the keys it came with */
+	for (size_t i = 0; i < b->n; i++)
+		b->occurs[i] = store_is_occurrence(b, i);
+	store_buf_array_open(&rq);
+	store_buf_array_open(&ik);
+	store_buf_array_open(&ids);
+	for (size_t i = 0; i < b->n; i++) {
+		if (!b->occurs[i])
+			continue;
+		for (int r = 0; r < PQntuples(res); r++) {
+			if (strcmp(PQgetvalue(res, r, 0), b->subs[i]->dedup_key) != 0)
+				continue;
+			store_reply_incident(b, i, PQgetvalue(res, r, 2), PQgetvalue(res, r, 1),
+					     false, true);
+			store_buf_array_item(&rq, b->subs[i]->request_id);
+			store_buf_array_item(&ik, b->subs[i]->idempotency_key);
+			store_buf_array_item(&ids, PQgetvalue(res, r, 2));
+			break;
+		}
+	}
+	store_buf_array_close(&rq);
+	store_buf_array_close(&ik);
+	store_buf_array_close(&ids);
+	if (rq.failed || ik.failed || ids.failed)
+		goto out;
+	const char *p2[] = {rq.data, ik.data, ids.data};
+	rc = store_db_exec(db, store_sql_occur_keys, 3, p2, NULL);
+	if (rc == TR_OK) {
+		b->occ = res;
+		res = NULL;
+	}
+out:
+	PQclear(res);
+	store_buf_free(&keys);
+	store_buf_free(&counts);
+	store_buf_free(&rq);
+	store_buf_free(&ik);
+	store_buf_free(&ids);
+	return rc;
+}
+
+/* Whether the batch may need more than the insert: an occurrence is an update, its
+ * event and its keys, which must commit together with the batch. */
+static bool store_batch_needs_tx(const store_batch_run *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->slots[i].kind != STORE_SLOT_INVALID && b->subs[i]->dedup_key)
+			return true;
+	}
+	return false;
+}
+
+/* One attempt at the batch. Without dedup keys the insert is the only write and runs
+ * as its own transaction (one round trip less each side of it); the lookup of the
+ * rows it skipped only reads. Otherwise everything runs in one transaction. */
+int store_batch_tx(store_db *db, store_batch_run *b)
+{
+	bool tx = store_batch_needs_tx(b);
+	int rc = tx ? store_db_begin(db) : TR_OK;
+	if (rc != TR_OK)
+		return rc;
+	rc = store_step_insert(db, b);
+	if (rc == TR_OK && !tx)
+		b->autocommitted = true;
+	if (rc == TR_OK)
+		rc = store_step_known(db, b);
+	if (rc == TR_OK && tx)
+		rc = store_step_occurrences(db, b);
+	if (!tx)
+		return rc;
+	if (rc == TR_OK)
+		rc = store_db_commit(db);
+	else
+		store_db_rollback(db);
+	return rc;
+}
+
+void store_batch_reset(store_batch_run *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		b->done[i] = false;
+		b->dedup[i] = false;
+		free(b->calls[i]->json);
+		b->calls[i]->json = NULL;
+		b->calls[i]->created = false;
+		b->calls[i]->code = TR_OK;
+	}
+	b->autocommitted = false;
+	PQclear(b->occ);
+	b->occ = NULL;
+}
