@@ -3,6 +3,7 @@ for an incident, duplicates inside one group-commit batch, REQ resends, malforme
 messages dropped, migrations applied once even with two stores starting together,
 late results ignored, pipeline figures."""
 
+import json
 import os
 import struct
 import subprocess
@@ -195,6 +196,62 @@ class StoreTest(PipelineTest):
             # an attempt that was never sent is given back
             self.assertEqual(inc["attempt"], 1 + kinds.count("dispatched") - 1
                              - kinds.count("released"))
+
+    def test_every_change_is_published_in_sequence(self):
+        self.stack.start_enricher("e1", llm="rules")
+        wait_for(lambda: self.stack.request("GET", "/stats").json["enrichers"]["active"] == 1,
+                 15, "the enricher's heartbeat")
+        sub = subprocess.Popen([PROBE, "sub", self.stack.env["TRIAGE_EVENTS_URL"], "100",
+                                "20000"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+        def stop_sub():
+            sub.kill()
+            sub.wait(10)
+            sub.stdout.close()
+        self.addCleanup(stop_sub)
+        self.assertEqual(sub.stdout.readline().strip(), "subscribed")
+        # nng SUB connects in the background: submit until the subscriber hears one
+        first = self.stack.submit(title="warm-up")
+        events = [json.loads(sub.stdout.readline())]  # the probe times out if none comes
+        inc = self.stack.submit(title="Database down for all users")
+        done = self.stack.wait_status(inc["id"], "triaged")
+        r = self.stack.request("POST", f"/incidents/{inc['id']}/acknowledge")
+        self.assertEqual(r.status, 200, r)
+        while not (events[-1]["id"] == inc["id"] and events[-1]["kind"] == "acknowledged"):
+            line = sub.stdout.readline()
+            self.assertTrue(line, "the subscriber stopped before the acknowledged event")
+            events.append(json.loads(line))
+        mine = [e for e in events if e["id"] == inc["id"]]
+        self.assertEqual([e["kind"] for e in mine],
+                         ["created", "dispatched", "triaged", "acknowledged"])
+        self.assertEqual([e["status"] for e in mine],
+                         ["submitted", "processing", "triaged", "triaged"])
+        self.assertEqual([e["version"] for e in mine], [1, 2, 3, 4])
+        self.assertEqual(done["version"], 3)
+        seqs = [e["seq"] for e in events]
+        self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))))  # no gaps
+        self.assertEqual(len({e["epoch"] for e in events}), 1)
+        self.assertEqual(events[0]["id"], first["id"])
+
+    def test_stats_after_triage(self):
+        self.stack.start_enricher("e1", llm="rules")
+        ids = [self.stack.submit(title=t, description=d)["id"] for t, d in (
+            ("Database down", "Primary PostgreSQL is unreachable for all users"),
+            ("Disk full", "Volume /var at 100% on prod"),
+            ("Typo on the about page", "cosmetic"))]
+        for iid in ids:
+            self.stack.wait_status(iid, "triaged")
+        s = self.stack.request("GET", "/stats").json
+        self.assertEqual(s["counts"]["triaged"], 3)
+        self.assertIsInstance(s["triage_latency_ms"]["p50"], (int, float))
+        self.assertIsInstance(s["triage_latency_ms"]["p95"], (int, float))
+        self.assertIn("rules", s["backends"])
+        self.assertEqual(s["failure_rate"], 0)
+        last = s["series"][-1]
+        self.assertEqual(sum(last[k] for k in ("critical", "high", "medium", "low")), 3)
+        self.assertEqual(last["untriaged"], 0)
+        self.assertTrue(s["series"][-1]["t"].endswith(":00:00Z"))
+
 
 if __name__ == "__main__":
     unittest.main()
