@@ -7,8 +7,11 @@
  * cancelled while a receive waits.) The last step calls the caller's done(); the
  * caller reads the outcome on its own thread and releases the slot, which waits out
  * the callback (nng_aio_wait) before reuse. Slots are spread over a few REQ sockets
- * so that contexts do not all contend for one socket lock. Shutdown closes the
- * sockets, which completes every pending aio with NNG_ECLOSED. */
+ * so that contexts do not all contend for one socket lock. Shutdown refuses new
+ * calls, waits out calls being started, and cancels every pending aio (under the
+ * mutex, so a send that completes meanwhile does not post its receive); the sockets
+ * are closed only once every call is released (closing a REQ socket with requests
+ * outstanding leaks inside nng 1.5.2). */
 #include "gw_store.h"
 
 #include <nng/nng.h>
@@ -47,7 +50,9 @@ struct gw_store {
 	nng_socket socks[GW_STORE_SOCKETS];
 	size_t nsocks;
 	pthread_mutex_t mu;
+	pthread_cond_t cv; /* starting reached 0 */
 	bool closing;
+	int starting; /* calls between taking a slot and posting their send */
 	gw_call *free_list;
 	size_t nslots;
 	gw_call *slots;
@@ -88,9 +93,16 @@ static void gw_call_cb(void *arg)
 			gw_call_finish(c, TR_ERR_TIMEOUT);
 			return;
 		}
+		pthread_mutex_lock(&c->store->mu);
+		if (c->store->closing) {
+			pthread_mutex_unlock(&c->store->mu);
+			gw_call_finish(c, TR_ERR_UNAVAILABLE);
+			return;
+		}
 		c->state = GW_CALL_RECEIVING;
 		nng_aio_set_timeout(c->aio, (nng_duration)left);
 		nng_ctx_recv(c->ctx, c->aio);
+		pthread_mutex_unlock(&c->store->mu);
 		return;
 	}
 	if (rv != 0) {
@@ -123,6 +135,7 @@ int gw_store_open(const char *url, size_t max_inflight, gw_store **out)
 			goto fail;
 	}
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	*out = s;
 	return TR_OK;
 fail:
@@ -173,30 +186,38 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 
 	pthread_mutex_lock(&s->mu);
 	gw_call *c = s->closing ? NULL : s->free_list;
-	if (c)
+	if (c) {
 		s->free_list = c->next_free;
+		s->starting++;
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (!c) {
 		nng_msg_free(m);
 		return TR_ERR_UNAVAILABLE;
 	}
 	rc = gw_call_prepare(s, c);
+	if (rc == TR_OK) {
+		strcpy(c->request_id, rid);
+		c->done = done;
+		c->arg = arg;
+		c->reply = NULL;
+		c->rc = TR_ERR_INTERNAL;
+		c->deadline_ms = tr_mono_ms() + timeout_ms;
+		c->state = GW_CALL_SENDING;
+		*out = c;
+		nng_aio_set_msg(c->aio, m);
+		nng_aio_set_timeout(c->aio, timeout_ms);
+		nng_ctx_send(c->ctx, c->aio);
+	}
+	pthread_mutex_lock(&s->mu);
+	if (--s->starting == 0)
+		pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 	if (rc != TR_OK) {
 		nng_msg_free(m);
 		gw_call_release(c);
 		return TR_ERR_UNAVAILABLE;
 	}
-	strcpy(c->request_id, rid);
-	c->done = done;
-	c->arg = arg;
-	c->reply = NULL;
-	c->rc = TR_ERR_INTERNAL;
-	c->deadline_ms = tr_mono_ms() + timeout_ms;
-	c->state = GW_CALL_SENDING;
-	*out = c;
-	nng_aio_set_msg(c->aio, m);
-	nng_aio_set_timeout(c->aio, timeout_ms);
-	nng_ctx_send(c->ctx, c->aio);
 	return TR_OK;
 }
 
@@ -242,11 +263,14 @@ void gw_call_release(gw_call *c)
 void gw_store_shutdown(gw_store *s)
 {
 	pthread_mutex_lock(&s->mu);
-	bool was = s->closing;
 	s->closing = true;
+	while (s->starting > 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	for (size_t i = 0; i < s->nslots; i++) {
+		if (s->slots[i].opened)
+			nng_aio_cancel(s->slots[i].aio);
+	}
 	pthread_mutex_unlock(&s->mu);
-	for (size_t i = 0; !was && i < s->nsocks; i++)
-		nng_close(s->socks[i]);
 }
 
 void gw_store_close(gw_store *s)
@@ -261,6 +285,9 @@ void gw_store_close(gw_store *s)
 		nng_aio_free(c->aio);
 		nng_ctx_close(c->ctx);
 	}
+	for (size_t i = 0; i < s->nsocks; i++)
+		nng_close(s->socks[i]);
+	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->slots);
 	free(s);

@@ -36,7 +36,8 @@ int gw_call_result(gw_call *c, proto_msg *reply);
 /* Returns the call to the pool; only after done. c is invalid afterwards. */
 void gw_call_release(gw_call *c);
 
-/* Refuses new calls and ends every call in flight (done runs with TR_ERR_UNAVAILABLE). */
+/* Refuses new calls and ends every call in flight (done runs with TR_ERR_UNAVAILABLE,
+ * soon, on nng's threads). Calls must still be released before gw_store_close. */
 void gw_store_shutdown(gw_store *s);
 
 /* Frees the client; every call must have been released. */

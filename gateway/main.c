@@ -1,6 +1,7 @@
 /* triage-gateway: the pipeline's front door (HTTP API, dashboard files, live events).
  * main: configuration, the parts in order, wait for a signal, stop them in reverse. */
 #include <limits.h>
+#include <nng/nng.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,7 @@ out:
 	gw_sse_stop(sse);
 	gw_store_close(store);
 	gw_auth_free(auth);
+	nng_fini(); /* nng frees closed sockets in the background: wait for it */
 	if (exit_code == 0)
 		tr_info("stopped");
 	gw_config_free(&cfg);

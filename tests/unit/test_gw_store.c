@@ -1,0 +1,329 @@
+/* test_gw_store: the gateway's REQ client against a real nng REP peer over ipc://:
+ * round trips, many calls in flight, timeouts (silent peer, no peer), replies for
+ * another request or garbage refused, the pool bound, and shutdown ending every call. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+
+#include "gw_store.h"
+#include "proto.h"
+#include "proto_sock.h"
+#include "tr_err.h"
+#include "tr_time.h"
+
+#define DEADLINE_MS 10000
+
+enum { PEER_ECHO, PEER_SILENT, PEER_WRONG_ID, PEER_GARBAGE };
+
+typedef struct {
+	char dir[40];
+	char url[96];
+	nng_socket rep;
+	pthread_t thread;
+	atomic_int mode;
+	atomic_bool stop;
+	/* completions, and the peer's open pipes */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int pipes;
+} fixture;
+
+static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	fixture *f = arg;
+	(void)p;
+	pthread_mutex_lock(&f->mu);
+	f->pipes += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void *peer(void *arg)
+{
+	fixture *f = arg;
+	while (!atomic_load(&f->stop)) {
+		nng_msg *msg = NULL;
+		if (nng_recvmsg(f->rep, &msg, 0) != 0)
+			continue;
+		proto_msg req, rep;
+		char err[128];
+		int mode = atomic_load(&f->mode);
+		if (mode == PEER_SILENT || proto_msg_from_nng(msg, &req, err, sizeof err) != TR_OK) {
+			nng_msg_free(msg);
+			continue;
+		}
+		nng_msg_free(msg);
+		if (mode == PEER_GARBAGE) {
+			nng_msg *g;
+			nng_msg_alloc(&g, 0);
+			nng_msg_append(g, "\xc1garbage", 8);
+			if (nng_sendmsg(f->rep, g, 0) != 0)
+				nng_msg_free(g);
+			proto_msg_free(&req);
+			continue;
+		}
+		char json[64];
+		snprintf(json, sizeof json, "{\"op\":%d}", req.u.query.op);
+		memset(&rep, 0, sizeof rep);
+		rep.type = PROTO_REPLY;
+		rep.u.reply.request_id =
+			mode == PEER_WRONG_ID ? "00000000000000000000000000000000" : req.u.query.request_id;
+		rep.u.reply.code = TR_OK;
+		rep.u.reply.json = json;
+		nng_msg *out = NULL;
+		assert_int_equal(proto_msg_to_nng(&rep, &out), TR_OK);
+		if (nng_sendmsg(f->rep, out, 0) != 0)
+			nng_msg_free(out);
+		proto_msg_free(&req);
+	}
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/gw-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->url, sizeof f->url, "ipc://%s/store.ipc", f->dir);
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_REP, f->url, &f->rep), TR_OK);
+	nng_socket_set_ms(f->rep, NNG_OPT_RECVTIMEO, 50);
+	nng_pipe_notify(f->rep, NNG_PIPE_EV_ADD_POST, on_pipe, f);
+	nng_pipe_notify(f->rep, NNG_PIPE_EV_REM_POST, on_pipe, f);
+	assert_int_equal(pthread_create(&f->thread, NULL, peer, f), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	atomic_store(&f->stop, true);
+	pthread_join(f->thread, NULL);
+	/* Close the listener only once the clients' pipes are gone (nng 1.5.2 can leak a
+	 * pipe that closes while its listener does). */
+	int64_t until = tr_mono_ms() + DEADLINE_MS;
+	pthread_mutex_lock(&f->mu);
+	while (f->pipes > 0 && tr_mono_ms() < until) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+	}
+	pthread_mutex_unlock(&f->mu);
+	assert_int_equal(f->pipes, 0);
+	nng_close(f->rep);
+	char cmd[80];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	pthread_cond_destroy(&f->cv);
+	pthread_mutex_destroy(&f->mu);
+	free(f);
+	return 0;
+}
+
+static void on_done(void *arg)
+{
+	fixture *f = arg;
+	pthread_mutex_lock(&f->mu);
+	f->done++;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Waits until n calls have completed in all; fails after DEADLINE_MS. */
+static void wait_done(fixture *f, int n)
+{
+	int64_t until = tr_mono_ms() + DEADLINE_MS;
+	pthread_mutex_lock(&f->mu);
+	while (f->done < n) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 20 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+		if (tr_mono_ms() > until)
+			fail_msg("only %d of %d calls completed", f->done, n);
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void query(proto_msg *m, char *rid, int op)
+{
+	memset(m, 0, sizeof *m);
+	gw_request_id(rid);
+	m->type = PROTO_QUERY;
+	m->u.query.request_id = rid;
+	m->u.query.op = op;
+}
+
+static void test_round_trip(void **state)
+{
+	fixture *f = *state;
+	gw_store *s;
+	gw_call *c;
+	proto_msg m, reply;
+	char rid[GW_REQUEST_ID_LEN + 1];
+	assert_int_equal(gw_store_open(f->url, 8, &s), TR_OK);
+	query(&m, rid, PROTO_OP_STATS);
+	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
+	wait_done(f, 1);
+	assert_int_equal(gw_call_result(c, &reply), TR_OK);
+	assert_int_equal(reply.type, PROTO_REPLY);
+	assert_string_equal(reply.u.reply.request_id, rid);
+	assert_string_equal(reply.u.reply.json, "{\"op\":8}");
+	proto_msg_free(&reply);
+	gw_call_release(c);
+	gw_store_close(s);
+}
+
+static void test_many_in_flight(void **state)
+{
+	fixture *f = *state;
+	enum { N = 64 };
+	gw_store *s;
+	gw_call *c[N];
+	proto_msg m[N], reply;
+	char rid[N][GW_REQUEST_ID_LEN + 1];
+	assert_int_equal(gw_store_open(f->url, N, &s), TR_OK);
+	for (int i = 0; i < N; i++) {
+		query(&m[i], rid[i], 1 + i % 10);
+		assert_int_equal(gw_store_call(s, &m[i], 5000, on_done, f, &c[i]), TR_OK);
+	}
+	wait_done(f, N);
+	for (int i = 0; i < N; i++) {
+		char want[32];
+		assert_int_equal(gw_call_result(c[i], &reply), TR_OK);
+		assert_string_equal(reply.u.reply.request_id, rid[i]);
+		snprintf(want, sizeof want, "{\"op\":%d}", 1 + i % 10);
+		assert_string_equal(reply.u.reply.json, want);
+		proto_msg_free(&reply);
+		gw_call_release(c[i]);
+	}
+	gw_store_close(s);
+}
+
+static void test_timeout_and_no_peer(void **state)
+{
+	fixture *f = *state;
+	gw_store *s;
+	gw_call *c;
+	proto_msg m, reply;
+	char rid[GW_REQUEST_ID_LEN + 1];
+
+	atomic_store(&f->mode, PEER_SILENT);
+	assert_int_equal(gw_store_open(f->url, 4, &s), TR_OK);
+	query(&m, rid, PROTO_OP_READY);
+	int64_t t0 = tr_mono_ms();
+	assert_int_equal(gw_store_call(s, &m, 300, on_done, f, &c), TR_OK);
+	wait_done(f, 1);
+	int64_t took = tr_mono_ms() - t0;
+	assert_true(took >= 250 && took < 3000);
+	assert_int_equal(gw_call_result(c, &reply), TR_ERR_TIMEOUT);
+	gw_call_release(c);
+	/* the slot is reusable once the peer answers again */
+	atomic_store(&f->mode, PEER_ECHO);
+	query(&m, rid, PROTO_OP_READY);
+	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
+	wait_done(f, 2);
+	assert_int_equal(gw_call_result(c, &reply), TR_OK);
+	assert_string_equal(reply.u.reply.request_id, rid);
+	proto_msg_free(&reply);
+	gw_call_release(c);
+	gw_store_close(s);
+
+	/* nobody listening at all: the send waits for a peer, then times out */
+	char url[128];
+	snprintf(url, sizeof url, "ipc://%s/nobody.ipc", f->dir);
+	assert_int_equal(gw_store_open(url, 4, &s), TR_OK);
+	query(&m, rid, PROTO_OP_READY);
+	assert_int_equal(gw_store_call(s, &m, 200, on_done, f, &c), TR_OK);
+	wait_done(f, 3);
+	assert_int_equal(gw_call_result(c, &reply), TR_ERR_TIMEOUT);
+	gw_call_release(c);
+	gw_store_close(s);
+}
+
+static void test_bad_replies(void **state)
+{
+	fixture *f = *state;
+	gw_store *s;
+	gw_call *c;
+	proto_msg m, reply;
+	char rid[GW_REQUEST_ID_LEN + 1];
+	assert_int_equal(gw_store_open(f->url, 4, &s), TR_OK);
+	atomic_store(&f->mode, PEER_WRONG_ID);
+	query(&m, rid, PROTO_OP_GET);
+	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
+	wait_done(f, 1);
+	assert_int_equal(gw_call_result(c, &reply), TR_ERR_PROTO);
+	gw_call_release(c);
+	atomic_store(&f->mode, PEER_GARBAGE);
+	query(&m, rid, PROTO_OP_GET);
+	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
+	wait_done(f, 2);
+	assert_int_equal(gw_call_result(c, &reply), TR_ERR_PROTO);
+	gw_call_release(c);
+	/* a message that is no request is refused before sending */
+	memset(&m, 0, sizeof m);
+	m.type = PROTO_HEARTBEAT;
+	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_ERR_INVALID);
+	gw_store_close(s);
+}
+
+static void test_pool_bound_and_shutdown(void **state)
+{
+	fixture *f = *state;
+	gw_store *s;
+	gw_call *c[3];
+	proto_msg m[3], reply;
+	char rid[3][GW_REQUEST_ID_LEN + 1];
+	atomic_store(&f->mode, PEER_SILENT);
+	assert_int_equal(gw_store_open(f->url, 2, &s), TR_OK);
+	for (int i = 0; i < 3; i++)
+		query(&m[i], rid[i], PROTO_OP_STATS);
+	assert_int_equal(gw_store_call(s, &m[0], 60000, on_done, f, &c[0]), TR_OK);
+	assert_int_equal(gw_store_call(s, &m[1], 60000, on_done, f, &c[1]), TR_OK);
+	assert_int_equal(gw_store_call(s, &m[2], 60000, on_done, f, &c[2]), TR_ERR_UNAVAILABLE);
+	/* shutdown ends both calls at once, long before their timeout */
+	int64_t t0 = tr_mono_ms();
+	gw_store_shutdown(s);
+	wait_done(f, 2);
+	assert_true(tr_mono_ms() - t0 < 5000);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(gw_call_result(c[i], &reply), TR_ERR_UNAVAILABLE);
+		gw_call_release(c[i]);
+	}
+	assert_int_equal(gw_store_call(s, &m[2], 1000, on_done, f, &c[2]), TR_ERR_UNAVAILABLE);
+	gw_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_and_no_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_bound_and_shutdown, setup, teardown),
+	};
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	nng_fini(); /* nng reaps closed sockets in the background: let it finish */
+	return failed;
+}
