@@ -225,7 +225,7 @@ static long store_dispatch_pass(store_dispatch *d)
 	snprintf(lease, sizeof(lease), "%ld", d->cfg->lease_ms);
 	const char *p[] = {lim, lease, d->cfg->default_model};
 	PGresult *res = NULL;
-	if (store_db_exec(d->db, store_sql_claim, 3, p, &res) != TR_OK)
+	if (store_db_exec_prepared(d->db, store_sql_claim, store_sql_claim, 3, p, &res) != TR_OK)
 		return -1;
 	long n = PQntuples(res);
 	if (n > 0) {

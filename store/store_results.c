@@ -221,13 +221,13 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		p[11] = lat;
 		p[12] = pt;
 		p[13] = ct;
-		rc = store_db_exec(s->db, store_sql_triaged, 14, p, out);
+		rc = store_db_exec_prepared(s->db, store_sql_triaged, store_sql_triaged, 14, p, out);
 		store_buf_free(&actions);
 		return rc;
 	case PROTO_OUTCOME_FAILED:
 		p[3] = r->reason;
 		p[4] = r->detail;
-		return store_db_exec(s->db, store_sql_failed, 5, p, out);
+		return store_db_exec_prepared(s->db, store_sql_failed, store_sql_failed, 5, p, out);
 	case PROTO_OUTCOME_RETRY:
 		snprintf(max, sizeof(max), "%ld", s->cfg->max_attempts);
 		snprintf(backoff, sizeof(backoff), "%ld",
@@ -237,9 +237,10 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		p[4] = r->detail;
 		p[5] = max;
 		p[6] = backoff;
-		return store_db_exec(s->db, store_sql_retry, 7, p, out);
+		return store_db_exec_prepared(s->db, store_sql_retry, store_sql_retry, 7, p, out);
 	default:
-		return store_db_exec(s->db, store_sql_released, 3, p, out);
+		return store_db_exec_prepared(s->db, store_sql_released, store_sql_released, 3, p,
+					      out);
 	}
 }
 
