@@ -41,6 +41,16 @@ static void gw_req_done(void *arg)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* Logs why requests get 503, at most once a second (a store outage would otherwise
+ * write one line per request). */
+static void gw_warn_unavailable(gw_http *h, const char *detail)
+{
+	int64_t now = tr_mono_ms();
+	int64_t last = atomic_load(&h->last_warn_ms);
+	if (now - last >= 1000 && atomic_compare_exchange_strong(&h->last_warn_ms, &last, now))
+		tr_warn("answering 503: %s", detail);
+}
+
 static enum MHD_Result gw_finish_store(gw_req *r)
 {
 	gw_http *h = r->h;
@@ -61,6 +71,7 @@ static enum MHD_Result gw_finish_store(gw_req *r)
 			else
 				snprintf(detail, sizeof detail,
 					 "the store is not reachable, or the gateway is stopping");
+			gw_warn_unavailable(h, detail);
 			return gw_respond_error(r, 503, "unavailable", detail, NULL);
 		}
 		return gw_respond_error(r, 500, "internal", "the store's answer was malformed",
@@ -83,7 +94,12 @@ static enum MHD_Result gw_finish_store(gw_req *r)
 	reply.u.reply.json = NULL;
 	if (!body || !*body) {
 		free(body);
-		body = gw_error_json(tr_errname(rep->code), tr_strerror(rep->code));
+		body = rep->code == TR_OK ? strdup("{}")
+					  : gw_error_json(tr_errname(rep->code), tr_strerror(rep->code));
+	}
+	if (status == 503) {
+		snprintf(detail, sizeof detail, "the store answered: %s", tr_strerror(rep->code));
+		gw_warn_unavailable(h, detail);
 	}
 	char location[48];
 	const char *extra[3] = {NULL, NULL, NULL};
@@ -419,6 +435,7 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 		return TR_ERR_NOMEM;
 	h->deps = *deps;
 	atomic_init(&h->parked, 0);
+	atomic_init(&h->last_warn_ms, 0);
 	const gw_config *cfg = deps->cfg;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;

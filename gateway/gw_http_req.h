@@ -22,7 +22,8 @@
 struct gw_http {
 	struct MHD_Daemon *daemon;
 	gw_http_deps deps;
-	atomic_long parked;
+	atomic_long parked;          /* requests suspended waiting for the store */
+	_Atomic int64_t last_warn_ms; /* last "answering 503" log line */
 	uint16_t port;
 };
 
