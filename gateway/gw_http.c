@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_time.h"
+
+#define GW_SSE_SNDBUF (16 * 1024)
 
 /* ---- store round trips ------------------------------------------------------------ */
 
@@ -216,6 +219,15 @@ static enum MHD_Result gw_open_events(gw_req *r)
 	if (rc != TR_OK)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	/* A small kernel send buffer: a client that stops reading fills it quickly, then
+	 * its queue overflows and it is told to resync, instead of the kernel holding
+	 * megabytes of stale events for it. */
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci) {
+		int size = GW_SSE_SNDBUF;
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	}
 	return gw_queue(r, 200, resp, false, NULL);
 }
 

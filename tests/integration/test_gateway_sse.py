@@ -7,6 +7,7 @@ import http.client
 import json
 import re
 import signal
+import socket
 import threading
 import time
 import unittest
@@ -218,6 +219,53 @@ class GatewaySSETest(PipelineTest):
         resyncs = [f for f in frames[:i] if f.get("event") == "resync"]
         self.assertTrue(resyncs, frames)
         self.assertEqual(resyncs[-1]["data"]["reason"], "epoch")
+
+    def test_slow_reader_overflows_and_resyncs(self):
+        self.start(TRIAGE_SSE_QUEUE="4")
+        live = self.open()
+        self.wait_events_flowing(live)
+        # A client that stops reading: a tiny receive buffer, and nobody reads.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", self.stack.http_port))
+        conn = http.client.HTTPConnection("127.0.0.1", self.stack.http_port, timeout=30)
+        conn.sock = sock
+        self.addCleanup(conn.close)
+        conn.request("GET", "/events", headers={"X-API-KEY": DEV_KEY})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        # Far more events than the kernel buffers and the queue of 4 can hold.
+        before = len(live.events("incident"))
+        body = '{"title":"%s","description":"%s"}'
+        keep = http.client.HTTPConnection("127.0.0.1", self.stack.http_port, timeout=30)
+        self.addCleanup(keep.close)
+        last = None
+        for i in range(600):
+            keep.request("POST", "/incidents", body=body % ("burst %d" % i, "x" * 200),
+                         headers={"X-API-KEY": DEV_KEY, "Content-Type": "application/json"})
+            r = keep.getresponse()
+            self.assertEqual(r.status, 202)
+            last = json.loads(r.read())["id"]
+        # The reading client got them (or resyncs of its own), the slow one is not in
+        # the way of anybody.
+        wait_for(lambda: len(live.events("incident")) - before >= 600 or live.events("resync"),
+                 30, "the live client to see the burst")
+        # Now read the slow stream: somewhere a resync(overflow), then it carries on.
+        slow = Events.__new__(Events)
+        slow.frames, slow.comments = [], []
+        slow.lock = threading.Lock()
+        slow.ended = threading.Event()
+        slow.resp, slow.conn = resp, conn
+        threading.Thread(target=slow._read, daemon=True).start()
+        wait_for(lambda: any(f["data"]["id"] == last for f in slow.events("incident")), 30,
+                 "the slow stream to catch up to the last incident")
+        frames = slow.events()
+        reasons = [f["data"]["reason"] for f in frames if f.get("event") == "resync"]
+        self.assertIn("overflow", reasons, [f.get("event") for f in frames][:20])
+        self.assertLess(len(slow.events("incident")), 600)  # events were dropped, not queued
+        after = self.stack.submit(title="after the burst")
+        wait_for(lambda: any(f["data"]["id"] == after["id"] for f in slow.events("incident")),
+                 15, "the slow stream to carry on after its resync")
 
     def test_clean_stop_with_streams_and_parked_requests(self):
         self.start(TRIAGE_STORE_TIMEOUT_MS="60000")
