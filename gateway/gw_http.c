@@ -437,7 +437,12 @@ static void gw_mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	tr_warn("mhd: %s", line);
+	/* A client that goes away (a closed tab on /events) is routine, not a warning. */
+	if (strstr(line, "no longer available") || strstr(line, "reset by peer") ||
+	    strstr(line, "Broken pipe"))
+		tr_debug("mhd: %s", line);
+	else
+		tr_warn("mhd: %s", line);
 }
 
 int gw_http_start(const gw_http_deps *deps, gw_http **out)
