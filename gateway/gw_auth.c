@@ -95,7 +95,7 @@ bool gw_auth_presented(const char *x_api_key, const char *authorization, const c
 		       size_t *len)
 {
 	const char *s = NULL;
-	if (x_api_key) {
+	if (x_api_key && x_api_key[strspn(x_api_key, " \t")] != '\0') {
 		s = x_api_key;
 	} else if (authorization) {
 		const char *p = authorization;

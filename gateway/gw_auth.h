@@ -27,10 +27,10 @@ void gw_auth_free(gw_auth *a);
 /* True when only the development key is accepted. */
 bool gw_auth_dev_mode(const gw_auth *a);
 
-/* Finds the presented key: X-API-KEY if present (either may be NULL), else the token of
- * "Authorization: Bearer <token>" (scheme case-insensitive). *key points into the
- * header value (not NUL-terminated at *len if trailing blanks were trimmed). Returns
- * false when no key was presented. */
+/* Finds the presented key: X-API-KEY if present and not blank (either may be NULL),
+ * else the token of "Authorization: Bearer <token>" (scheme case-insensitive). *key
+ * points into the header value (not NUL-terminated at *len if trailing blanks were
+ * trimmed). Returns false when no key was presented. */
 bool gw_auth_presented(const char *x_api_key, const char *authorization, const char **key,
 		       size_t *len);
 

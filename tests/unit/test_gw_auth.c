@@ -163,6 +163,8 @@ static void test_presented_forms(void **state)
 	presented(NULL, "Bearer ", NULL);
 	presented(NULL, "Bearerk2", NULL);
 	presented("", NULL, NULL);
+	presented("", "Bearer k2", "k2"); /* a blank X-API-KEY does not hide the bearer */
+	presented("  ", "Bearer k2", "k2");
 	presented(NULL, NULL, NULL);
 }
 
