@@ -69,8 +69,6 @@ static const char store_sql_occur_keys[] =
 	"INSERT INTO incident_occurrences (request_id, idempotency_key, incident_id)"
 	" SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING";
 
-
-
 /* Sets call i's reply to the incident json (copied) with id. */
 static void store_reply_incident(store_batch_run *b, size_t i, const char *id, const char *json,
 				 bool created, bool dedup)
@@ -82,7 +80,7 @@ static void store_reply_incident(store_batch_run *b, size_t i, const char *id, c
 		size_t len = strlen(json);
 		while (len > 0 && json[len - 1] != '}')
 			len--;
-		text = malloc(len + 24);
+		text = len > 0 ? malloc(len + 24) : strdup(json);
 		if (text && len > 0)
 			snprintf(text, len + 24, "%.*s, \"deduplicated\" : true}", (int)(len - 1), json);
 	} else {
