@@ -61,7 +61,10 @@ int main(int argc, char **argv)
 		char host[256] = "gateway";
 		gethostname(host, sizeof host - 1);
 		host[sizeof host - 1] = '\0';
-		snprintf(gateway_id, sizeof gateway_id, "%s:%ld", host, cfg.http_port);
+		if (cfg.http_port)
+			snprintf(gateway_id, sizeof gateway_id, "%s:%ld", host, cfg.http_port);
+		else
+			snprintf(gateway_id, sizeof gateway_id, "%s:pid%ld", host, (long)getpid());
 	}
 	gw_sse_opts sopts = {
 		.events_url = cfg.events_url,
