@@ -69,10 +69,10 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 		rc = store_db_ensure(db);
 		if (rc == TR_OK)
 			rc = store_batch_tx(db, &b);
-		if (rc != TR_ERR_CONFLICT || b.autocommitted)
+		if (rc != TR_ERR_CONFLICT)
 			break;
 	}
-	if (rc == TR_ERR_DB && n > 1 && !b.autocommitted) {
+	if (rc == TR_ERR_DB && n > 1) {
 		/* something in the batch was refused: commit each alone, so only that one fails */
 		store_batch_reset(&b);
 		tr_warn("ingest: batch of %zu refused (%s); committing one by one", n,
@@ -90,8 +90,7 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 			snprintf(detail, sizeof(detail), "database unavailable: %s",
 				 store_db_errmsg(db));
 		for (size_t i = 0; i < n; i++) {
-			/* rows the insert committed on its own keep their answer */
-			if (b.slots[i].kind != STORE_SLOT_INVALID && !(b.autocommitted && b.done[i]))
+			if (b.slots[i].kind != STORE_SLOT_INVALID)
 				store_call_fail(calls[i], rc == TR_ERR_DB ? TR_ERR_INVALID
 									  : TR_ERR_UNAVAILABLE,
 						detail);
@@ -103,14 +102,6 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 		if (sl->kind == STORE_SLOT_INVALID) {
 			store_call_fail(c, TR_ERR_INVALID, sl->detail);
 		} else if (rc != TR_OK) {
-			if (sl->kind == STORE_SLOT_SAME_REQUEST && b.autocommitted &&
-			    calls[sl->leader]->code == TR_OK) {
-				/* its leader was committed: the same answer */
-				const store_call *l = calls[sl->leader];
-				store_call_ok(c, l->json ? strdup(l->json) : NULL);
-				c->incident_id = l->incident_id;
-				c->created = l->created;
-			}
 			continue; /* failed above */
 		} else if (sl->kind == STORE_SLOT_SAME_REQUEST || sl->kind == STORE_SLOT_SAME_KEY) {
 			/* a follower: its leader's answer (the leader has a lower index) */
@@ -129,7 +120,7 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 			store_call_fail(c, TR_ERR_UNAVAILABLE, "conflicting submit; retry");
 		}
 	}
-	if (rc == TR_OK || b.autocommitted) {
+	if (rc == TR_OK) {
 		store_publish_batch(in, &b);
 		store_dispatch_wake(in->dispatch);
 		tr_debug("ingest: committed a batch of %zu in %.1f ms", n,

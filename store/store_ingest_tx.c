@@ -285,35 +285,20 @@ out:
 	return rc;
 }
 
-/* Whether the batch may need more than the insert: an occurrence is an update, its
- * event and its keys, which must commit together with the batch. */
-static bool store_batch_needs_tx(const store_batch_run *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		if (b->slots[i].kind != STORE_SLOT_INVALID && b->subs[i]->dedup_key)
-			return true;
-	}
-	return false;
-}
-
-/* One attempt at the batch. Without dedup keys the insert is the only write and runs
- * as its own transaction (one round trip less each side of it); the lookup of the
- * rows it skipped only reads. Otherwise everything runs in one transaction. */
+/* One attempt at the batch, always in one explicit transaction: COMMIT is sent only
+ * after every statement answered, so a database that hangs or a connection that dies
+ * before then leaves nothing behind (an autocommitted insert could still commit after
+ * the store has answered 503). */
 int store_batch_tx(store_db *db, store_batch_run *b)
 {
-	bool tx = store_batch_needs_tx(b);
-	int rc = tx ? store_db_begin(db) : TR_OK;
+	int rc = store_db_begin(db);
 	if (rc != TR_OK)
 		return rc;
 	rc = store_step_insert(db, b);
-	if (rc == TR_OK && !tx)
-		b->autocommitted = true;
 	if (rc == TR_OK)
 		rc = store_step_known(db, b);
-	if (rc == TR_OK && tx)
+	if (rc == TR_OK)
 		rc = store_step_occurrences(db, b);
-	if (!tx)
-		return rc;
 	if (rc == TR_OK)
 		rc = store_db_commit(db);
 	else
@@ -331,7 +316,6 @@ void store_batch_reset(store_batch_run *b)
 		b->calls[i]->created = false;
 		b->calls[i]->code = TR_OK;
 	}
-	b->autocommitted = false;
 	PQclear(b->occ);
 	b->occ = NULL;
 }

@@ -23,12 +23,11 @@ typedef struct {
 	bool *dedup;       /* reply is an occurrence ("deduplicated": true) */
 	bool *occurs;      /* scratch: becomes an occurrence */
 	PGresult *occ;     /* occurrence rows, for events after commit */
-	bool autocommitted; /* the insert ran (and committed) on its own */
 } store_batch_run;
 
-/* One attempt at the batch on db: sets the replies of the calls it resolves (done[i]).
- * Returns TR_OK (committed), or the error of the first failed step (rolled back,
- * except that an insert that ran alone, autocommitted, stays committed). */
+/* One attempt at the batch on db, in one transaction: sets the replies of the calls it
+ * resolves (done[i]). Returns TR_OK (committed), or the error of the first failed step
+ * (rolled back). */
 int store_batch_tx(store_db *db, store_batch_run *b);
 
 /* Forgets the replies of an attempt (before a retry). */

@@ -5,9 +5,11 @@ late results ignored, pipeline figures."""
 
 import json
 import os
+import signal
 import struct
 import subprocess
 import threading
+import time
 import unittest
 
 from harness import BIN_DIR, PipelineTest, wait_for
@@ -251,6 +253,46 @@ class StoreTest(PipelineTest):
         self.assertEqual(sum(last[k] for k in ("critical", "high", "medium", "low")), 3)
         self.assertEqual(last["untriaged"], 0)
         self.assertTrue(s["series"][-1]["t"].endswith(":00:00Z"))
+
+
+
+class HungDatabaseTest(PipelineTest):
+    """PostgreSQL that stops answering (every process of the cluster SIGSTOPped): the
+    store answers 503 within its database timeout instead of hanging, stores nothing,
+    and recovers by itself when PostgreSQL runs again."""
+
+    def pg_signal(self, sig):
+        with open(os.path.join(self.pg.data, "postmaster.pid")) as f:
+            postmaster = int(f.readline())
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], stdout=subprocess.PIPE,
+                                  text=True).stdout.split()
+        for pid in [postmaster] + [int(c) for c in children]:
+            os.kill(pid, sig)
+
+    def test_hung_database_gives_503_then_recovers(self):
+        self.stack.start_store(env={"TRIAGE_DB_TIMEOUT_MS": "1000"})
+        self.stack.start_gateway(env={"TRIAGE_STORE_TIMEOUT_MS": "4000"})
+        self.stack.wait_ready()
+        self.stack.submit(title="before")
+        self.pg_signal(signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            r = self.stack.request("POST", "/incidents", {"title": "during", "description": ""})
+            elapsed = time.monotonic() - t0
+            self.assertEqual(r.status, 503, r)
+            self.assertIn("database", r.json["detail"])  # the store's answer, not a timeout
+            self.assertLess(elapsed, 3.5)
+            self.assertEqual(self.stack.request("GET", "/readyz", key=False).status, 503)
+        finally:
+            self.pg_signal(signal.SIGCONT)
+        wait_for(lambda: self.stack.request("POST", "/incidents",
+                                            {"title": "after", "description": ""}).status == 202,
+                 30, "the store to work again")
+        self.assertTrue(self.stack.procs["store"].alive())
+        titles = sorted(r[0] for r in self.stack.sql("SELECT title FROM incidents"))
+        self.assertIn("before", titles)
+        self.assertIn("after", titles)
+        self.assertNotIn("during", titles)
 
 
 if __name__ == "__main__":
