@@ -64,7 +64,9 @@ static int store_ready(store_reader *r, store_call *call)
 {
 	const char *p[] = {r->cfg->store_id};
 	int rc = store_db_exec(r->db,
-			       "INSERT INTO store_heartbeats (store_id, at) VALUES ($1, now())"
+			       "WITH gone AS (DELETE FROM store_heartbeats"
+			       " WHERE at < now() - interval '1 day' AND store_id <> $1)"
+			       " INSERT INTO store_heartbeats (store_id, at) VALUES ($1, now())"
 			       " ON CONFLICT (store_id) DO UPDATE SET at = now()",
 			       1, p, NULL);
 	if (rc != TR_OK)
