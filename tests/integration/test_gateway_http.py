@@ -180,5 +180,38 @@ class GatewayHttpTest(PipelineTest):
         self.assertEqual(len(set(ids)), 20)
 
 
+class GatewayKeysTest(PipelineTest):
+    """Which keys work where: no store is needed, keys are checked before anything."""
+
+    def test_public_address_needs_configured_keys(self):
+        p = self.stack.start_gateway(env={"TRIAGE_HTTP_ADDR": "0.0.0.0", "TRIAGE_API_KEYS": ""},
+                                     wait=False)
+        self.assertEqual(p.popen.wait(20), 2)
+        p.stop()  # closes its log
+        self.assertIn("refusing to start on 0.0.0.0", p.text())
+        self.assertIn("TRIAGE_API_KEYS", p.text())
+        self.stack.start_gateway(env={"TRIAGE_HTTP_ADDR": "0.0.0.0",
+                                      "TRIAGE_API_KEYS": " ops-key-1 , alerts-key-2 "})
+        r = self.stack.request("GET", "/events", key="secret123")
+        self.assertEqual(r.status, 401, r)  # the development key is off
+        self.assertEqual(r.json["detail"], "unknown API key")
+        r = self.stack.request("GET", "/stats", key=False,
+                               headers={"Authorization": "Bearer alerts-key-2"})
+        self.assertNotEqual(r.status, 401, r)  # accepted (then 503: no store running)
+        log = self.stack.procs["gateway"].text()
+        for secret in ("ops-key-1", "alerts-key-2", "secret123"):
+            self.assertNotIn(secret, log)
+
+    def test_bad_configuration_is_refused_clearly(self):
+        for env, word in (({"TRIAGE_HTTP_ADDR": "example.com"}, "TRIAGE_HTTP_ADDR"),
+                          ({"TRIAGE_HTTP_PORT": "70000"}, "TRIAGE_HTTP_PORT"),
+                          ({"TRIAGE_API_KEYS": "has space"}, "TRIAGE_API_KEYS"),
+                          ({"TRIAGE_WEB_DIR": "/nonexistent/web"}, "TRIAGE_WEB_DIR")):
+            p = self.stack.start_gateway(env=env, wait=False)
+            self.assertNotEqual(p.popen.wait(20), 0, env)
+            p.stop()
+            self.assertIn(word, p.text())
+
+
 if __name__ == "__main__":
     unittest.main()
