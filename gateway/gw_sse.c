@@ -10,7 +10,6 @@
 #include "gw_sse.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <nng/nng.h>
 #include <pthread.h>
 #include <stdatomic.h>

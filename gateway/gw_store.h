@@ -1,6 +1,6 @@
-/* gw_store: the gateway's client of the store: one nng REQ socket (resends off) and a
- * bounded pool of contexts, each with its own aio, so many requests are in flight at
- * once and no thread waits for an answer. Each call ends, exactly once, with a
+/* gw_store: the gateway's client of the store: a couple of nng REQ sockets (resends off)
+ * and a bounded pool of contexts, each with its own aio, so many requests are in flight
+ * at once and no thread waits for an answer. Each call ends, exactly once, with a
  * callback from an nng thread: the reply arrived, the timeout passed, or the client
  * was shut down. */
 #ifndef GW_STORE_H
