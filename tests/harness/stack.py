@@ -295,7 +295,7 @@ class SSEStream:
         frame = {}
         try:
             while True:
-                line = self.resp.fp.readline()
+                line = self.resp.readline()  # de-chunked by http.client
                 if not line:
                     break
                 line = line.decode("utf-8").rstrip("\r\n")
