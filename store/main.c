@@ -38,7 +38,8 @@
 static int store_prepare_db(const store_config *cfg)
 {
 	/* migrations may take long on a big table: their own generous timeout */
-	store_db *db = store_db_new(cfg->database_url, STORE_MIGRATE_TIMEOUT_MS, "migrate");
+	store_db *db = store_db_new(cfg->database_url, STORE_MIGRATE_TIMEOUT_MS, "migrate",
+				    STORE_DB_DURABLE);
 	if (!db)
 		return TR_ERR_NOMEM;
 	int rc;

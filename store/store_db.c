@@ -20,6 +20,7 @@ struct store_db {
 	char *url;
 	char role[32];
 	long timeout_ms;
+	store_db_durability durability;
 	PGconn *conn;
 	int64_t next_try_ms;  /* monotonic: no reconnect before this */
 	long backoff_ms;
@@ -36,7 +37,8 @@ static void store_db_notice(void *arg, const char *message)
 	tr_debug("db[%s] notice: %.200s", db->role, message);
 }
 
-store_db *store_db_new(const char *url, long timeout_ms, const char *role)
+store_db *store_db_new(const char *url, long timeout_ms, const char *role,
+		       store_db_durability durability)
 {
 	store_db *db = calloc(1, sizeof(*db));
 	if (!db)
@@ -48,6 +50,7 @@ store_db *store_db_new(const char *url, long timeout_ms, const char *role)
 	}
 	snprintf(db->role, sizeof(db->role), "%s", role);
 	db->timeout_ms = timeout_ms;
+	db->durability = durability;
 	db->backoff_ms = STORE_DB_BACKOFF_MIN_MS;
 	return db;
 }
@@ -105,8 +108,8 @@ static void store_db_set_err(store_db *db, const char *state, const char *msg)
 static int store_db_connect(store_db *db)
 {
 	char options[96];
-	snprintf(options, sizeof(options), "-c synchronous_commit=on -c statement_timeout=%ld",
-		 db->timeout_ms);
+	snprintf(options, sizeof(options), "-c synchronous_commit=%s -c statement_timeout=%ld",
+		 db->durability == STORE_DB_LAZY ? "off" : "on", db->timeout_ms);
 	const char *keys[] = {"application_name", "options", "dbname", NULL};
 	const char *vals[] = {"triage-store", options, db->url, NULL};
 	PGconn *c = PQconnectStartParams(keys, vals, 1);

@@ -12,10 +12,19 @@
 
 typedef struct store_db store_db;
 
+/* How much a commit on this connection promises. */
+typedef enum {
+	STORE_DB_DURABLE = 0, /* synchronous_commit on: COMMIT returns once it is on disk */
+	STORE_DB_LAZY,        /* synchronous_commit off: for writes nobody was promised and
+			       * that the lease machinery redoes if a crash loses them
+			       * (dispatch claims, enricher results) */
+} store_db_durability;
+
 /* Makes a handle (does not connect). url is copied; role names the thread in logs.
  * timeout_ms bounds each statement (and connecting, at most 5 s). NULL when out of
  * memory. */
-store_db *store_db_new(const char *url, long timeout_ms, const char *role);
+store_db *store_db_new(const char *url, long timeout_ms, const char *role,
+		       store_db_durability durability);
 void store_db_free(store_db *db);
 
 /* Connects if not connected. TR_OK, or TR_ERR_UNAVAILABLE (down, or retried too soon). */

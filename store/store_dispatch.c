@@ -354,7 +354,7 @@ int store_dispatch_start(const store_config *cfg, store_events *events,
 	d->events = events;
 	d->enrichers = enrichers;
 	atomic_init(&d->stopping, false);
-	d->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "dispatch");
+	d->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "dispatch", STORE_DB_LAZY);
 	if (!d->db) {
 		free(d);
 		return TR_ERR_NOMEM;

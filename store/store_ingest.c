@@ -138,7 +138,8 @@ out:
 static void *store_writer_main(void *arg)
 {
 	store_ingest *in = arg;
-	store_db *db = store_db_new(in->cfg->database_url, in->cfg->db_timeout_ms, "writer");
+	store_db *db = store_db_new(in->cfg->database_url, in->cfg->db_timeout_ms, "writer",
+				    STORE_DB_DURABLE);
 	size_t max = in->cfg->group_commit ? (size_t)in->cfg->batch_max : 1;
 	store_call **calls = calloc(max, sizeof(*calls));
 	if (!db || !calls) {

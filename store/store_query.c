@@ -193,7 +193,8 @@ static void *store_reader_main(void *arg)
 	store_query *q = arg;
 	store_reader r = {.cfg = q->cfg, .events = q->events, .dispatch = q->dispatch,
 			  .enrichers = q->enrichers};
-	r.db = store_db_new(q->cfg->database_url, q->cfg->db_timeout_ms, "reader");
+	r.db = store_db_new(q->cfg->database_url, q->cfg->db_timeout_ms, "reader",
+			    STORE_DB_DURABLE);
 	if (!r.db)
 		tr_error("query: out of memory starting a reader");
 	for (;;) {

@@ -26,6 +26,12 @@
 
 #define STORE_RESULTS_BATCH 128
 #define STORE_RECV_TIMEOUT_MS 200
+/* proto_sock keeps PULL buffers at one message, for enrichers (a job in a dead
+ * enricher's buffer is lost until its lease expires). The store's results socket is
+ * different: what waits here dies only with the store, and enrichers send heartbeats
+ * without blocking, so a one-message buffer would drop them while a batch commits and
+ * leave dispatch without credits. Results are small; 256 of the largest is 64 MB. */
+#define STORE_RESULTS_RECVBUF 256
 
 struct store_results {
 	const store_config *cfg;
@@ -282,7 +288,10 @@ static void store_after_commit(store_results *s, const proto_result *r, PGresult
 static void store_handle_results(store_results *s, proto_msg *msgs, size_t n)
 {
 	PGresult *outs[STORE_RESULTS_BATCH] = {0};
+	int64_t t0 = tr_mono_us();
 	int rc = store_apply_batch(s, msgs, n, outs);
+	tr_debug("results: %zu applied in %.1f ms (%s)", n, (double)(tr_mono_us() - t0) / 1000.0,
+		 tr_errname(rc));
 	if (rc == TR_ERR_DB || rc == TR_ERR_CONFLICT) {
 		/* one result was refused: apply each alone so only it is lost */
 		for (size_t i = 0; i < n; i++) {
@@ -378,13 +387,14 @@ int store_results_start(const store_config *cfg, store_events *events,
 	s->enrichers = enrichers;
 	s->dispatch = dispatch;
 	atomic_init(&s->stopping, false);
-	s->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "results");
+	s->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "results", STORE_DB_LAZY);
 	if (!s->db)
 		goto fail;
 	rc = proto_sock_listen(PROTO_SOCK_PULL, cfg->results_url, &s->sock);
 	if (rc != TR_OK)
 		goto fail;
 	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, STORE_RECV_TIMEOUT_MS);
+	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, STORE_RESULTS_RECVBUF);
 	if (pthread_create(&s->thread, NULL, store_results_main, s) != 0) {
 		nng_close(s->sock);
 		rc = TR_ERR_INTERNAL;
