@@ -2,7 +2,16 @@
  * only as many as they report free slots (credits from heartbeats), claiming rows with
  * FOR UPDATE SKIP LOCKED; and every sweep interval it returns expired leases to
  * submitted (with backoff) or fails them after the maximum attempts. It sleeps on a
- * condition variable when there is no work or no credit: it never spins. */
+ * condition variable when there is no work or no credit: it never spins.
+ *
+ * The database is the queue: every pass considers every due 'submitted' row, so a row
+ * that was never picked up (no credit, another store's wake-up, a lost wake-up) is
+ * dispatched on the next pass with credit; nothing needs re-publishing. Rows waiting
+ * longer than TRIAGE_STALE_SUBMITTED_MS are reported in the log by the sweeper.
+ * A job the PUSH socket refuses (no enricher within its send timeout) goes back to
+ * submitted at once, its attempt given back. PUSH cannot address an enricher: a job
+ * may wait in a busy enricher's socket while another has the free slot (the credits
+ * still bound the total in flight). */
 #ifndef STORE_DISPATCH_H
 #define STORE_DISPATCH_H
 
