@@ -31,7 +31,8 @@ typedef struct {
 
 static const store_action store_actions[] = {
 	{PROTO_OP_RETRIAGE, "retriage",
-	 "status = 'submitted', attempt = 0, next_attempt_at = now(), lease_deadline = NULL,"
+	 "status = 'submitted', attempt_base = i.attempt, next_attempt_at = now(),"
+	 " lease_deadline = NULL,"
 	 " failure_reason = NULL, failure_detail = NULL, " STORE_TRIAGE_CLEARED,
 	 "o.status IN ('triaged', 'failed')",
 	 "jsonb_build_object('previous', jsonb_build_object('status', o.status, 'severity',"

@@ -57,8 +57,7 @@ long store_backoff_ms(long attempt, long base_ms, long cap_ms)
 	return v < cap_ms ? v : cap_ms;
 }
 
-/* The backoffs for attempts 1..max as a PostgreSQL array (index = attempt). */
-static void store_backoff_array(const store_config *cfg, char *out, size_t outlen)
+void store_backoff_array(const store_config *cfg, char *out, size_t outlen)
 {
 	size_t o = 0;
 	o += (size_t)snprintf(out + o, outlen - o, "{");
@@ -92,12 +91,12 @@ static const char store_sql_expire[] =
 	"WITH x AS (SELECT id FROM incidents WHERE status = 'processing'"
 	" AND lease_deadline < now() ORDER BY lease_deadline LIMIT $3 FOR UPDATE SKIP LOCKED),"
 	" u AS (UPDATE incidents i SET"
-	" status = CASE WHEN i.attempt >= $1 THEN 'failed' ELSE 'submitted' END,"
-	" failure_reason = CASE WHEN i.attempt >= $1 THEN 'attempts_exhausted' END,"
-	" failure_detail = CASE WHEN i.attempt >= $1 THEN 'the lease expired on the last"
+	" status = CASE WHEN i.attempt - i.attempt_base >= $1 THEN 'failed' ELSE 'submitted' END,"
+	" failure_reason = CASE WHEN i.attempt - i.attempt_base >= $1 THEN 'attempts_exhausted' END,"
+	" failure_detail = CASE WHEN i.attempt - i.attempt_base >= $1 THEN 'the lease expired on the last"
 	" attempt' END,"
-	" finished_at = CASE WHEN i.attempt >= $1 THEN now() END,"
-	" next_attempt_at = now() + coalesce(($2::bigint[])[i.attempt], 0)"
+	" finished_at = CASE WHEN i.attempt - i.attempt_base >= $1 THEN now() END,"
+	" next_attempt_at = now() + coalesce(($2::bigint[])[i.attempt - i.attempt_base], 0)"
 	" * interval '1 millisecond',"
 	" lease_deadline = NULL, version = i.version + 1, updated_at = now()"
 	" FROM x WHERE i.id = x.id"
@@ -135,7 +134,7 @@ static size_t store_parse_labels(const char *text, proto_kv *kv, size_t max, jso
 /* A job that could not be sent (no enricher took it within the send timeout) was
  * never attempted: the row goes back to submitted at once, its attempt given back. */
 static const char store_sql_unsent[] =
-	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt = i.attempt - 1,"
+	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt_base = i.attempt_base + 1,"
 	" next_attempt_at = now(), lease_deadline = NULL, version = i.version + 1,"
 	" updated_at = now() FROM unnest($1::bigint[], $2::int[]) AS x(id, attempt)"
 	" WHERE i.id = x.id AND i.status = 'processing' AND i.attempt = x.attempt"

@@ -36,4 +36,8 @@ void store_dispatch_stop(store_dispatch *d);
 /* Backoff before retry number attempt (1-based): base * 2^(attempt-1), capped. */
 long store_backoff_ms(long attempt, long base_ms, long cap_ms);
 
+/* The backoffs for attempts 1..max_attempts as a PostgreSQL array literal ("{1000,2000}",
+ * index = the current triage's attempt count), written into out. */
+void store_backoff_array(const store_config *cfg, char *out, size_t outlen);
+
 #endif

@@ -167,26 +167,30 @@ static const char store_sql_failed[] =
 	" 'reason', $4::text, 'detail', $5::text) FROM u)"
 	" SELECT *, 'failed' FROM u";
 
-/* $6 max attempts, $7 backoff before the next one */
+/* $6 max attempts, $7 the backoffs for attempts 1..max (an array indexed by the current
+ * triage's attempt count, attempt - attempt_base). */
 static const char store_sql_retry[] =
 	"WITH u AS (UPDATE incidents i SET"
-	" status = CASE WHEN i.attempt >= $6::int THEN 'failed' ELSE 'submitted' END,"
-	" failure_reason = CASE WHEN i.attempt >= $6::int THEN 'attempts_exhausted' END,"
-	" failure_detail = CASE WHEN i.attempt >= $6::int THEN left($4 || ': ' ||"
+	" status = CASE WHEN i.attempt - i.attempt_base >= $6::int THEN 'failed' ELSE 'submitted' END,"
+	" failure_reason = CASE WHEN i.attempt - i.attempt_base >= $6::int THEN 'attempts_exhausted' END,"
+	" failure_detail = CASE WHEN i.attempt - i.attempt_base >= $6::int THEN left($4 || ': ' ||"
 	" coalesce($5, ''), 1024) END,"
-	" finished_at = CASE WHEN i.attempt >= $6::int THEN now() END,"
-	" next_attempt_at = now() + $7::bigint * interval '1 millisecond',"
+	" finished_at = CASE WHEN i.attempt - i.attempt_base >= $6::int THEN now() END,"
+	" next_attempt_at = now() + coalesce(($7::bigint[])[i.attempt - i.attempt_base], 0)"
+	" * interval '1 millisecond',"
 	" lease_deadline = NULL, version = i.version + 1, updated_at = now()"
 	STORE_RESULT_WHERE STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
-	" SELECT id, 'retry', status, attempt, 'enricher:' || $3, jsonb_build_object("
-	" 'reason', $4::text, 'detail', $5::text, 'backoff_ms', $7::bigint) FROM u)"
+	" SELECT u.id, 'retry', u.status, u.attempt, 'enricher:' || $3, jsonb_build_object("
+	" 'reason', $4::text, 'detail', $5::text, 'backoff_ms',"
+	" coalesce(($7::bigint[])[u.attempt - b.attempt_base], 0))"
+	" FROM u JOIN incidents b ON b.id = u.id)"
 	" SELECT *, CASE WHEN status = 'failed' THEN 'failed' ELSE 'retry' END FROM u";
 
-/* A released job was not attempted: it goes back at once and its attempt is given back
- * (not counted against the maximum). */
+/* A released job was not attempted: it goes back at once and is not counted against the
+ * maximum (the base moves up; the attempt number itself is never reused). */
 static const char store_sql_released[] =
-	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt = i.attempt - 1,"
+	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt_base = i.attempt_base + 1,"
 	" next_attempt_at = now(), lease_deadline = NULL, version = i.version + 1,"
 	" updated_at = now()" STORE_RESULT_WHERE STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
@@ -196,7 +200,7 @@ static const char store_sql_released[] =
 /* Applies one result inside the open transaction. *applied: it matched. */
 static int store_apply_result(store_results *s, const proto_result *r, PGresult **out)
 {
-	char id[24], attempt[16], conf[32], lat[24], pt[24], ct[24], max[16], backoff[24];
+	char id[24], attempt[16], conf[32], lat[24], pt[24], ct[24], max[16], backoffs[2048];
 	store_buf actions;
 	int rc;
 	snprintf(id, sizeof(id), "%" PRId64, r->incident_id);
@@ -236,13 +240,11 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		return store_db_exec_prepared(s->db, store_sql_failed, store_sql_failed, 5, p, out);
 	case PROTO_OUTCOME_RETRY:
 		snprintf(max, sizeof(max), "%ld", s->cfg->max_attempts);
-		snprintf(backoff, sizeof(backoff), "%ld",
-			 store_backoff_ms(r->attempt, s->cfg->retry_backoff_ms,
-					  s->cfg->retry_backoff_max_ms));
+		store_backoff_array(s->cfg, backoffs, sizeof(backoffs));
 		p[3] = r->reason;
 		p[4] = r->detail;
 		p[5] = max;
-		p[6] = backoff;
+		p[6] = backoffs;
 		return store_db_exec_prepared(s->db, store_sql_retry, store_sql_retry, 7, p, out);
 	default:
 		return store_db_exec_prepared(s->db, store_sql_released, store_sql_released, 3, p,

@@ -1,9 +1,11 @@
 """Triage end to end: gateway -> store -> enrichers -> LLM backend -> store, through
 real processes, nng sockets and the fake Ollama/OpenAI server."""
 
+import os
+import subprocess
 import unittest
 
-from harness import PipelineTest, SSEStream, wait_for
+from harness import BIN_DIR, PipelineTest, SSEStream, wait_for
 
 FAST_RETRY = {"TRIAGE_SWEEP_INTERVAL_MS": "200", "TRIAGE_LEASE_MS": "2000",
               "TRIAGE_STALE_SUBMITTED_MS": "1000", "TRIAGE_RETRY_BACKOFF_MS": "200",
@@ -20,6 +22,12 @@ class PipelineTestBase(PipelineTest):
         for i in range(enrichers):
             self.stack.start_enricher(f"enricher{i + 1}", env=enricher_env,
                                       llm=self.fake if llm == "fake" else llm)
+
+    def probe(self, *args):
+        """Pushes a PROTO_RESULT straight to the store's results socket."""
+        subprocess.run([os.path.join(BIN_DIR, "triage-probe"), "result",
+                        self.stack.env["TRIAGE_RESULTS_URL"], *map(str, args)],
+                       check=True, timeout=30)
 
     def kinds(self, iid):
         return [e["kind"] for e in self.stack.incident(iid)["timeline"]]
@@ -204,6 +212,27 @@ class DurableRetryTest(PipelineTestBase):
         self.assertEqual(r.status, 202, r)
         self.stack.wait_status(inc["id"], "processing")
         self.assertEqual(self.stack.request("POST", f"/incidents/{inc['id']}/retriage").status, 409)
+
+    def test_result_from_before_a_retriage_is_ignored(self):
+        self.start()
+        self.fake.control(mode="ok", models=["other"])
+        inc = self.stack.submit()
+        old = self.stack.wait_status(inc["id"], "failed")["attempt"]
+        self.fake.control(mode="slow", delay_ms=60000, models=["phi3:mini"])
+        self.assertEqual(self.stack.request("POST", f"/incidents/{inc['id']}/retriage").status,
+                         202)
+        now = self.stack.wait_status(inc["id"], "processing")["attempt"]
+        self.assertGreater(now, old)  # attempt numbers are never reused
+        # A late answer to the earlier attempt arrives while the new one is in flight.
+        self.probe(inc["id"], old, "triaged", "low", "other", "stale answer")
+        wait_for(lambda: f"ignored triaged result of attempt {old}"
+                 in self.stack.procs["store"].text(), 10, "the store to ignore the late result")
+        self.assertEqual(self.stack.incident(inc["id"])["status"], "processing")
+        # The answer to the current attempt is applied.
+        self.probe(inc["id"], now, "triaged", "high", "database", "current answer")
+        done = self.stack.wait_status(inc["id"], "triaged")
+        self.assertEqual(done["triage"]["summary"], "current answer")
+        self.assertNotIn("stale answer", str(done["timeline"]))
 
     def test_two_enrichers_share_the_work(self):
         self.start(enrichers=2, enricher_env={"TRIAGE_ENRICHER_SLOTS": "2"})
