@@ -132,7 +132,7 @@ static size_t store_parse_labels(const char *text, proto_kv *kv, size_t max, jso
 }
 
 /* A job that could not be sent (no enricher took it within the send timeout) was
- * never attempted: the row goes back to submitted at once, its attempt given back. */
+ * never attempted: the row goes back to submitted at once, not counted (attempt_base + 1). */
 static const char store_sql_unsent[] =
 	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt_base = i.attempt_base + 1,"
 	" next_attempt_at = now(), lease_deadline = NULL, version = i.version + 1,"
