@@ -1,6 +1,7 @@
 /* prompt: the system prompt (task, taxonomy, severity definitions, output rules) and the
  * user message that carries one incident as escaped data between <incident> tags. */
 #include "prompt.h"
+#include "tr_utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,7 @@ static void pb_data(prompt_buf *b, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), run = 0;
 	for (size_t i = 0; i < n;) {
-		size_t l = triage_utf8_seq(p + i, n - i);
+		size_t l = tr_utf8_next(p + i, n - i, NULL);
 		const char *esc = l == 0 ? "\xEF\xBF\xBD"
 				  : p[i] == '&' ? "&amp;"
 				  : p[i] == '<' ? "&lt;"

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "rules_match.h"
+#include "tr_utf8.h"
 
 #define RULES_SCAN_MAX 4096
 #define RULES_MAX_FIELDS (4 + 2 * PROTO_LABELS_MAX)
@@ -94,33 +95,11 @@ static void read_labels(const triage_incident *in, label_evidence *ev)
  * C1, line/paragraph separators, bidi controls). */
 static size_t show_char(const unsigned char *p, size_t n, bool *space)
 {
-	unsigned c = p[0], cp;
-	size_t len;
-	*space = false;
-	if (c < 0x80) {
-		*space = c <= 0x20 || c == 0x7F;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4, cp = c & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	*space = (cp >= 0x80 && cp <= 0xA0) || (cp >= 0x2028 && cp <= 0x202E) ||
-		 (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200B || cp == 0xFEFF;
+	uint32_t cp = 0;
+	size_t len = tr_utf8_next(p, n, &cp);
+	*space = len > 0 && (cp <= 0x20 || (cp >= 0x7F && cp <= 0xA0) ||
+			     (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+			     cp == 0x200B || cp == 0xFEFF);
 	return len;
 }
 

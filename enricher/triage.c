@@ -1,6 +1,7 @@
 /* triage: the triage record's enums, validator, parser from a model's JSON answer, the
  * JSON schema models are constrained with, and the record's JSON form for output. */
 #include "triage.h"
+#include "tr_utf8.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,38 +33,6 @@ bool triage_is_category(const char *s)
 	return in_list(s, triage_categories, 9);
 }
 
-size_t triage_utf8_seq(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-	size_t len;
-	unsigned cp;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		cp = c & 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
 /* True if s is valid UTF-8 without control characters (C0, DEL). */
 static bool text_ok(const char *s)
 {
@@ -72,7 +41,7 @@ static bool text_ok(const char *s)
 	for (size_t i = 0; i < n;) {
 		if (p[i] < 0x20 || p[i] == 0x7F)
 			return false;
-		size_t l = triage_utf8_seq(p + i, n - i);
+		size_t l = tr_utf8_next(p + i, n - i, NULL);
 		if (!l)
 			return false;
 		i += l;
@@ -89,7 +58,7 @@ void triage_clean_text(char *dst, size_t dstlen, const char *src, size_t srclen)
 		srclen = 0;
 	size_t o = 0;
 	for (size_t i = 0; i < srclen;) {
-		size_t l = triage_utf8_seq(p + i, srclen - i);
+		size_t l = tr_utf8_next(p + i, srclen - i, NULL);
 		if (l == 0) {
 			if (o + 1 >= dstlen)
 				break;

@@ -86,10 +86,6 @@ json_t *triage_schema(void);
  * prompt_version, latency_ms, tokens {prompt, completion} (null when not reported). */
 json_t *triage_to_json(const triage_result *t);
 
-/* Length of the valid UTF-8 sequence at p (n bytes available): 1..4, or 0 if the bytes
- * there are not valid UTF-8 (truncated, overlong, surrogate, above U+10FFFF). */
-size_t triage_utf8_seq(const unsigned char *p, size_t n);
-
 /* Copies at most dstlen-1 bytes of src (srclen bytes) into dst as clean, valid UTF-8:
  * invalid sequences become '?', control characters become spaces, the cut falls on a
  * character boundary. Used for failure details and log text that came from outside. */

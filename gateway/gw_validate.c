@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tr_utf8.h"
+
 static const char *const gw_statuses[] = {"submitted", "processing", "triaged", "failed", NULL};
 static const char *const gw_severities[] = {"critical", "high", "medium", "low", NULL};
 static const char *const gw_categories[] = {"compute",	  "storage",	 "database",
@@ -45,48 +47,6 @@ static bool gw_fail(char *detail, size_t dlen, const char *fmt, ...)
 	return false;
 }
 
-bool gw_utf8_check(const char *s, size_t len, size_t *nchars, size_t *bad_at)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n = 0;
-	while (i < len) {
-		unsigned c = p[i];
-		size_t need;
-		unsigned cp, min;
-		if (c < 0x80) {
-			i++;
-			n++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			need = 1, cp = c & 0x1f, min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			need = 2, cp = c & 0x0f, min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			goto bad;
-		}
-		if (len - i <= need)
-			goto bad;
-		for (size_t k = 1; k <= need; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
-		i += need + 1;
-		n++;
-	}
-	if (nchars)
-		*nchars = n;
-	return true;
-bad:
-	if (bad_at)
-		*bad_at = i;
-	return false;
-}
-
 /* Copies a client-chosen name into a detail safely: at most 64 bytes, cut on a
  * character boundary (names come from parsed JSON, so they are valid UTF-8). */
 static const char *gw_name_clip(const char *name, char buf[72])
@@ -115,7 +75,7 @@ static json_t *gw_parse_object(const char *body, size_t len, char *detail, size_
 	if (!root) {
 		/* jansson refuses invalid UTF-8 too; say so plainly (checked only on failure,
 		 * to keep the common path to one pass over the body). */
-		if (!gw_utf8_check(body, len, NULL, &bad_at))
+		if (!tr_utf8_valid(body, len, NULL, &bad_at))
 			gw_fail(detail, dlen, "body: invalid UTF-8 at byte %zu", bad_at);
 		else
 			gw_fail(detail, dlen, "body: invalid JSON at line %d column %d: %s",
@@ -224,7 +184,7 @@ bool gw_validate_submit(const char *body, size_t len, gw_submit_body *out, char 
 				PROTO_TITLE_MAX_CHARS);
 		goto fail;
 	}
-	gw_utf8_check(title, strlen(title), &nchars, NULL);
+	tr_utf8_valid(title, strlen(title), &nchars, NULL);
 	if (nchars < 1 || nchars > PROTO_TITLE_MAX_CHARS) {
 		gw_fail(detail, dlen, "title: must be 1-%d characters", PROTO_TITLE_MAX_CHARS);
 		goto fail;
@@ -284,7 +244,7 @@ static bool gw_check_param(const gw_param *p, const char **canon, char *detail, 
 
 	*canon = v;
 	if (!gw_enum_find(known, p->key, strlen(p->key))) {
-		if (!gw_utf8_check(p->key, strlen(p->key), NULL, NULL))
+		if (!tr_utf8_valid(p->key, strlen(p->key), NULL, NULL))
 			return gw_fail(detail, dlen, "unknown query parameter");
 		return gw_fail(detail, dlen, "%s: unknown query parameter",
 			       gw_name_clip(p->key, clip));
@@ -309,7 +269,7 @@ static bool gw_check_param(const gw_param *p, const char **canon, char *detail, 
 	}
 	if (strcmp(p->key, "q") == 0) {
 		size_t nchars = 0;
-		if (!gw_utf8_check(v, len, &nchars, NULL))
+		if (!tr_utf8_valid(v, len, &nchars, NULL))
 			return gw_fail(detail, dlen, "q: invalid UTF-8");
 		if (nchars < 1 || nchars > GW_Q_MAX_CHARS)
 			return gw_fail(detail, dlen, "q: must be 1-%d characters", GW_Q_MAX_CHARS);

@@ -19,11 +19,6 @@
 #define GW_CURSOR_MAX PROTO_SHORT_MAX
 #define GW_MODEL_MAX PROTO_SHORT_MAX
 
-/* True if s[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points over
- * U+10FFFF); *nchars (if not NULL) gets the number of code points, *bad_at (if not
- * NULL) the offset of the first bad byte on failure. */
-bool gw_utf8_check(const char *s, size_t len, size_t *nchars, size_t *bad_at);
-
 /* A validated POST /incidents body. submit's strings and labels point into root and
  * the labels array here: valid until gw_submit_body_free(). request_id and
  * idempotency_key are left NULL for the caller to fill. */

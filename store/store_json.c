@@ -9,6 +9,7 @@
 
 #include "store_call.h"
 #include "tr_err.h"
+#include "tr_utf8.h"
 
 void store_buf_init(store_buf *b, size_t cap)
 {
@@ -172,46 +173,7 @@ char *store_json_error(int code, const char *detail)
 
 bool store_utf8_check(const char *s, size_t len, size_t *chars)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, n = 0;
-	while (i < len) {
-		unsigned char c = p[i];
-		size_t extra;
-		uint32_t cp;
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			n++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			extra = 1;
-			cp = c & 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			extra = 2;
-			cp = c & 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			extra = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (i + extra >= len)
-			return false;
-		for (size_t k = 1; k <= extra; k++) {
-			if ((p[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3F);
-		}
-		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += extra + 1;
-		n++;
-	}
-	if (chars)
-		*chars = n;
-	return true;
+	return memchr(s, 0, len) == NULL && tr_utf8_valid(s, len, chars, NULL);
 }
 
 static const char store_b64url[] =

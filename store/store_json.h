@@ -36,7 +36,8 @@ void store_buf_array_close(store_buf *b);
 /* A malloc'd {"error":..., "detail":...}; NULL if out of memory. */
 char *store_json_error(int code, const char *detail);
 
-/* True if s is valid UTF-8 without NUL; *chars receives its count of code points. */
+/* True if s is text PostgreSQL can hold: valid UTF-8 without NUL; *chars receives its
+ * count of code points. */
 bool store_utf8_check(const char *s, size_t len, size_t *chars);
 
 /* base64url without padding. Encode writes at most outlen-1 chars + NUL; returns false

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "gw_validate.h"
+#include "tr_utf8.h"
 
 static char detail[GW_DETAIL_MAX];
 
@@ -260,27 +261,9 @@ static void test_unknown_field_name_clipped(void **state)
 	snprintf(body, sizeof body, "{\"title\":\"t\",\"description\":\"\",\"%s\":1}", k);
 	bad(body, "...: unknown field");
 	/* the clipped name is still valid UTF-8 */
-	assert_true(gw_utf8_check(detail, strlen(detail), NULL, NULL));
+	assert_true(tr_utf8_valid(detail, strlen(detail), NULL, NULL));
 	assert_true(strlen(detail) < 100);
 	free(k);
-}
-
-static void test_utf8(void **state)
-{
-	(void)state;
-	size_t n = 0, at = 0;
-	assert_true(gw_utf8_check("", 0, &n, NULL));
-	assert_int_equal(n, 0);
-	assert_true(gw_utf8_check("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x94\xa5", 10, &n, NULL));
-	assert_int_equal(n, 4);
-	assert_false(gw_utf8_check("ab\x80", 3, NULL, &at));
-	assert_int_equal(at, 2);
-	assert_false(gw_utf8_check("\xe0\x80\x80", 3, NULL, NULL)); /* overlong 3-byte */
-	assert_false(gw_utf8_check("\xf0\x80\x80\x80", 4, NULL, NULL)); /* overlong 4-byte */
-	assert_false(gw_utf8_check("\xf5\x80\x80\x80", 4, NULL, NULL));
-	assert_false(gw_utf8_check("\xc3", 1, NULL, NULL));
-	assert_true(gw_utf8_check("\xf4\x8f\xbf\xbf", 4, &n, NULL)); /* U+10FFFF */
-	assert_true(gw_utf8_check("\xef\xbf\xbf", 3, &n, NULL));    /* U+FFFF */
 }
 
 /* ---- query parameters ---- */
@@ -509,7 +492,6 @@ int main(void)
 		cmocka_unit_test(test_submit_sizes),
 		cmocka_unit_test(test_submit_labels),
 		cmocka_unit_test(test_unknown_field_name_clipped),
-		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_params_valid),
 		cmocka_unit_test(test_params_invalid),
 		cmocka_unit_test(test_override),
