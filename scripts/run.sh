@@ -67,7 +67,8 @@ PIDS=()
 NAMES=()
 start() { # name binary
   local name=$1 bin=$2
-  TRIAGE_ENRICHER_ID=$name "$BIN/$bin" >>"$VAR/log/$name.log" 2>&1 &
+  # A session of its own: Ctrl-C reaches only this script, which stops them in order.
+  TRIAGE_ENRICHER_ID=$name setsid "$BIN/$bin" >>"$VAR/log/$name.log" 2>&1 </dev/null &
   PIDS+=($!)
   NAMES+=("$name")
 }
@@ -127,5 +128,7 @@ cat <<MSG
 
 MSG
 wait -n "${PIDS[@]}" || true
-echo "run: a process exited unexpectedly; see var/log/" >&2
+for i in "${!PIDS[@]}"; do
+  kill -0 "${PIDS[$i]}" 2>/dev/null || echo "run: ${NAMES[$i]} exited unexpectedly; see var/log/${NAMES[$i]}.log" >&2
+done
 stop_all
