@@ -4,8 +4,10 @@
    commit on and off against the same fresh kind of database (fsync on, as in
    production); acknowledged incidents/s (rows counted in the database), p50/p99.
    Target: >= 10,000/s with p99 <= 50 ms.
-2. End to end with the rules backend: submits at a fixed 1,000/s for 10 s; submit ->
-   triaged latency p50/p99 from the database's own timestamps.
+2. End to end with the rules backend (2 enrichers x TRIAGE_BENCH_RULES_SLOTS slots,
+   32 by default: the rules cost microseconds, so slots only bound jobs in flight):
+   submits at a fixed 1,000/s for 10 s (wrk, paced); submit -> triaged latency p50/p99
+   from the database's own timestamps.
 3. Enricher scaling: the fake LLM server answers in a fixed 200 ms; M enrichers x C
    calls in flight, for M = 1, 2, 4: triages/s against the ideal M*C/0.2 (target 90%).
 """
@@ -16,10 +18,9 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 
-from harness import Postgres, Stack, wait_for, http_request
+from harness import Postgres, Stack, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -27,6 +28,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+
+def bench_stack(name, pg):
+    """A stack whose store reaches PostgreSQL over its Unix socket, as one would on one
+    host (TCP loopback costs measurably more kernel time per statement)."""
+    stack = Stack(name, pg, env={"TRIAGE_LOG_LEVEL": "warn"})
+    if os.environ.get("TRIAGE_BENCH_PG_TCP") != "1":
+        stack.env["TRIAGE_DATABASE_URL"] = pg.socket_url(stack.database)
+    return stack
 
 
 def wrk(port, seconds, connections, threads=2):
@@ -41,8 +51,7 @@ def wrk(port, seconds, connections, threads=2):
 
 
 def ingest(pg, group_commit, seconds, connections):
-    stack = Stack(f"bench-ingest-{'gc' if group_commit else 'single'}", pg,
-                  env={"TRIAGE_LOG_LEVEL": "warn"})
+    stack = bench_stack(f"bench-ingest-{'gc' if group_commit else 'single'}", pg)
     try:
         stack.start_store(env={"TRIAGE_GROUP_COMMIT": "true" if group_commit else "false"})
         stack.start_gateway()
@@ -65,68 +74,51 @@ def ingest(pg, group_commit, seconds, connections):
         stack.close()
 
 
-class Pacer:
-    """Submits at a fixed rate from a few threads over keep-alive connections."""
-
-    def __init__(self, port, rate, seconds, threads=8):
-        self.port, self.rate, self.seconds, self.threads = port, rate, seconds, threads
-        self.statuses = []
-        self.lock = threading.Lock()
-
-    def run(self):
-        import http.client
-        per_thread = self.rate / self.threads
-        start = time.monotonic()
-        body = json.dumps({"title": "Checkout API 5xx rate above 20%",
-                           "description": "HTTP 500 errors from payments service after deploy",
-                           "service": "payments", "labels": {"env": "prod"}})
-
-        def worker():
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            n = 0
-            while True:
-                due = start + n / per_thread
-                if due - start >= self.seconds:
-                    break
-                delay = due - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)  # pacing the load generator, not synchronising a test
-                conn.request("POST", "/incidents", body,
-                             {"Content-Type": "application/json", "X-API-KEY": "secret123"})
-                r = conn.getresponse()
-                r.read()
-                with self.lock:
-                    self.statuses.append(r.status)
-                n += 1
-            conn.close()
-
-        ts = [threading.Thread(target=worker) for _ in range(self.threads)]
-        for t in ts:
-            t.start()
-        for t in ts:
-            t.join()
-        return time.monotonic() - start
+def paced(port, delay_ms, seconds, connections=64):
+    """POSTs with wrk, each connection waiting delay_ms after each answer before its next
+    request. Returns (requests, seconds, non-2xx)."""
+    env = dict(os.environ, TRIAGE_BENCH_DELAY_MS=str(max(0, int(delay_ms))))
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s",
+                          os.path.join(HERE, "paced.lua"), f"http://127.0.0.1:{port}"],
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, env=env)
+    m = re.search(r"WRK_JSON (\{.*\})", out.stdout)
+    if not m:
+        raise RuntimeError("wrk printed no summary:\n" + out.stdout)
+    w = json.loads(m.group(1))
+    return w["requests"], w["duration_us"] / 1e6, w["non2xx"]
 
 
-def end_to_end(pg, rate, seconds):
-    stack = Stack("bench-e2e", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
+def end_to_end(pg, rate, seconds, connections=64):
+    stack = bench_stack("bench-e2e", pg)
+    slots = os.environ.get("TRIAGE_BENCH_RULES_SLOTS", "32")
+
+    def drained():
+        return stack.scalar("SELECT count(*) FROM incidents WHERE status NOT IN "
+                            "('triaged', 'failed')") == "0"
     try:
-        stack.start_all(enrichers=2, llm="rules", enricher_env={"TRIAGE_ENRICHER_SLOTS": "4"})
+        stack.start_all(enrichers=2, llm="rules", enricher_env={"TRIAGE_ENRICHER_SLOTS": slots})
+        # Calibrate: wrk waits after each answer, so the rate is connections / (delay +
+        # latency). A short run measures the latency; the measured run then offers `rate`.
+        delay = 1000 * connections / rate
+        n, secs, _ = paced(stack.http_port, delay, 3, connections)
+        latency_ms = max(0.0, 1000 * connections * secs / max(1, n) - delay)
+        wait_for(drained, 120, "the calibration incidents to be triaged")
+        base = int(stack.scalar("SELECT coalesce(max(id), 0) FROM incidents"))
         load = loadavg()
-        elapsed = Pacer(stack.http_port, rate, seconds).run()
-        total = int(stack.scalar("SELECT count(*) FROM incidents"))
-        wait_for(lambda: stack.scalar("SELECT count(*) FROM incidents WHERE status IN "
-                                      "('triaged','failed')") == str(total),
-                 120, "every benchmark incident to be triaged")
+        n, elapsed, non2xx = paced(stack.http_port, delay - latency_ms, seconds, connections)
+        total = int(stack.scalar(f"SELECT count(*) FROM incidents WHERE id > {base}"))
+        wait_for(drained, 120, "every benchmark incident to be triaged")
         row = stack.sql("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), "
                         "percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms), "
                         "count(*) FILTER (WHERE status = 'failed') FROM ("
                         "SELECT extract(epoch FROM triaged_at - created_at) * 1000 AS ms, status "
-                        "FROM incidents) x")[0]
+                        f"FROM incidents WHERE id > {base}) x")[0]
         res = {"offered_per_s": rate, "achieved_submit_per_s": round(total / elapsed),
-               "incidents": total, "triage_p50_ms": round(float(row[0]), 1),
+               "incidents": total, "enricher_slots": int(slots),
+               "triage_p50_ms": round(float(row[0]), 1),
                "triage_p99_ms": round(float(row[1]), 1), "triage_max_ms": round(float(row[2]), 1),
-               "failed": int(row[3]), "loadavg_before": load}
+               "failed": int(row[3]), "non2xx": non2xx, "loadavg_before": load}
         print(json.dumps({"end_to_end_rules": res}), flush=True)
         return res
     finally:
@@ -134,7 +126,7 @@ def end_to_end(pg, rate, seconds):
 
 
 def scaling(pg, enrichers, slots, incidents_per_slot=10):
-    stack = Stack(f"bench-scale-{enrichers}", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
+    stack = bench_stack(f"bench-scale-{enrichers}", pg)
     try:
         fake = stack.start_fakellm()
         fake.control(mode="slow", delay_ms=200)
