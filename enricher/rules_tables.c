@@ -186,6 +186,8 @@ static const rules_term high_terms[] = {
 	{"imminent", 4}, {"sev2", 6}, {"sev 2", 6}, {"stale", 2}, {"support tickets", 2},
 	{"time out", 1}, {"timing out", 2}, {"for everyone", 2}, {"for any", 2},
 	{"half of", 4}, {"compromis*", 3}, {"suspicious", 2}, {"corrupt*", 3}, {"unreachable", 2},
+	/* a resource already exhausted: the outage is imminent */
+	{"at 100%", 3}, {"100% full", 3}, {"no space left", 4}, {"out of memory", 2},
 };
 
 static const rules_term medium_terms[] = {
