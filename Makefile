@@ -18,11 +18,14 @@ build:
 run: build
 	@scripts/run.sh $(BUILD)/bin
 
-# Every test, with AddressSanitizer and UndefinedBehaviorSanitizer: unit tests
-# (cmocka), integration tests (real PostgreSQL, processes, sockets, HTTP) and the
-# browser tests (Debian's chromium driven by playwright-core).
+# Every test, twice: on the build `make run` uses, then with AddressSanitizer and
+# UndefinedBehaviorSanitizer. Unit tests (cmocka), integration tests (real PostgreSQL,
+# processes, sockets, HTTP) and the browser tests (Debian's chromium, playwright-core).
 test:
 	@scripts/deps.sh test
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
 	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRIAGE_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
