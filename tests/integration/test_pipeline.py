@@ -3,6 +3,7 @@ real processes, nng sockets and the fake Ollama/OpenAI server."""
 
 import os
 import subprocess
+import time
 import unittest
 
 from harness import BIN_DIR, PipelineTest, SSEStream, wait_for
@@ -28,6 +29,13 @@ class PipelineTestBase(PipelineTest):
         subprocess.run([os.path.join(BIN_DIR, "triage-probe"), "result",
                         self.stack.env["TRIAGE_RESULTS_URL"], *map(str, args)],
                        check=True, timeout=30)
+
+    @staticmethod
+    def cpu_seconds(pid):
+        """User + system CPU time of a process, from /proc."""
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def kinds(self, iid):
         return [e["kind"] for e in self.stack.incident(iid)["timeline"]]
@@ -181,6 +189,14 @@ class DurableRetryTest(PipelineTestBase):
         stats = self.stack.request("GET", "/stats").json
         self.assertEqual(stats["counts"]["submitted"], 5)
         self.assertEqual(stats["enrichers"]["active"], 0)
+        # ... and the store waits without spinning: over a measurement window of 2 s
+        # (ten sweep intervals here) it uses a small fraction of one core.
+        pid = self.stack.procs["store"].pid
+        cpu0, t0 = self.cpu_seconds(pid), time.monotonic()
+        time.sleep(2.0)  # a measurement window, not synchronisation
+        used = (self.cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+        self.assertLess(used, 0.25, f"the idle store used {used:.0%} of a core")
+        self.assertEqual(self.stack.request("GET", "/stats").json["counts"]["submitted"], 5)
         self.stack.start_enricher("late", llm="rules")
         for i in ids:
             self.stack.wait_status(i, "triaged")
