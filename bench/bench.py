@@ -9,7 +9,9 @@
    submits at a fixed 1,000/s for 10 s (wrk, paced); submit -> triaged latency p50/p99
    from the database's own timestamps.
 3. Enricher scaling: the fake LLM server answers in a fixed 200 ms; M enrichers x C
-   calls in flight, for M = 1, 2, 4: triages/s against the ideal M*C/0.2 (target 90%).
+   calls in flight, for M = 1, 2, 4, over a backlog of 25 rounds: triages/s against the
+   ideal M*C/0.2 (target 90%), both in the steady state (middle 80% of completions) and
+   for draining the whole batch (first to last completion).
 """
 
 import argparse
@@ -125,7 +127,7 @@ def end_to_end(pg, rate, seconds, connections=64):
         stack.close()
 
 
-def scaling(pg, enrichers, slots, incidents_per_slot=10):
+def scaling(pg, enrichers, slots, incidents_per_slot=25):
     stack = bench_stack(f"bench-scale-{enrichers}", pg)
     try:
         fake = stack.start_fakellm()
@@ -143,15 +145,23 @@ def scaling(pg, enrichers, slots, incidents_per_slot=10):
                                  env={"TRIAGE_ENRICHER_SLOTS": str(slots)})
         wait_for(lambda: stack.scalar("SELECT count(*) FROM incidents WHERE status = 'triaged'")
                  == str(n), 300, "all scaling incidents triaged")
-        # Rate between the first and the last triage, from the database's clock.
-        span = float(stack.scalar("SELECT extract(epoch FROM max(triaged_at) - min(triaged_at)) "
-                                  "FROM incidents"))
-        rate = (n - enrichers * slots) / span if span > 0 else float("nan")
+        ends = sorted(float(r[0]) for r in stack.sql(
+            "SELECT extract(epoch FROM triaged_at) FROM incidents"))
+        # Drain: from the first triage to the last, the whole batch (penalises whichever
+        # enricher PUSH gave more jobs in the final rounds).
+        drain = (n - enrichers * slots) / (ends[-1] - ends[0])
+        # Steady state: triages between the 10th and 90th percentile of completion
+        # times, with a backlog waiting throughout (no start-up or drain).
+        lo, hi = ends[n // 10], ends[(9 * n) // 10]
+        steady = ((9 * n) // 10 - n // 10) / (hi - lo)
+        per = stack.sql("SELECT actor, count(*) FROM incident_events WHERE kind = 'triaged' "
+                        "GROUP BY actor ORDER BY actor")
         ideal = enrichers * slots / 0.2
         res = {"enrichers": enrichers, "slots": slots, "incidents": n,
-               "triages_per_s": round(rate, 1), "ideal_per_s": ideal,
-               "ratio": round(rate / ideal, 3), "wall_s": round(time.monotonic() - t0, 1),
-               "loadavg_before": load}
+               "steady_per_s": round(steady, 1), "steady_ratio": round(steady / ideal, 3),
+               "drain_per_s": round(drain, 1), "drain_ratio": round(drain / ideal, 3),
+               "ideal_per_s": ideal, "jobs_per_enricher": {a: int(c) for a, c in per},
+               "wall_s": round(time.monotonic() - t0, 1), "loadavg_before": load}
         print(json.dumps({"enricher_scaling": res}), flush=True)
         return res
     finally:
@@ -183,8 +193,10 @@ def main():
         if args.only in (None, "scaling"):
             for m in (1, 2, 4):
                 s = scaling(pg, m, args.slots)
-                print(f"enricher scaling: M={m} C={args.slots}: {s['triages_per_s']}/s of ideal "
-                      f"{s['ideal_per_s']}/s = {s['ratio'] * 100:.0f}% (target 90%)", flush=True)
+                print(f"enricher scaling: M={m} C={args.slots}: steady {s['steady_per_s']}/s = "
+                      f"{s['steady_ratio'] * 100:.0f}%, batch drain {s['drain_per_s']}/s = "
+                      f"{s['drain_ratio'] * 100:.0f}% of ideal {s['ideal_per_s']}/s "
+                      f"(target 90%)", flush=True)
     finally:
         pg.destroy()
 
