@@ -31,6 +31,40 @@ int64_t llm_count(const json_t *v)
 	return (int64_t)json_integer_value(v);
 }
 
+llm_status llm_reply_error(const json_t *root, char *detail, size_t dlen)
+{
+	const json_t *err = json_object_get(root, "error");
+	if (json_is_object(err))
+		err = json_object_get(err, "message");
+	if (!json_is_string(err))
+		return LLM_OK;
+	char msg[PROTO_DETAIL_MAX - 16];
+	triage_clean_text(msg, sizeof msg, json_string_value(err), json_string_length(err));
+	snprintf(detail, dlen, "error: %s", msg);
+	return LLM_ERROR;
+}
+
+llm_status llm_reply_answer(const char *finish, const char *finish_field, const json_t *content,
+			    const char *content_path, triage_result *out, char *detail,
+			    size_t dlen)
+{
+	char why[200];
+	if (finish && strcmp(finish, "length") == 0) {
+		snprintf(detail, dlen, "truncated answer (%s length)", finish_field);
+		return LLM_INVALID_OUTPUT;
+	}
+	if (!json_is_string(content)) {
+		snprintf(detail, dlen, "reply has no %s", content_path);
+		return LLM_INVALID_OUTPUT;
+	}
+	if (!triage_parse_json(json_string_value(content), json_string_length(content), out, why,
+			       sizeof why)) {
+		snprintf(detail, dlen, "%s", why);
+		return LLM_INVALID_OUTPUT;
+	}
+	return LLM_OK;
+}
+
 llm_status llm_call(const llm_api *api, llm_http *h, const llm_request *rq,
 		    const triage_incident *in, triage_result *out, char *detail, size_t dlen)
 {

@@ -56,4 +56,15 @@ llm_status llm_call(const llm_api *api, llm_http *h, const llm_request *rq,
 /* A token counter from a reply: a non-negative integer, else -1 ("not reported"). */
 int64_t llm_count(const json_t *v);
 
+/* The steps both APIs' replies share, in order:
+ * llm_reply_error: an "error" in the reply (a string, or an object with a "message") is
+ *   the server's refusal: LLM_ERROR with "error: <message>" in detail; else LLM_OK.
+ * llm_reply_answer: a finish reason "length" (named finish_field in the detail) is a
+ *   truncated answer; content must be a string (content_path in the detail) holding the
+ *   triage JSON, parsed and validated into out. LLM_OK or LLM_INVALID_OUTPUT. */
+llm_status llm_reply_error(const json_t *root, char *detail, size_t dlen);
+llm_status llm_reply_answer(const char *finish, const char *finish_field, const json_t *content,
+			    const char *content_path, triage_result *out, char *detail,
+			    size_t dlen);
+
 #endif

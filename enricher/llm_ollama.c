@@ -43,38 +43,21 @@ llm_status llm_ollama_parse(const char *body, size_t len, triage_result *out, ch
 	llm_status s = LLM_INVALID_OUTPUT;
 	json_error_t jerr;
 	json_t *root = json_loadb(body, len, 0, &jerr);
-	char why[200];
 
 	if (!json_is_object(root)) {
 		snprintf(detail, dlen, "reply is not a JSON object");
 		goto out;
 	}
-	json_t *err = json_object_get(root, "error");
-	if (json_is_string(err)) {
-		char msg[PROTO_DETAIL_MAX - 16];
-		triage_clean_text(msg, sizeof msg, json_string_value(err), json_string_length(err));
-		snprintf(detail, dlen, "error: %s", msg);
-		s = LLM_ERROR;
+	s = llm_reply_error(root, detail, dlen);
+	if (s != LLM_OK)
 		goto out;
-	}
-	const char *done_reason = json_string_value(json_object_get(root, "done_reason"));
-	if (done_reason && strcmp(done_reason, "length") == 0) {
-		snprintf(detail, dlen, "truncated answer (done_reason length)");
+	s = llm_reply_answer(json_string_value(json_object_get(root, "done_reason")), "done_reason",
+			     json_object_get(json_object_get(root, "message"), "content"),
+			     "message.content", out, detail, dlen);
+	if (s != LLM_OK)
 		goto out;
-	}
-	json_t *content = json_object_get(json_object_get(root, "message"), "content");
-	if (!json_is_string(content)) {
-		snprintf(detail, dlen, "reply has no message.content");
-		goto out;
-	}
-	if (!triage_parse_json(json_string_value(content), json_string_length(content), out, why,
-			       sizeof why)) {
-		snprintf(detail, dlen, "%s", why);
-		goto out;
-	}
 	out->prompt_tokens = llm_count(json_object_get(root, "prompt_eval_count"));
 	out->completion_tokens = llm_count(json_object_get(root, "eval_count"));
-	s = LLM_OK;
 out:
 	json_decref(root);
 	return s;
