@@ -271,27 +271,47 @@ class Stack:
 
 class SSEStream:
     """A reader of the gateway's /events in a thread: frames land in .frames as dicts
-    {"event", "id", "data"} (data parsed as JSON when it is JSON)."""
+    {"event", "id", "data"} (data parsed as JSON when it is JSON), comment lines in
+    .comments; .ended is set when the stream ends. A refused stream (status not 200)
+    keeps its body in .body. key=None sends no X-API-KEY."""
 
-    def __init__(self, port, key=DEV_KEY, last_event_id=None):
+    def __init__(self, port, key=DEV_KEY, last_event_id=None, headers=None):
         import http.client
-        self.frames = []
-        self.comments = 0
-        self.lock = threading.Lock()
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        headers = {"X-API-KEY": key, "Accept": "text/event-stream"}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        h = {"Accept": "text/event-stream"}
+        if key:
+            h["X-API-KEY"] = key
         if last_event_id:
-            headers["Last-Event-ID"] = last_event_id
-        self.conn.request("GET", "/events", headers=headers)
-        self.resp = self.conn.getresponse()
-        self.status = self.resp.status
-        self.headers = self.resp.getheaders()
-        self.closed = False
-        self.thread = threading.Thread(target=self._read, daemon=True)
+            h["Last-Event-ID"] = last_event_id
+        h.update(headers or {})
+        conn.request("GET", "/events", headers=h)
+        self._adopt(conn, conn.getresponse())
+
+    @classmethod
+    def from_response(cls, conn, resp):
+        """Reads a stream the caller opened itself (e.g. on a socket it tuned)."""
+        self = cls.__new__(cls)
+        self._adopt(conn, resp)
+        return self
+
+    def _adopt(self, conn, resp):
+        self.frames = []
+        self.comments = []
+        self.lock = threading.Lock()
+        self.ended = threading.Event()
+        self.conn, self.resp = conn, resp
+        self.status = resp.status
+        self.headers = resp.getheaders()
+        self.header = resp.getheader
+        self.body = None
         if self.status == 200:
-            self.thread.start()
+            threading.Thread(target=self._read, daemon=True).start()
+        else:
+            self.body = resp.read()
+            self.ended.set()
 
     def _read(self):
+        import http.client
         frame = {}
         try:
             while True:
@@ -312,7 +332,7 @@ class SSEStream:
                     continue
                 if line.startswith(":"):
                     with self.lock:
-                        self.comments += 1
+                        self.comments.append(line)
                     continue
                 field, _, value = line.partition(":")
                 value = value[1:] if value.startswith(" ") else value
@@ -320,10 +340,10 @@ class SSEStream:
                     frame["data"] += "\n" + value
                 else:
                     frame[field] = value
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError, http.client.HTTPException):
             pass
         finally:
-            self.closed = True
+            self.ended.set()
 
     def events(self, kind=None):
         with self.lock:
@@ -331,7 +351,8 @@ class SSEStream:
 
     def close(self):
         try:
-            self.conn.sock and self.conn.sock.shutdown(2)
+            if self.conn.sock:
+                self.conn.sock.shutdown(2)
         except OSError:
             pass
         self.conn.close()

@@ -5,79 +5,13 @@ and requests still waiting for the store."""
 
 import http.client
 import json
-import re
 import signal
 import socket
 import threading
 import time
 import unittest
 
-from harness import DEV_KEY, PipelineTest, wait_for
-
-
-class Events:
-    """A /events reader that decodes the chunked body properly (HTTPResponse.readline),
-    collecting frames {"event", "id", "data"} and comment lines."""
-
-    def __init__(self, port, key=DEV_KEY, last_event_id=None, headers=None):
-        self.frames = []
-        self.comments = []
-        self.lock = threading.Lock()
-        self.ended = threading.Event()
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        h = {"Accept": "text/event-stream"}
-        if key:
-            h["X-API-KEY"] = key
-        if last_event_id:
-            h["Last-Event-ID"] = last_event_id
-        h.update(headers or {})
-        self.conn.request("GET", "/events", headers=h)
-        self.resp = self.conn.getresponse()
-        self.status = self.resp.status
-        self.header = self.resp.getheader
-        if self.status == 200:
-            threading.Thread(target=self._read, daemon=True).start()
-        else:
-            self.body = self.resp.read()
-            self.ended.set()
-
-    def _read(self):
-        frame = {}
-        try:
-            while True:
-                line = self.resp.readline()
-                if not line:
-                    break
-                line = line.decode("utf-8").rstrip("\r\n")
-                if line == "":
-                    if frame:
-                        if "data" in frame:
-                            frame["data"] = json.loads(frame["data"])
-                        with self.lock:
-                            self.frames.append(frame)
-                        frame = {}
-                elif line.startswith(":"):
-                    with self.lock:
-                        self.comments.append(line)
-                else:
-                    name, _, value = line.partition(":")
-                    frame[name] = value[1:] if value.startswith(" ") else value
-        except (OSError, ValueError, AttributeError, http.client.HTTPException):
-            pass
-        finally:
-            self.ended.set()
-
-    def events(self, kind=None):
-        with self.lock:
-            return [f for f in self.frames if kind is None or f.get("event") == kind]
-
-    def close(self):
-        try:
-            if self.conn.sock:
-                self.conn.sock.shutdown(2)
-        except OSError:
-            pass
-        self.conn.close()
+from harness import DEV_KEY, PipelineTest, SSEStream, wait_for
 
 
 class GatewaySSETest(PipelineTest):
@@ -87,7 +21,7 @@ class GatewaySSETest(PipelineTest):
         self.stack.wait_ready()
 
     def open(self, **kw):
-        ev = Events(self.stack.http_port, **kw)
+        ev = SSEStream(self.stack.http_port, **kw)
         self.addCleanup(ev.close)
         return ev
 
@@ -186,7 +120,7 @@ class GatewaySSETest(PipelineTest):
         a.close()
 
         def reopen():
-            d = Events(self.stack.http_port)
+            d = SSEStream(self.stack.http_port)
             if d.status == 200:
                 self.addCleanup(d.close)
                 return d
@@ -251,12 +185,7 @@ class GatewaySSETest(PipelineTest):
         wait_for(lambda: len(live.events("incident")) - before >= 600 or live.events("resync"),
                  30, "the live client to see the burst")
         # Now read the slow stream: somewhere a resync(overflow), then it carries on.
-        slow = Events.__new__(Events)
-        slow.frames, slow.comments = [], []
-        slow.lock = threading.Lock()
-        slow.ended = threading.Event()
-        slow.resp, slow.conn = resp, conn
-        threading.Thread(target=slow._read, daemon=True).start()
+        slow = SSEStream.from_response(conn, resp)
         wait_for(lambda: any(f["data"]["id"] == last for f in slow.events("incident")), 30,
                  "the slow stream to catch up to the last incident")
         frames = slow.events()
