@@ -72,6 +72,7 @@ typedef struct {
 	char model[GW_MODEL_MAX + 1];
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
+	char retry[2 * GW_SHA256_LEN + 1]; /* submit without Idempotency-Key: its retry_key */
 } gw_store_request;
 
 /* Input to gw_build_request: what the HTTP layer collected. */

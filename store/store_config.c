@@ -60,6 +60,9 @@ const tr_cfg_item store_cfg_items[] = {
 	{"TRIAGE_DB_TIMEOUT_MS", TR_CFG_INT, "2500", S(db_timeout_ms), 100, 600000, NULL,
 	 "longest wait for one statement or connection, then 503; keep it below the "
 	 "gateway's TRIAGE_STORE_TIMEOUT_MS so a 503 means nothing was stored"},
+	{"TRIAGE_RETRY_WINDOW_MS", TR_CFG_INT, "600000", S(retry_window_ms), 0, 86400000, NULL,
+	 "a submit without Idempotency-Key whose 2xx the gateway never confirmed is matched "
+	 "by a retry of the same body for this long (0: never)"},
 	{"TRIAGE_STORE_ID", TR_CFG_STR, "", S(store_id), 0, 0, NULL,
 	 "names this store in logs and readiness rows (empty: host:pid)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", S(log_level), 0, 0, "debug|info|warn|error",

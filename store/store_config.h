@@ -31,6 +31,7 @@ typedef struct {
 	long sweep_interval_ms;
 	long enricher_expire_ms;
 	long db_timeout_ms;
+	long retry_window_ms;
 } store_config;
 
 extern const tr_cfg_item store_cfg_items[];
