@@ -80,6 +80,37 @@ class Honest503Test(PipelineTest):
         self.assertEqual(self.check_retries(refused), 0)
         print(f"\ntable lock: {len(refused)} of 8 answered 503, none stored", flush=True)
 
+    def test_commit_outcome_unknown(self):
+        """COMMIT sent in time but answered after the gateway's deadline: the row is
+        stored behind a 503. The client's retry of the same body gets that incident."""
+        self.stack.sql(
+            "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN PERFORM pg_sleep(2.5); RETURN NULL; END $$;"
+            " CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON incidents"
+            " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
+            " WHEN (NEW.title LIKE 'slow commit%') EXECUTE FUNCTION slow_commit()")
+        body = {"title": "slow commit 1", "description": "answered late"}
+        r = self.post(body)
+        self.assertEqual(r.status, 503, r)
+        wait_for(lambda: len(self.rows_titled(body["title"])) == 1, 30,
+                 "the late COMMIT to finish")
+        stored = self.rows_titled(body["title"])
+        r = self.post(body)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json["id"], stored[0])
+        self.assertEqual(self.rows_titled(body["title"]), stored)
+        # A different body is a new incident, and an identical body sent after its
+        # earlier copy was answered 202 is too (the gateway confirmed that 202).
+        other = {"title": "fast 1", "description": "x"}
+        first = self.post(other)
+        second = self.post(other)
+        self.assertEqual((first.status, second.status), (202, 202))
+        third = self.post({"title": "fast 2", "description": "x"})
+        self.assertEqual(third.status, 202)
+        again = self.post(other)
+        self.assertEqual(again.status, 202)
+        self.assertEqual(len({first.json["id"], second.json["id"], again.json["id"]}), 3)
+
     def test_store_killed_under_load(self):
         accepted, refused, lock, stop = [], [], threading.Lock(), threading.Event()
         counter = [0]
