@@ -20,3 +20,4 @@ CREATE INDEX incident_retry_keys_key ON incident_retry_keys (retry_key, at);
 -- was dispatched on (a store reconciles only the rows it dispatched).
 ALTER TABLE incidents ADD COLUMN lease_token bigint;
 ALTER TABLE incidents ADD COLUMN dispatched_via text;
+ALTER TABLE incidents ADD COLUMN dispatched_at timestamptz;
