@@ -222,10 +222,12 @@ bool store_enrichers_heartbeat(store_enrichers *e, const proto_heartbeat *h, int
 long store_enrichers_credits(store_enrichers *e, int64_t now_ms)
 {
 	long total = 0, unproven = 0;
+	bool any_proven = false;
 	pthread_mutex_lock(&e->lock);
 	store_enrichers_expire(e, now_ms);
 	for (size_t i = 0; i < e->n; i++) {
 		const store_enricher *en = &e->list[i];
+		any_proven = any_proven || en->proven > 0;
 		long cap = en->proven > 0 ? en->proven + 1 : 1;
 		if (cap > en->slots)
 			cap = en->slots;
@@ -237,7 +239,11 @@ long store_enrichers_credits(store_enrichers *e, int64_t now_ms)
 		else
 			unproven += f;
 	}
-	total += unproven > 0 ? 1 : 0;
+	/* enrichers that never took a job count for one in total, and only while no
+	 * enricher has: with a proven one live, a job sent for an unproven claim could as
+	 * well wait in a busy enricher's socket */
+	if (unproven > 0 && !any_proven)
+		total += 1;
 	total -= (long)e->ntransit;
 	if (total > (long)(STORE_TRANSIT_MAX - e->ntransit))
 		total = (long)(STORE_TRANSIT_MAX - e->ntransit);

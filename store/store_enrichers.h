@@ -13,8 +13,9 @@
  *
  * Credit is earned, not claimed: an enricher counts for at most one more slot than the
  * most jobs it has been seen holding that this store sent it, and enrichers that have
- * never held one count for one credit in total; so a forged heartbeat with huge slots
- * adds at most one job at a time, and that job comes back at its pickup deadline.
+ * never held one count for one credit in total, and only while no enricher has; so a
+ * forged heartbeat with huge slots adds nothing to a working pool, and at most one job
+ * at a time to a new one (that job comes back at its pickup deadline).
  *
  * Loss. A job in transit past its pickup deadline, or held by an enricher that went
  * silent past the expiry or restarted (a new epoch), is no longer "kept": the
