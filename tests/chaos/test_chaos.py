@@ -37,6 +37,8 @@ class LoadGenerator:
         self.refused = set()  # titles answered 503 at least once
         self.unknown = set()  # titles whose connection died with the request in flight
         self.pending = set()  # titles not yet accepted
+        self.n503 = 0         # attempts answered 503
+        self.nrefused = 0     # attempts refused (no gateway listening)
         self.threads = [threading.Thread(target=self.client, args=(n,)) for n in range(CLIENTS)]
 
     def start(self):
@@ -90,6 +92,9 @@ class LoadGenerator:
                 with self.lock:
                     if how == "503":
                         self.refused.add(title)
+                        self.n503 += 1
+                    elif how == "refused":
+                        self.nrefused += 1
                     elif how == "unknown":
                         self.unknown.add(title)
                 time.sleep(STORE_TIMEOUT_MS / 1000 + 0.5 if how == "unknown" else 0.2)
@@ -132,9 +137,16 @@ class ChaosTest(PipelineTest):
         self.recoveries.append((what, len(ids), took))
         self.assertLess(took, RECOVERY_LIMIT_S, f"{what}: {took:.1f} s")
 
-    def crash(self, what, name, restart):
+    def seen(self, load, attr, n=2):
+        """Waits until clients saw n more of load.<attr> (the fault is felt)."""
+        want = getattr(load, attr) + n
+        wait_for(lambda: getattr(load, attr) >= want, 60, f"{n} more {attr}")
+
+    def crash(self, what, name, restart, load=None, felt=None):
         ids = self.in_flight()
         self.stack.kill(name)
+        if felt:
+            self.seen(load, felt)
         restart()
         self.recovered(what, ids, time.monotonic())
 
@@ -154,14 +166,17 @@ class ChaosTest(PipelineTest):
                                                          env=self.enr_env))
             self.more_acks(load)
             self.crash("store killed", "store",
-                       lambda: self.stack.start_store(env=self.store_env))
+                       lambda: self.stack.start_store(env=self.store_env), load, "n503")
             self.more_acks(load)
             self.crash("gateway killed", "gateway",
-                       lambda: self.stack.start_gateway(env=self.gw_env))
+                       lambda: self.stack.start_gateway(env=self.gw_env), load, "nrefused")
             self.more_acks(load)
             ids = self.in_flight()
             self.pg.stop()
-            self.pg.start()
+            try:
+                self.seen(load, "n503")
+            finally:
+                self.pg.start()
             self.recovered("PostgreSQL restarted", ids, time.monotonic())
             self.fake.control(mode="ok")
             self.more_acks(load)
@@ -184,7 +199,8 @@ class ChaosTest(PipelineTest):
         stray = set(by_title) - set(load.acked)
         statuses = [v[0][1] for v in by_title.values()]
         print(f"\nchaos: sent {load.sent} / acknowledged {len(load.acked)} / 503 "
-              f"{len(load.refused)} (in-flight unknown {len(load.unknown)}) / in database "
+              f"{len(load.refused)} ({load.n503} answers; refused connections "
+              f"{load.nrefused}; in-flight unknown {len(load.unknown)}) / in database "
               f"{len(by_title)} / triaged {statuses.count('triaged')} / failed "
               f"{statuses.count('failed')} / lost {len(lost)}", flush=True)
         for what, n, took in self.recoveries:
