@@ -54,7 +54,8 @@ const tr_cfg_item store_cfg_items[] = {
 	{"TRIAGE_SWEEP_INTERVAL_MS", TR_CFG_INT, "1000", S(sweep_interval_ms), 10, 3600000, NULL,
 	 "how often expired leases and waiting rows are looked for"},
 	{"TRIAGE_ENRICHER_EXPIRE_MS", TR_CFG_INT, "5000", S(enricher_expire_ms), 100, 3600000,
-	 NULL, "an enricher silent this long is no longer sent jobs"},
+	 NULL, "an enricher silent this long is gone: no more jobs, and the jobs it held are "
+	 "dispatched again at once (also a job's pickup window)"},
 	{"TRIAGE_DEFAULT_MODEL", TR_CFG_STR, "phi3:mini", S(default_model), 0, 0, NULL,
 	 "model sent with jobs until one is set through PUT /settings"},
 	{"TRIAGE_DB_TIMEOUT_MS", TR_CFG_INT, "2500", S(db_timeout_ms), 100, 600000, NULL,
