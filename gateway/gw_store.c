@@ -238,8 +238,14 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 	if (!rid || strlen(rid) > PROTO_SHORT_MAX)
 		return TR_ERR_INVALID;
 	nng_msg *m = NULL;
-	int rc = msg->type == PROTO_SUBMIT ? gw_encode_submit(s, msg, timeout_ms, &m)
-					   : proto_msg_to_nng(msg, &m);
+	int rc;
+	if (msg->type == PROTO_SUBMIT) {
+		rc = gw_encode_submit(s, msg, timeout_ms, &m);
+	} else {
+		proto_msg copy = *msg;
+		copy.u.query.deadline_ms = tr_now_ms() + timeout_ms;
+		rc = proto_msg_to_nng(&copy, &m);
+	}
 	if (rc != TR_OK)
 		return rc;
 

@@ -54,6 +54,7 @@ static const proto_field query_fields[] = {
 	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_SETTINGS_PUT),
 	F_I64(query, incident_id, false, 0, ID_MAX, 0),
 	F_KV(query, params, nparams, PROTO_PARAMS_MAX, SHORT, PROTO_PARAM_VALUE_MAX),
+	F_I64(query, deadline_ms, false, 0, INT64_MAX, 0),
 };
 
 static const proto_field reply_fields[] = {

@@ -113,6 +113,7 @@ typedef struct {
 	int64_t incident_id;
 	proto_kv *params;
 	size_t nparams;
+	int64_t deadline_ms; /* optional (faults): as in proto_submit; 0 = none */
 } proto_query;
 
 /* PROTO_REPLY: code is a tr_err; json is the body (the resource on success, or

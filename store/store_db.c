@@ -128,8 +128,13 @@ static void store_db_set_err(store_db *db, const char *state, const char *msg)
 
 static int store_db_connect(store_db *db)
 {
-	char options[96];
-	snprintf(options, sizeof(options), "-c synchronous_commit=%s -c statement_timeout=%ld",
+	char options[160];
+	/* client_connection_check_interval: a statement we gave up on (deadline, timeout)
+	 * is cancelled by the server too, even while it waits for a lock; else an
+	 * autocommitted action could still happen after the 503 */
+	snprintf(options, sizeof(options),
+		 "-c synchronous_commit=%s -c statement_timeout=%ld"
+		 " -c client_connection_check_interval=100",
 		 db->durability == STORE_DB_LAZY ? "off" : "on", db->timeout_ms);
 	const char *keys[] = {"application_name", "options", "dbname", NULL};
 	const char *vals[] = {"triage-store", options, db->url, NULL};

@@ -3,6 +3,7 @@ cases measured in issue 11 (a 4 s table lock; the store killed under load), chec
 the database. Clients here send no Idempotency-Key, as Alertmanager does."""
 
 import os
+import signal
 import subprocess
 import threading
 import unittest
@@ -46,6 +47,7 @@ class Honest503Test(PipelineTest):
         return stored_before
 
     def test_table_locked_longer_than_the_deadline(self):
+        before = self.stack.submit(title="acknowledged during the lock")["id"]
         url = self.stack.db_url
         locker = subprocess.Popen(
             ["psql", "-X", "-q", "-d", url, "-c",
@@ -67,9 +69,17 @@ class Honest503Test(PipelineTest):
         threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
         for t in threads:
             t.start()
+        ack = self.stack.request("POST", f"/incidents/{before}/acknowledge", timeout=15)
         for t in threads:
             t.join(30)
         self.assertEqual(locker.wait(30), 0, locker.stderr.read())
+        # an action answered 503 did not happen either, not even once the lock was gone
+        self.assertEqual(ack.status, 503, ack)
+        wait_for(lambda: self.stack.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state = 'active'") == "0", 20,
+            "no statement left running")
+        self.assertEqual(self.stack.incident(before)["state"], "open")
         statuses = [s for _, s in results]
         self.assertEqual(len(statuses), 8)
         self.assertTrue(set(statuses) <= {202, 503}, statuses)
@@ -81,19 +91,35 @@ class Honest503Test(PipelineTest):
         print(f"\ntable lock: {len(refused)} of 8 answered 503, none stored", flush=True)
 
     def test_commit_outcome_unknown(self):
-        """COMMIT sent in time but answered after the gateway's deadline: the row is
-        stored behind a 503. The client's retry of the same body gets that incident."""
+        """The store dies after sending COMMIT: the row is stored behind a 503. The
+        client's retry of the same body gets that incident. (A store that merely gives
+        up on a slow COMMIT disconnects, and PostgreSQL then aborts it.)"""
         self.stack.sql(
             "CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN PERFORM pg_sleep(2.5); RETURN NULL; END $$;"
+            " BEGIN PERFORM pg_sleep(2); RETURN NULL; END $$;"
             " CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON incidents"
             " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW"
             " WHEN (NEW.title LIKE 'slow commit%') EXECUTE FUNCTION slow_commit()")
         body = {"title": "slow commit 1", "description": "answered late"}
-        r = self.post(body)
-        self.assertEqual(r.status, 503, r)
-        wait_for(lambda: len(self.rows_titled(body["title"])) == 1, 30,
-                 "the late COMMIT to finish")
+        got = []
+        t = threading.Thread(target=lambda: got.append(self.post(body)))
+        t.start()
+        wait_for(lambda: self.stack.scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state = 'active' AND query = 'COMMIT'") == "1", 20, "the COMMIT to be sent")
+        store = self.stack.procs["store"]
+        store.send_signal(signal.SIGSTOP)  # frozen: its connection stays open
+        try:
+            t.join(30)
+            self.assertEqual(got[0].status, 503, got[0])
+            wait_for(lambda: len(self.rows_titled(body["title"])) == 1, 30,
+                     "the COMMIT to finish")
+        finally:
+            store.send_signal(signal.SIGKILL)
+            store.send_signal(signal.SIGCONT)
+            store.popen.wait(30)
+        self.stack.start_store()
+        self.stack.wait_ready()
         stored = self.rows_titled(body["title"])
         r = self.post(body)
         self.assertEqual(r.status, 202, r)
@@ -134,13 +160,13 @@ class Honest503Test(PipelineTest):
         for t in threads:
             t.start()
         try:
-            wait_for(lambda: len(accepted) >= 100, 60, "100 acknowledged submits")
+            wait_for(lambda: len(accepted) >= 60, 60, "60 acknowledged submits")
             self.stack.kill("store")
-            wait_for(lambda: len(refused) >= 16, 60, "503s while the store is down")
+            wait_for(lambda: len(refused) >= 8, 60, "503s while the store is down")
             self.stack.start_store()
             self.stack.wait_ready()
             n = len(accepted)
-            wait_for(lambda: len(accepted) >= n + 50, 60, "submits accepted again")
+            wait_for(lambda: len(accepted) >= n + 30, 60, "submits accepted again")
         finally:
             stop.set()
             for t in threads:

@@ -92,7 +92,7 @@ static inline proto_msg full_msg(proto_type t)
 					    1764075603000LL, "rk-abc", two_confirms, 2};
 		break;
 	case PROTO_QUERY:
-		m.u.query = (proto_query){"req-2", PROTO_OP_LIST, 42, two_params, 2};
+		m.u.query = (proto_query){"req-2", PROTO_OP_LIST, 42, two_params, 2, 1764075604000LL};
 		break;
 	case PROTO_REPLY:
 		m.u.reply = (proto_reply){"req-3", TR_ERR_NOT_FOUND, true, 77, "{\"error\":\"not_found\"}"};
