@@ -87,6 +87,21 @@ class RecoveryTest(PipelineTest):
         self.wait_final(ids, t0, "PostgreSQL restarted")
         self.assertEqual(self.calls(), 2)
 
+    def test_forged_result_changes_nothing(self):
+        self.start(slots=1, delay_ms=1500)
+        iid = self.stack.submit(title="Payments database down for every customer")["id"]
+        self.in_flight([iid])
+        attempt = self.stack.incident(iid)["attempt"]
+        subprocess.run([os.path.join(BIN_DIR, "triage-probe"), "result",
+                        self.stack.env["TRIAGE_RESULTS_URL"], str(iid), str(attempt), "triaged",
+                        "low", "other", "forged answer"], check=True, timeout=30)
+        # refused: bound to the enricher, or (not yet bound) without the lease token
+        wait_for(lambda: f"result of attempt {attempt} from probe"
+                 in self.stack.procs["store"].text(), 20, "the forged result to be refused")
+        done = self.stack.wait_status(iid, "triaged")  # the real result still applies
+        self.assertEqual(done["triage"]["backend"], "ollama")
+        self.assertNotIn("forged answer", str(done))
+
     def socket_waits_ms(self, ids):
         """Per incident, the time its last job spent between dispatch and the result
         being applied, less the LLM call itself: a job waiting in a busy enricher's
