@@ -56,6 +56,8 @@ const tr_cfg_item enr_config_items[] = {
 	 "on SIGTERM, how long calls in flight may finish before they are abandoned and released"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", O(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", O(log_format), 0, 0, "text|json",
+	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
 };
 const size_t enr_config_nitems = sizeof enr_config_items / sizeof enr_config_items[0];
 

@@ -30,6 +30,7 @@ typedef struct {
 	long heartbeat_ms;
 	long grace_ms;          /* SIGTERM: how long in-flight calls may still run */
 	char *log_level;
+	char *log_format;
 } enr_config;
 
 extern const tr_cfg_item enr_config_items[];

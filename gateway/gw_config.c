@@ -50,6 +50,8 @@ const tr_cfg_item gw_config_items[] = {
 	 "this gateway's name in event streams (default: host:port)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", GW_CFG(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", GW_CFG(log_format), 0, 0, "text|json",
+	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
 };
 
 const size_t gw_config_nitems = sizeof gw_config_items / sizeof gw_config_items[0];

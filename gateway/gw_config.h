@@ -27,6 +27,7 @@ typedef struct {
 	long sse_queue;
 	char *gateway_id;
 	char *log_level;
+	char *log_format;
 
 	/* Derived by gw_config_load. */
 	struct sockaddr_storage addr;

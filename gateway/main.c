@@ -41,6 +41,9 @@ int main(int argc, char **argv)
 	}
 	tr_log_level_parse(cfg.log_level, &level);
 	tr_log_init("gateway", level);
+	tr_log_format log_format = TR_LOG_TEXT;
+	tr_log_format_parse(cfg.log_format, &log_format);
+	tr_log_set_format(log_format);
 
 	if (gw_auth_create(cfg.api_keys, cfg.loopback, &auth, err, sizeof err) != TR_OK) {
 		tr_error("refusing to start on %s: %s", cfg.http_addr, err);

@@ -87,6 +87,9 @@ int main(int argc, char **argv)
 	tr_log_level level = TR_LOG_INFO;
 	tr_log_level_parse(cfg.log_level, &level);
 	tr_log_init("store", level);
+	tr_log_format log_format = TR_LOG_TEXT;
+	tr_log_format_parse(cfg.log_format, &log_format);
+	tr_log_set_format(log_format);
 	tr_info("starting as %s (group commit %s, batch max %ld)", cfg.store_id,
 		cfg.group_commit ? "on" : "off", cfg.batch_max);
 

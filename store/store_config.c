@@ -64,6 +64,8 @@ const tr_cfg_item store_cfg_items[] = {
 	 "names this store in logs and readiness rows (empty: host:pid)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", S(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", S(log_format), 0, 0, "text|json",
+	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
 };
 const size_t store_cfg_nitems = sizeof(store_cfg_items) / sizeof(store_cfg_items[0]);
 

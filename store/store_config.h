@@ -17,6 +17,7 @@ typedef struct {
 	char *results_url;  /* PULL */
 	char *default_model;
 	char *log_level;
+	char *log_format;
 	char *store_id;     /* names this process in logs and store_heartbeats; "" = host:pid */
 	bool group_commit;
 	long batch_max;
