@@ -9,6 +9,7 @@
  *   reader xN   QUERYs: reads, actions, stats, settings (store_query.c), TRIAGE_READERS
  *   dispatcher  jobs within enricher credits; lease expiry sweep (store_dispatch.c)
  *   results     results and heartbeats from enrichers (store_results.c)
+ *   retention   deletes old resolved incidents, when configured (store_retention.c)
  * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
  * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
  * (store_events.c). Shutdown: stop handing calls over, drain writers and readers
@@ -27,6 +28,7 @@
 #include "store_query.h"
 #include "store_rep.h"
 #include "store_results.h"
+#include "store_retention.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_signal.h"
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
 	store_query *query = NULL;
 	store_ingest *ingest = NULL;
 	store_results *results = NULL;
+	store_retention *retention = NULL;
 	store_rep *rep = NULL;
 
 	tr_signal_block();
@@ -114,7 +117,8 @@ int main(int argc, char **argv)
 	    store_query_start(&cfg, events, dispatch, enrichers, &query) != TR_OK ||
 	    store_ingest_start(&cfg, events, dispatch, &ingest) != TR_OK ||
 	    store_results_start(&cfg, events, enrichers, dispatch, &results) != TR_OK ||
-	    store_rep_start(cfg.store_url, cfg.rep_contexts, ingest, query, &rep) != TR_OK) {
+	    store_rep_start(cfg.store_url, cfg.rep_contexts, ingest, query, &rep) != TR_OK ||
+	    store_retention_start(&cfg, &retention) != TR_OK) {
 		tr_error("cannot start: see the errors above");
 		goto out;
 	}
@@ -130,6 +134,7 @@ out:
 	store_ingest_stop(ingest);
 	store_query_stop(query);
 	store_rep_close(rep);
+	store_retention_stop(retention);
 	store_results_stop(results);
 	store_dispatch_stop(dispatch);
 	store_events_close(events);

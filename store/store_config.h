@@ -32,6 +32,10 @@ typedef struct {
 	long sweep_interval_ms;
 	long enricher_expire_ms;
 	long db_timeout_ms;
+	long retention_days;        /* 0: keep everything */
+	long retention_batch;
+	long retention_interval_ms;
+	bool retention_archive;
 } store_config;
 
 extern const tr_cfg_item store_cfg_items[];
