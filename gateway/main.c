@@ -78,7 +78,7 @@ int main(int argc, char **argv)
 	};
 	if (gw_sse_start(&sopts, &sse) != TR_OK)
 		goto out;
-	gw_http_deps deps = {&cfg, auth, store, sse, web_root};
+	gw_http_deps deps = {&cfg, auth, store, sse, web_root, gateway_id};
 	if (gw_http_start(&deps, &http) != TR_OK)
 		goto out;
 	tr_info("listening on http://%s%s%s:%u/ (store %s, events %s, %ld threads%s)",
