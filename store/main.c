@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "proto_tls.h"
 #include "store_config.h"
 #include "store_db.h"
 #include "store_dispatch.h"
@@ -93,6 +94,12 @@ int main(int argc, char **argv)
 	tr_log_format log_format = TR_LOG_TEXT;
 	tr_log_format_parse(cfg.log_format, &log_format);
 	tr_log_set_format(log_format);
+	proto_tls_files tls = {cfg.tls_ca, cfg.tls_cert, cfg.tls_key, NULL};
+	if (proto_tls_configure(&tls, err, sizeof err) != TR_OK) {
+		fprintf(stderr, "triage-store: %s\n", err);
+		store_config_free(&cfg);
+		return 2;
+	}
 	tr_info("starting as %s (group commit %s, batch max %ld)", cfg.store_id,
 		cfg.group_commit ? "on" : "off", cfg.batch_max);
 
@@ -139,6 +146,7 @@ out:
 	store_dispatch_stop(dispatch);
 	store_events_close(events);
 	store_enrichers_free(enrichers);
+	proto_tls_shutdown();
 	tr_info("stopped");
 	store_config_free(&cfg);
 	return status;

@@ -74,6 +74,12 @@ const tr_cfg_item store_cfg_items[] = {
 	 "log threshold"},
 	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", S(log_format), 0, 0, "text|json",
 	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
+	{"TRIAGE_TLS_CA", TR_CFG_STR, "", S(tls_ca), 0, 0, NULL,
+	 "PEM file of the private CA that signs every service's certificate (tls+tcp:// addresses)"},
+	{"TRIAGE_TLS_CERT", TR_CFG_STR, "", S(tls_cert), 0, 0, NULL,
+	 "PEM file of this process's certificate, signed by TRIAGE_TLS_CA"},
+	{"TRIAGE_TLS_KEY", TR_CFG_STR, "", S(tls_key), 0, 0, NULL,
+	 "PEM file of this process's private key"},
 };
 const size_t store_cfg_nitems = sizeof(store_cfg_items) / sizeof(store_cfg_items[0]);
 

@@ -18,6 +18,9 @@ typedef struct {
 	char *default_model;
 	char *log_level;
 	char *log_format;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
 	char *store_id;     /* names this process in logs and store_heartbeats; "" = host:pid */
 	bool group_commit;
 	long batch_max;
