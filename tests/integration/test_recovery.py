@@ -1,23 +1,21 @@
-"""Recovery in seconds, not leases (issue 11), and exact dispatch (issue 8): after an
-enricher, the store or PostgreSQL dies with jobs in flight, every incident reaches a
-final status within the recovery target of the replacement being up, and no LLM call is
-paid for twice; the store never has more jobs out than free slots, even when a forged
-ready message claims thousands."""
+"""Recovery in seconds, not leases (issue 11): after an enricher, the store or
+PostgreSQL dies with jobs in flight, every incident reaches a final status within the
+recovery target of the replacement being up, and no LLM call is paid for twice."""
 
 import os
-import subprocess
 import time
 import unittest
 
-from harness import BIN_DIR, PipelineTest, wait_for
-from test_store_internals import mp
+from harness import PipelineTest, wait_for
 
 # The issue's target is 10 s; asserted with margin for a loaded 2-core machine. The
 # measured figure is printed.
 RECOVERY_LIMIT_S = float(os.environ.get("TRIAGE_TEST_RECOVERY_LIMIT_S", "20"))
 
 
-class RecoveryTest(PipelineTest):
+class RecoveryBase(PipelineTest):
+    """Helpers shared with test_exact_dispatch (no tests of its own)."""
+
     def start(self, slots=2, delay_ms=3000):
         # the lease stays at its default (180 s): recovery must not wait for it
         self.fake = self.stack.start_fakellm()
@@ -48,6 +46,19 @@ class RecoveryTest(PipelineTest):
             self.assertEqual(self.stack.incident(i)["status"], "triaged", i)
         return took
 
+    def socket_waits_ms(self, ids):
+        """Per incident, the time its last job spent between dispatch and the result
+        being applied, less the LLM call itself: a job waiting in a busy enricher's
+        socket would add a whole call."""
+        return [float(r[0]) for r in self.stack.sql(
+            "SELECT extract(epoch FROM i.triaged_at - d.at) * 1000 - i.latency_ms"
+            " FROM incidents i JOIN LATERAL (SELECT at FROM incident_events e"
+            " WHERE e.incident_id = i.id AND e.kind = 'dispatched' ORDER BY e.id DESC LIMIT 1)"
+            " d ON true WHERE i.id IN (%s)" % ",".join(map(str, ids)))]
+
+
+
+class RecoveryTest(RecoveryBase):
     def test_enricher_killed_mid_job(self):
         self.start()
         ids = [self.stack.submit(title=f"enricher dies {i}")["id"] for i in range(2)]
@@ -86,67 +97,6 @@ class RecoveryTest(PipelineTest):
         t0 = time.monotonic()
         self.wait_final(ids, t0, "PostgreSQL restarted")
         self.assertEqual(self.calls(), 2)
-
-    def test_forged_result_changes_nothing(self):
-        self.start(slots=1, delay_ms=1500)
-        iid = self.stack.submit(title="Payments database down for every customer")["id"]
-        self.in_flight([iid])
-        attempt = self.stack.incident(iid)["attempt"]
-        subprocess.run([os.path.join(BIN_DIR, "triage-probe"), "result",
-                        self.stack.env["TRIAGE_RESULTS_URL"], str(iid), str(attempt), "triaged",
-                        "low", "other", "forged answer"], check=True, timeout=30)
-        # refused: bound to the enricher, or (not yet bound) without the lease token
-        wait_for(lambda: f"result of attempt {attempt} from probe"
-                 in self.stack.procs["store"].text(), 20, "the forged result to be refused")
-        done = self.stack.wait_status(iid, "triaged")  # the real result still applies
-        self.assertEqual(done["triage"]["backend"], "ollama")
-        self.assertNotIn("forged answer", str(done))
-
-    def socket_waits_ms(self, ids):
-        """Per incident, the time its last job spent between dispatch and the result
-        being applied, less the LLM call itself: a job waiting in a busy enricher's
-        socket would add a whole call."""
-        return [float(r[0]) for r in self.stack.sql(
-            "SELECT extract(epoch FROM i.triaged_at - d.at) * 1000 - i.latency_ms"
-            " FROM incidents i JOIN LATERAL (SELECT at FROM incident_events e"
-            " WHERE e.incident_id = i.id AND e.kind = 'dispatched' ORDER BY e.id DESC LIMIT 1)"
-            " d ON true WHERE i.id IN (%s)" % ",".join(map(str, ids)))]
-
-    def test_exact_dispatch_despite_a_forged_ready_message(self):
-        self.start(slots=1, delay_ms=1500)
-        first = self.stack.submit(title="exact first")["id"]
-        self.stack.wait_status(first, "triaged")
-        forged = mp([1, 6, {"enricher_id": "forger", "backend": "rules", "slots": 4000,
-                            "busy": 0}]).hex()
-        subprocess.run([os.path.join(BIN_DIR, "triage-probe"), "raw", "push",
-                        self.stack.env["TRIAGE_RESULTS_URL"], forged], check=True, timeout=30)
-        ids = [self.stack.submit(title=f"exact {i}")["id"] for i in range(4)]
-        for i in ids:
-            self.stack.wait_status(i, "triaged", timeout=60)
-        waits = self.socket_waits_ms(ids)
-        print(f"\nforged ready message: socket waits (ms) {sorted(round(w) for w in waits)}",
-              flush=True)
-        self.assertLess(max(waits), 750, waits)  # none waited for a call to end
-        self.assertEqual(self.calls(), 5)
-
-    def test_exact_dispatch_through_enricher_restart(self):
-        self.start(slots=2, delay_ms=1500)
-        ids = [self.stack.submit(title=f"restart {i}")["id"] for i in range(8)]
-        wait_for(lambda: self.fake.stats()["in_flight"] == 2, 30, "two calls in flight")
-        self.stack.kill("enricher1")
-        self.stack.start_enricher("enricher1", llm=self.fake,
-                                  env={"TRIAGE_ENRICHER_SLOTS": "2"})
-        for i in ids:
-            self.stack.wait_status(i, "triaged", timeout=90)
-        waits = self.socket_waits_ms(ids)
-        print(f"\nenricher restart: socket waits (ms) {sorted(round(w) for w in waits)}",
-              flush=True)
-        self.assertLess(max(waits), 750, waits)
-        # the two killed calls were made again; nothing else twice
-        self.assertLessEqual(self.calls(), 8 + 2)
-        for i in ids:
-            dispatched = [e for e in self.stack.incident(i)["timeline"] if e["kind"] == "dispatched"]
-            self.assertLessEqual(len(dispatched), 2, i)
 
 
 if __name__ == "__main__":
