@@ -124,7 +124,13 @@ class Honest503Test(Honest503Base):
             store.send_signal(signal.SIGKILL)
             store.send_signal(signal.SIGCONT)
             store.popen.wait(30)
+        # a fresh gateway too: after the store was frozen (SIGSTOP) and then killed, the
+        # gateway's REQ sockets sometimes never reach its replacement (1 run in 3 here:
+        # requests time out for 30 s while its SUB socket reconnects; a fresh gateway
+        # connects at once). Reported; not what this test is about.
+        self.stack.stop("gateway")
         self.stack.start_store()
+        self.stack.start_gateway(env={"TRIAGE_STORE_TIMEOUT_MS": "1500"})
         self.stack.wait_ready()
         stored = self.rows_titled(body["title"])
         r = self.post(body)
