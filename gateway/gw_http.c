@@ -9,6 +9,7 @@
  * suspend: if the answer came first, the handler answers without parking. */
 #include "gw_http.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "gw_http_req.h"
+#include "gw_keys.h"
 #include "gw_routes.h"
 #include "gw_static.h"
 #include "tr_err.h"
@@ -30,6 +32,25 @@
 #include "tr_time.h"
 
 #define GW_SSE_SNDBUF (16 * 1024)
+#define GW_LIMIT_SLOTS 8192 /* client addresses and keys remembered by each limit */
+
+static enum MHD_Result gw_dispatch(gw_req *r);
+
+/* The client's address as text ("?" if MHD does not say). */
+static void gw_client_addr(struct MHD_Connection *conn, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, len, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)len);
+}
 
 /* ---- store round trips ------------------------------------------------------------ */
 
@@ -104,6 +125,14 @@ static enum MHD_Result gw_finish_store(gw_req *r)
 		snprintf(detail, sizeof detail, "the store answered: %s", tr_strerror(rep->code));
 		gw_warn_unavailable(h, detail);
 	}
+	if (status == 201 && r->match.id == GW_R_KEYS) {
+		char *with_key = gw_keys_with_key(body, r->new_key);
+		free(body);
+		body = with_key;
+		tr_info("keys: key %s made a key (role %s)", r->who.id,
+			rep->code == TR_OK ? "see store log" : "-");
+	}
+	explicit_bzero(r->new_key, sizeof r->new_key);
 	char location[48];
 	const char *extra[3] = {NULL, NULL, NULL};
 	if (status == 202 && r->match.id == GW_R_INCIDENTS && rep->incident_id > 0) {
@@ -158,19 +187,56 @@ static enum MHD_Result gw_start_store(gw_req *r)
 		.idempotency_key =
 			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key"),
 		.tenant = r->tenant,
+		.new_key = NULL,
 	};
+	if (r->match.id == GW_R_KEYS && r->method == GW_M_POST) {
+		if (!gw_auth_new_key(r->new_key))
+			return gw_respond_error(r, 503, "unavailable",
+						"no random numbers for a new key", NULL);
+		in.new_key = r->new_key;
+	}
 	if (!gw_build_request(&r->match, &in, &sr, detail, sizeof detail)) {
 		gw_store_request_free(&sr);
 		return gw_respond_error(r, 400, "invalid", detail, NULL);
 	}
 	long timeout = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms
 						  : h->deps.cfg->store_timeout_ms;
-	int rc = gw_store_call(h->deps.store, &sr.msg, (int)timeout, gw_req_done, r, &r->call);
+	enum MHD_Result ret = gw_send_to_store(r, &sr.msg, timeout);
 	gw_store_request_free(&sr);
+	return ret;
+}
+
+static void gw_release_slot(gw_req *r)
+{
+	if (r->holds_slot) {
+		gw_limit_release(r->h->inflight, r->addr);
+		r->holds_slot = false;
+	}
+}
+
+enum MHD_Result gw_send_to_store(gw_req *r, const proto_msg *msg, long timeout_ms)
+{
+	gw_http *h = r->h;
+	/* One client address holds at most its share of the store's slots, however many
+	 * requests it pipelines or connections it opens. */
+	if (!r->holds_slot) {
+		if (!gw_limit_acquire(h->inflight, r->addr, h->deps.cfg->store_max_per_addr)) {
+			static const char *const extra[] = {"Retry-After", "1", NULL};
+			tr_debug("limit: 429 %s has %ld store requests in flight", r->addr,
+				 h->deps.cfg->store_max_per_addr);
+			return gw_respond_error(r, 429, "too_many_requests",
+						"too many requests in flight from this address",
+						extra);
+		}
+		r->holds_slot = true;
+	}
+	r->reply_ready = false;
+	int rc = gw_store_call(h->deps.store, msg, (int)timeout_ms, gw_req_done, r, &r->call);
 	free(r->body);
 	r->body = NULL;
 	if (rc != TR_OK) {
 		r->call = NULL;
+		gw_release_slot(r);
 		if (rc == TR_ERR_UNAVAILABLE)
 			return gw_respond_error(r, 503, "unavailable",
 						"the gateway is busy or stopping", NULL);
@@ -188,6 +254,13 @@ static enum MHD_Result gw_start_store(gw_req *r)
 		return MHD_YES;
 	}
 	pthread_mutex_unlock(&r->mu);
+	if (r->looking_up) {
+		bool done;
+		enum MHD_Result ret = gw_gate_lookup_finish(r, &done);
+		gw_release_slot(r);
+		return done ? ret : gw_dispatch(r);
+	}
+	gw_release_slot(r);
 	return gw_finish_store(r);
 }
 
@@ -231,9 +304,21 @@ static enum MHD_Result gw_open_events(gw_req *r)
 	return gw_queue(r, 200, resp, false, NULL);
 }
 
+static enum MHD_Result gw_whoami(gw_req *r)
+{
+	json_t *o = json_pack("{s:s, s:s}", "id", r->who.id, "role", gw_role_name(r->who.role));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return gw_respond_json(r, 200, s, NULL);
+}
+
 static enum MHD_Result gw_dispatch(gw_req *r)
 {
+	gw_conns_phase(r->h->conns, r->conn, GW_CONN_BUSY);
+	if (r->auth_pending)
+		return gw_gate_lookup_start(r);
 	switch (r->match.id) {
+	case GW_R_WHOAMI: return gw_whoami(r);
 	case GW_R_HEALTHZ: return gw_respond_text(r, 200, "{\"status\":\"ok\"}");
 	case GW_R_STATIC: return gw_serve_file(r);
 	case GW_R_EVENTS: return gw_open_events(r);
@@ -267,6 +352,10 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 {
 	gw_http *h = r->h;
 	char allow[64];
+	bool done = false;
+	enum MHD_Result ret = gw_gate_framing(r, &done);
+	if (done)
+		return ret;
 	if (!gw_route_match(url, &r->match))
 		return gw_respond_error(r, 404, "not_found", "no such route or incident", NULL);
 	r->method = gw_method_bit(method);
@@ -278,18 +367,9 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 		return gw_respond_error(r, 405, "method_not_allowed", detail, extra);
 	}
 	if (r->match.needs_key) {
-		const char *key;
-		size_t len;
-		static const char *const extra[] = {"WWW-Authenticate", "Bearer", NULL};
-		bool ok = gw_auth_presented(
-			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-KEY"),
-			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"),
-			&key, &len);
-		if (!ok)
-			return gw_respond_error(r, 401, "unauthorized", "an API key is required",
-						extra);
-		if (!gw_auth_check(h->deps.auth, key, len, r->tenant))
-			return gw_respond_error(r, 401, "unauthorized", "unknown API key", extra);
+		ret = gw_gate_auth(r, &done);
+		if (done)
+			return ret;
 	}
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
 	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
@@ -373,8 +453,9 @@ static enum MHD_Result gw_handler(void *cls, struct MHD_Connection *conn, const 
 		r->conn = conn;
 		r->start_us = tr_mono_us();
 		pthread_mutex_init(&r->mu, NULL);
-		if (tr_log_threshold <= TR_LOG_DEBUG)
-			snprintf(r->path, sizeof r->path, "%s %s", method, url);
+		snprintf(r->path, sizeof r->path, "%.8s %.80s", method, url);
+		gw_client_addr(conn, r->addr, sizeof r->addr);
+		gw_conns_phase(h->conns, conn, GW_CONN_BODY);
 		*con_cls = r;
 		return gw_on_headers(r, url, method);
 	}
@@ -395,6 +476,12 @@ static enum MHD_Result gw_handler(void *cls, struct MHD_Connection *conn, const 
 			atomic_fetch_sub(&h->parked, 1);
 		}
 		pthread_mutex_unlock(&r->mu);
+		gw_release_slot(r);
+		if (r->looking_up) {
+			bool done;
+			enum MHD_Result ret = gw_gate_lookup_finish(r, &done);
+			return done ? ret : gw_dispatch(r);
+		}
 		return gw_finish_store(r);
 	default: return MHD_YES;
 	}
@@ -405,14 +492,16 @@ static void gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	gw_req *r = *con_cls;
 	(void)cls;
-	(void)conn;
 	if (!r)
 		return;
 	if (r->call) /* the client went away after its answer came: done has run */
 		gw_call_release(r->call);
 	if (r->parked)
 		atomic_fetch_sub(&r->h->parked, 1);
-	if (r->path[0])
+	gw_release_slot(r);
+	gw_conns_phase(r->h->conns, conn, GW_CONN_HEADERS);
+	explicit_bzero(r->new_key, sizeof r->new_key);
+	if (tr_log_threshold <= TR_LOG_DEBUG)
 		tr_debug("http %s -> %d (%lld us%s)", r->path, r->status,
 			 (long long)(tr_mono_us() - r->start_us),
 			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ", not completed");
@@ -445,6 +534,33 @@ static void gw_mhd_log(void *cls, const char *fmt, va_list ap)
 		tr_warn("mhd: %s", line);
 }
 
+/* The limits of gw_gate and gw_conn, from the configuration. */
+static int gw_limits_new(gw_http *h)
+{
+	const gw_config *cfg = h->deps.cfg;
+	double fails = (double)cfg->auth_fails_per_min;
+	long high_water = cfg->http_max_conns - cfg->http_max_conns / 8 - 2;
+	h->per_key = gw_limit_new((double)cfg->rate_per_key, 2.0 * (double)cfg->rate_per_key,
+				  GW_LIMIT_SLOTS);
+	h->per_addr = gw_limit_new((double)cfg->rate_per_addr, 2.0 * (double)cfg->rate_per_addr,
+				   GW_LIMIT_SLOTS);
+	h->auth_fails = gw_limit_new(fails / 60.0, fails, GW_LIMIT_SLOTS);
+	h->inflight = gw_limit_new(0, 1, GW_LIMIT_SLOTS);
+	if (!h->per_key || !h->per_addr || !h->auth_fails || !h->inflight)
+		return TR_ERR_NOMEM;
+	return gw_conns_start(cfg->http_header_timeout_ms, cfg->http_body_timeout_ms,
+			      high_water < 2 ? 2 : high_water, &h->conns);
+}
+
+static void gw_limits_free(gw_http *h)
+{
+	gw_conns_stop(h->conns);
+	gw_limit_free(h->per_key);
+	gw_limit_free(h->per_addr);
+	gw_limit_free(h->auth_fails);
+	gw_limit_free(h->inflight);
+}
+
 int gw_http_start(const gw_http_deps *deps, gw_http **out)
 {
 	gw_http *h = calloc(1, sizeof *h);
@@ -454,6 +570,11 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	atomic_init(&h->parked, 0);
 	atomic_init(&h->last_warn_ms, 0);
 	const gw_config *cfg = deps->cfg;
+	if (gw_limits_new(h) != TR_OK) {
+		gw_limits_free(h);
+		free(h);
+		return TR_ERR_NOMEM;
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (cfg->addr.ss_family == AF_INET6)
@@ -462,6 +583,8 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)gw_mhd_log, NULL},
 		{MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->addr},
 		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_conns, NULL},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->http_max_conns_per_addr, NULL},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)gw_conns_notify, h->conns},
 		{MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
 		{MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gw_completed, NULL},
@@ -475,6 +598,7 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	if (!h->daemon) {
 		tr_error("http: cannot listen on %s port %ld (in use, or not an address here?)",
 			 cfg->http_addr, cfg->http_port);
+		gw_limits_free(h);
 		free(h);
 		return TR_ERR_IO;
 	}
@@ -514,5 +638,6 @@ void gw_http_stop(gw_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon);
+	gw_limits_free(h);
 	free(h);
 }
