@@ -232,8 +232,10 @@ enum MHD_Result gw_send_to_store(gw_req *r, const proto_msg *msg, long timeout_m
 	}
 	r->reply_ready = false;
 	int rc = gw_store_call(h->deps.store, msg, (int)timeout_ms, gw_req_done, r, &r->call);
-	free(r->body);
-	r->body = NULL;
+	if (!r->looking_up) { /* a key lookup comes first: the body is still to be used */
+		free(r->body);
+		r->body = NULL;
+	}
 	if (rc != TR_OK) {
 		r->call = NULL;
 		gw_release_slot(r);
