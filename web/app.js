@@ -8,6 +8,7 @@ import { ListView } from './list.js';
 import { DetailView } from './detail.js';
 import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
+import { setRole, can } from './roles.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -92,8 +93,9 @@ async function signIn(ev) {
   button.disabled = true;
   button.textContent = 'Checking…';
   try {
-    await api.check(key);
+    const me = await api.check(key);
     session.set(key);
+    setRole(me?.role);
     input.value = '';
     err.hidden = true;
     enter();
@@ -107,7 +109,19 @@ async function signIn(ev) {
   }
 }
 
+/** After a reload the key is in the session but its role is not: ask the gateway. */
+async function resume() {
+  try {
+    const me = await api.whoami();
+    setRole(me?.role);
+    enter();
+  } catch (e) {
+    if (e.status !== 401) showSignin(describeError(e));
+  }
+}
+
 function enter() {
+  $('nav-new').hidden = !can('reporter');
   $('signin').hidden = true;
   $('nav').hidden = false;
   $('session').hidden = false;
@@ -173,7 +187,7 @@ function init() {
   });
   window.addEventListener('hashchange', () => route(true));
   window.addEventListener('online', () => app.stream?.retryNow());
-  if (session.key()) enter();
+  if (session.key()) resume();
   else showSignin();
 }
 
