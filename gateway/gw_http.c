@@ -456,6 +456,9 @@ static enum MHD_Result gw_handler(void *cls, struct MHD_Connection *conn, const 
 		r->start_us = tr_mono_us();
 		pthread_mutex_init(&r->mu, NULL);
 		snprintf(r->path, sizeof r->path, "%.8s %.80s", method, url);
+		for (char *c = r->path; *c; c++) /* it goes into log lines */
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+				*c = '?';
 		gw_client_addr(conn, r->addr, sizeof r->addr);
 		gw_conns_phase(h->conns, conn, GW_CONN_BODY);
 		*con_cls = r;

@@ -87,6 +87,19 @@ class FrontdoorKeysTest(PipelineTest):
         self.assertEqual(len(listed), 4)
         self.assertTrue(all("key" not in k and k["revoked_at"] is None for k in listed))
 
+    def test_live_stream_with_a_key_from_the_store(self):
+        from harness import SSEStream
+        k = self.make_key("viewer")["key"]  # first use: looked up, then the stream opens
+        live = SSEStream(self.stack.http_port, key=k)
+        self.addCleanup(live.close)
+        self.assertEqual(live.status, 200, live.body)
+        wait_for(lambda: live.events("hello"), 10, "the hello frame")
+        inc = self.stack.submit(title="seen live by a viewer")
+        wait_for(lambda: any(e["data"]["id"] == inc["id"] for e in live.events("incident")), 10,
+                 "the viewer's stream to carry the new incident")
+        gone = SSEStream(self.stack.http_port, key="trk_" + "n" * 43)
+        self.assertEqual(gone.status, 401)
+
     def test_basic_auth_password_is_the_key(self):
         import base64
         k = self.make_key("reporter")["key"]
