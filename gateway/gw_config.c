@@ -64,7 +64,7 @@ const tr_cfg_item gw_config_items[] = {
 	 600000, NULL, "time a connection has to send a whole request header (also idle keep-alive)"},
 	{"TRIAGE_HTTP_BODY_TIMEOUT_MS", TR_CFG_INT, "30000", GW_CFG(http_body_timeout_ms), 100,
 	 600000, NULL, "time a request has to send its whole body"},
-	{"TRIAGE_STORE_MAX_PER_ADDR", TR_CFG_INT, "64", GW_CFG(store_max_per_addr), 1, 65536, NULL,
+	{"TRIAGE_STORE_MAX_PER_ADDR", TR_CFG_INT, "256", GW_CFG(store_max_per_addr), 1, 65536, NULL,
 	 "store requests in flight per client address (429 beyond)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", GW_CFG(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},

@@ -81,9 +81,19 @@ enum MHD_Result gw_respond_error(gw_req *r, int status, const char *error, const
 /* Answers with a constant JSON text. */
 enum MHD_Result gw_respond_text(gw_req *r, int status, const char *json);
 
-/* gw_http.c: sends msg to the store and parks the request until the answer (or
- * answers 429/503 at once when no slot is free). */
+/* gw_http.c: answers a request whose header and body are in (locally, or through the
+ * store; a pending key lookup goes first). */
+enum MHD_Result gw_dispatch(gw_req *r);
+
+/* gw_forward.c: builds the route's store request and sends it (400 on invalid input). */
+enum MHD_Result gw_start_store(gw_req *r);
+/* Sends msg to the store and parks the request until the answer (or answers 429/503 at
+ * once when the address's share or the pool is used up). */
 enum MHD_Result gw_send_to_store(gw_req *r, const proto_msg *msg, long timeout_ms);
+/* The store answered (or not): the HTTP answer. */
+enum MHD_Result gw_finish_store(gw_req *r);
+/* Gives back the request's share of its address's store slots (idempotent). */
+void gw_release_slot(gw_req *r);
 
 /* gw_gate.c: the checks at the door, in the order of docs/API.md. Each returns the
  * MHD result and sets *done when it answered the request; otherwise the request goes

@@ -26,7 +26,7 @@ class MigrationTest(PipelineTest):
         ids = [self.stack.submit(title=f"before 005 #{i}")["id"] for i in range(3)]
         self.assertEqual(self.stack.scalar("SELECT to_regclass('api_keys') IS NULL"), "t")
         self.stack.stop("store")
-        store = self.stack.start_store()  # every migration: applies 005 only
+        store = self.stack.start_store(name="store2")  # every migration: applies 005 only
         wait_for(lambda: "ready:" in store.text() or not store.alive(), 30, "the store")
         self.assertTrue(store.alive(), store.text()[-2000:])
         self.assertEqual(self.stack.scalar("SELECT max(version) FROM schema_migrations"),
