@@ -182,6 +182,18 @@ class LimitsTest(PipelineTest):
         log = self.stack.procs["gateway"].text()
         self.assertIn("too many connections open", log)
 
+    def test_one_connection_pipelining_300_unread_requests_starves_nobody(self):
+        port = self.start(TRIAGE_STORE_MAX_INFLIGHT=16)
+        one = b"GET /incidents HTTP/1.1\r\nHost: x\r\nX-API-KEY: " + ADMIN.encode() + b"\r\n\r\n"
+        s = socket.create_connection(("127.0.0.1", port), timeout=10,
+                                     source_address=("127.0.0.30", 0))
+        self.addCleanup(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(one * 300)  # and never read the answers
+        for i in range(20):
+            status, _, body = request(port, "GET", "/incidents", ADMIN, source="127.0.0.31")
+            self.assertEqual(status, 200, body)
+
     def test_pipelined_requests_hold_a_fair_share_of_store_slots(self):
         port = self.start(TRIAGE_STORE_MAX_INFLIGHT=32, TRIAGE_STORE_MAX_PER_ADDR=8,
                           TRIAGE_STORE_TIMEOUT_MS=8000)
