@@ -96,7 +96,11 @@ static enum MHD_Result gw_gate_allowed(gw_req *r, bool *done)
 			 gw_role_name(need), gw_role_name(r->who.role));
 		return gw_respond_error(r, 403, "forbidden", detail, NULL);
 	}
-	long wait = gw_limit_take(h->per_key, r->who.id, tr_mono_ms());
+	int64_t now = tr_mono_ms();
+	long wait = gw_limit_take(h->per_key, r->who.id, now);
+	if (wait == 0 && gw_limit_peek(h->per_key, r->who.id, now) > 0)
+		tr_warn("limit: key %s used its burst of %ld requests/s: 429 until it slows down",
+			r->who.id, h->deps.cfg->rate_per_key);
 	if (wait > 0) {
 		*done = true;
 		tr_debug("limit: 429 key %s over %ld requests/s", r->who.id,
@@ -119,6 +123,9 @@ enum MHD_Result gw_gate_auth(gw_req *r, bool *done)
 		return gw_gate_429(r, wait, "too many failed API keys from this address");
 	}
 	wait = gw_limit_take(h->per_addr, r->addr, now);
+	if (wait == 0 && gw_limit_peek(h->per_addr, r->addr, now) > 0)
+		tr_warn("limit: %s used its burst of %ld requests/s: 429 until it slows down",
+			r->addr, h->deps.cfg->rate_per_addr);
 	if (wait > 0) {
 		tr_debug("limit: 429 %s over %ld requests/s", r->addr, h->deps.cfg->rate_per_addr);
 		return gw_gate_429(r, wait, "too many requests from this address");

@@ -59,7 +59,8 @@ class LimitsTest(PipelineTest):
         return self.stack.http_port
 
     def test_rate_per_key_and_per_address(self):
-        port = self.start(TRIAGE_RATE_PER_KEY=5, TRIAGE_RATE_PER_ADDR=40)
+        port = self.start(TRIAGE_RATE_PER_KEY=5, TRIAGE_RATE_PER_ADDR=40,
+                          TRIAGE_AUTH_FAILS_PER_MIN=0)
         got = [request(port, "GET", "/incidents", ADMIN) for _ in range(40)]
         limited = [g for g in got if g[0] == 429]
         self.assertTrue(limited, [g[0] for g in got])
@@ -70,12 +71,20 @@ class LimitsTest(PipelineTest):
             self.assertIn("this key", json.loads(body)["detail"])
         # at most the burst (2 x 5) plus what refilled while the test ran
         self.assertLessEqual(sum(1 for g in got if g[0] == 200), 10 + 5 * 10)
+        log = self.stack.procs["gateway"].text()
+        self.assertIn("limit: key cfg1 used its burst of 5 requests/s", log)
+        self.assertNotIn(ADMIN, log)
         # per address: another address is not affected, this one is limited without a key
         other = [request(port, "GET", "/incidents", None, source="127.0.0.7")
                  for _ in range(5)]
         self.assertEqual({g[0] for g in other}, {401})
-        wait_for(lambda: request(port, "GET", "/incidents", None, source="127.0.0.1")[0] == 429,
-                 20, "the address to be over its rate")
+        over = wait_for(lambda: (lambda g: g if g[0] == 429 else None)(
+            request(port, "GET", "/incidents", None, source="127.0.0.1")),
+            20, "the address to be over its rate")
+        self.assertIn("from this address", json.loads(over[2])["detail"])
+        self.assertGreaterEqual(int(over[1]), 1)
+        self.assertIn("limit: 127.0.0.1 used its burst of 40 requests/s",
+                      self.stack.procs["gateway"].text())
         self.assertEqual(request(port, "GET", "/healthz")[0], 200)  # probes are not limited
 
     def test_failed_keys_are_throttled_per_address(self):
