@@ -5,6 +5,7 @@
  * of its SHA-256; never by the key. */
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,14 @@ static enum MHD_Result gw_gate_429(gw_req *r, long wait_s, const char *detail)
 	return gw_respond_error(r, 429, "too_many_requests", detail, extra);
 }
 
+/* At most one "used its burst" line a second: a client held at its rate would
+ * otherwise cause one per refilled token. */
+static bool gw_gate_may_warn(gw_http *h, int64_t now)
+{
+	int64_t last = atomic_load(&h->last_limit_warn_ms);
+	return now - last >= 1000 && atomic_compare_exchange_strong(&h->last_limit_warn_ms, &last, now);
+}
+
 /* A missing or unknown key: 401, logged, and counted against the address. */
 static enum MHD_Result gw_gate_failed(gw_req *r, const char *detail, const char *fingerprint)
 {
@@ -98,7 +107,7 @@ static enum MHD_Result gw_gate_allowed(gw_req *r, bool *done)
 	}
 	int64_t now = tr_mono_ms();
 	long wait = gw_limit_take(h->per_key, r->who.id, now);
-	if (wait == 0 && gw_limit_peek(h->per_key, r->who.id, now) > 0)
+	if (wait == 0 && gw_limit_peek(h->per_key, r->who.id, now) > 0 && gw_gate_may_warn(h, now))
 		tr_warn("limit: key %s used its burst of %ld requests/s: 429 until it slows down",
 			r->who.id, h->deps.cfg->rate_per_key);
 	if (wait > 0) {
@@ -123,7 +132,7 @@ enum MHD_Result gw_gate_auth(gw_req *r, bool *done)
 		return gw_gate_429(r, wait, "too many failed API keys from this address");
 	}
 	wait = gw_limit_take(h->per_addr, r->addr, now);
-	if (wait == 0 && gw_limit_peek(h->per_addr, r->addr, now) > 0)
+	if (wait == 0 && gw_limit_peek(h->per_addr, r->addr, now) > 0 && gw_gate_may_warn(h, now))
 		tr_warn("limit: %s used its burst of %ld requests/s: 429 until it slows down",
 			r->addr, h->deps.cfg->rate_per_addr);
 	if (wait > 0) {

@@ -361,6 +361,7 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	h->deps = *deps;
 	atomic_init(&h->parked, 0);
 	atomic_init(&h->last_warn_ms, 0);
+	atomic_init(&h->last_limit_warn_ms, 0);
 	const gw_config *cfg = deps->cfg;
 	if (gw_limits_new(h) != TR_OK) {
 		gw_limits_free(h);

@@ -26,6 +26,7 @@ struct gw_http {
 	gw_http_deps deps;
 	atomic_long parked;          /* requests suspended waiting for the store */
 	_Atomic int64_t last_warn_ms; /* last "answering 503" log line */
+	_Atomic int64_t last_limit_warn_ms; /* last "used its burst" log line */
 	uint16_t port;
 	/* The front door's limits (gw_gate.c); each NULL-safe only where noted. */
 	gw_limit *per_key;    /* requests per key */
