@@ -92,8 +92,7 @@ enum MHD_Result gw_finish_store(gw_req *r)
 		char *with_key = gw_keys_with_key(body, r->new_key);
 		free(body);
 		body = with_key;
-		tr_info("keys: key %s made a key (role %s)", r->who.id,
-			rep->code == TR_OK ? "see store log" : "-");
+		tr_info("keys: key %s made a key (the store logs its name and role)", r->who.id);
 	}
 	explicit_bzero(r->new_key, sizeof r->new_key);
 	char location[48];
