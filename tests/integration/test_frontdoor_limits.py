@@ -58,10 +58,12 @@ class LimitsTest(PipelineTest):
         self.stack.wait_ready()
         return self.stack.http_port
 
-    def test_rate_per_key_and_per_address(self):
-        port = self.start(TRIAGE_RATE_PER_KEY=5, TRIAGE_RATE_PER_ADDR=40,
-                          TRIAGE_AUTH_FAILS_PER_MIN=0)
-        got = [request(port, "GET", "/incidents", ADMIN) for _ in range(40)]
+    def test_rate_per_key(self):
+        # 1 request/s, bursts of 2: slow enough that a loaded machine still outpaces it
+        port = self.start(TRIAGE_RATE_PER_KEY=1, TRIAGE_RATE_PER_ADDR=0)
+        started = time.monotonic()
+        got = [request(port, "GET", "/incidents", ADMIN) for _ in range(20)]
+        elapsed = time.monotonic() - started
         limited = [g for g in got if g[0] == 429]
         self.assertTrue(limited, [g[0] for g in got])
         self.assertEqual({g[0] for g in got}, {200, 429})
@@ -69,38 +71,55 @@ class LimitsTest(PipelineTest):
             self.assertGreaterEqual(int(after), 1)
             self.assertEqual(json.loads(body)["error"], "too_many_requests")
             self.assertIn("this key", json.loads(body)["detail"])
-        # at most the burst (2 x 5) plus what refilled while the test ran
-        self.assertLessEqual(sum(1 for g in got if g[0] == 200), 10 + 5 * 10)
+        # at most the burst plus what refilled while the test ran
+        self.assertLessEqual(sum(1 for g in got if g[0] == 200), 2 + elapsed + 1)
         log = self.stack.procs["gateway"].text()
-        self.assertIn("limit: key cfg1 used its burst of 5 requests/s", log)
+        self.assertIn("limit: key cfg1 used its burst of 1 requests/s", log)
         self.assertNotIn(ADMIN, log)
-        # per address: another address is not affected, this one is limited without a key
-        other = [request(port, "GET", "/incidents", None, source="127.0.0.7")
-                 for _ in range(5)]
-        self.assertEqual({g[0] for g in other}, {401})
-        over = wait_for(lambda: (lambda g: g if g[0] == 429 else None)(
-            request(port, "GET", "/incidents", None, source="127.0.0.1")),
-            20, "the address to be over its rate")
-        self.assertIn("from this address", json.loads(over[2])["detail"])
-        self.assertGreaterEqual(int(over[1]), 1)
-        self.assertIn("limit: 127.0.0.1 used its burst of 40 requests/s",
-                      self.stack.procs["gateway"].text())
+        # another key is not affected
+        r = self.stack.request("POST", "/keys", {"name": "other", "role": "viewer"})
+        if r.status == 429:  # the admin key is still limited: wait for its token
+            r = wait_for(lambda: (lambda x: x if x.status == 201 else None)(self.stack.request(
+                "POST", "/keys", {"name": "other", "role": "viewer"})), 20, "a token")
+        self.assertEqual(request(port, "GET", "/incidents", r.json["key"])[0], 200)
         self.assertEqual(request(port, "GET", "/healthz")[0], 200)  # probes are not limited
 
+    def test_rate_per_address(self):
+        port = self.start(TRIAGE_RATE_PER_ADDR=1, TRIAGE_RATE_PER_KEY=0,
+                          TRIAGE_AUTH_FAILS_PER_MIN=0)
+        got = [request(port, "GET", "/incidents", ADMIN, source="127.0.0.8") for _ in range(20)]
+        limited = [g for g in got if g[0] == 429]
+        self.assertTrue(limited, [g[0] for g in got])
+        self.assertIn("from this address", json.loads(limited[0][2])["detail"])
+        self.assertGreaterEqual(int(limited[0][1]), 1)
+        # counted before the key: requests without one are limited as well
+        self.assertEqual(request(port, "GET", "/incidents", None, source="127.0.0.8")[0], 429)
+        # another address is not affected
+        self.assertEqual(request(port, "GET", "/incidents", ADMIN, source="127.0.0.9")[0], 200)
+        self.assertIn("limit: 127.0.0.8 used its burst of 1 requests/s",
+                      self.stack.procs["gateway"].text())
+
     def test_failed_keys_are_throttled_per_address(self):
-        port = self.start(TRIAGE_AUTH_FAILS_PER_MIN=10)
-        guesses = ["guess-%04d-abcdefghijklmnopqrstuvwxyz" % i for i in range(200)]
+        port = self.start(TRIAGE_AUTH_FAILS_PER_MIN=10)  # one more every 6 s
+        guesses = ["guess-%04d-abcdefghijklmnopqrstuvwxyz" % i for i in range(40)]
+        started = time.monotonic()
         got = [request(port, "GET", "/incidents", g, source="127.0.0.5") for g in guesses]
+        elapsed = time.monotonic() - started
         statuses = [g[0] for g in got]
         self.assertEqual(statuses[:10], [401] * 10)
-        self.assertEqual(set(statuses[10:]), {429})
-        self.assertGreaterEqual(int(got[-1][1]), 1)
+        self.assertEqual(statuses[10], 429)
+        self.assertEqual(set(statuses), {401, 429})
+        failed = statuses.count(401)
+        self.assertLessEqual(failed, 10 + elapsed / 6 + 1)  # the allowance refills slowly
+        for status, after, _ in got:
+            if status == 429:
+                self.assertGreaterEqual(int(after), 1)
         # the address stays throttled even with the right key; others are not
         self.assertEqual(request(port, "GET", "/incidents", ADMIN, source="127.0.0.5")[0], 429)
         self.assertEqual(request(port, "GET", "/incidents", ADMIN, source="127.0.0.6")[0], 200)
         log = self.stack.procs["gateway"].text()
-        self.assertEqual(log.count("auth: 401 unknown API key"), 10)
-        self.assertEqual(log.count("127.0.0.5 sent 10 failed keys within a minute: throttled"), 1)
+        self.assertEqual(log.count("auth: 401 unknown API key"), failed)  # one line per 401
+        self.assertIn("127.0.0.5 sent 10 failed keys within a minute: throttled", log)
         for g in guesses:
             self.assertNotIn(g, log)
 
