@@ -36,6 +36,11 @@ typedef struct {
 	long http_header_timeout_ms;
 	long http_body_timeout_ms;
 	long store_max_per_addr;
+	char *log_format;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_server_name;
 
 	/* Derived by gw_config_load. */
 	struct sockaddr_storage addr;

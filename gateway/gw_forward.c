@@ -38,6 +38,27 @@ static void gw_warn_unavailable(gw_http *h, const char *detail)
 		tr_warn("answering 503: %s", detail);
 }
 
+/* GET /metrics: the gateway's figures and the store's (json is its reply body, or NULL
+ * when the store did not answer). */
+static enum MHD_Result gw_respond_metrics(gw_req *r, const char *json)
+{
+	json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+	const char *store_text = json_string_value(json_object_get(o, "text"));
+	char *text = gw_metrics_render(r->h->metrics, r->h->id, store_text);
+	json_decref(o);
+	if (!text)
+		return gw_respond_error(r, 500, "internal", "out of memory", NULL);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return gw_queue(r, 200, resp, false, NULL);
+}
+
 enum MHD_Result gw_finish_store(gw_req *r)
 {
 	gw_http *h = r->h;
@@ -48,6 +69,13 @@ enum MHD_Result gw_finish_store(gw_req *r)
 	gw_call_release(r->call);
 	r->call = NULL;
 
+	if (r->match.id == GW_R_METRICS) {
+		bool ok = rc == TR_OK && reply.u.reply.code == TR_OK;
+		ret = gw_respond_metrics(r, ok ? reply.u.reply.json : NULL);
+		if (rc == TR_OK)
+			proto_msg_free(&reply);
+		return ret;
+	}
 	if (rc != TR_OK) {
 		if (rc == TR_ERR_TIMEOUT || rc == TR_ERR_UNAVAILABLE) {
 			long ms = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms

@@ -293,6 +293,8 @@ static void gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	gw_release_slot(r);
 	gw_conns_phase(r->h->conns, conn, GW_CONN_HEADERS);
 	explicit_bzero(r->new_key, sizeof r->new_key);
+	gw_metrics_request(r->h->metrics, r->match.id, r->method, r->status,
+			   tr_mono_us() - r->start_us);
 	if (tr_log_threshold <= TR_LOG_DEBUG)
 		tr_debug("http %s -> %d (%lld us%s)", r->path, r->status,
 			 (long long)(tr_mono_us() - r->start_us),
@@ -359,12 +361,19 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	if (!h)
 		return TR_ERR_NOMEM;
 	h->deps = *deps;
+	h->metrics = gw_metrics_new();
+	if (!h->metrics) {
+		free(h);
+		return TR_ERR_NOMEM;
+	}
+	snprintf(h->id, sizeof h->id, "%s", deps->gateway_id ? deps->gateway_id : "");
 	atomic_init(&h->parked, 0);
 	atomic_init(&h->last_warn_ms, 0);
 	atomic_init(&h->last_limit_warn_ms, 0);
 	const gw_config *cfg = deps->cfg;
 	if (gw_limits_new(h) != TR_OK) {
 		gw_limits_free(h);
+		gw_metrics_free(h->metrics);
 		free(h);
 		return TR_ERR_NOMEM;
 	}
@@ -392,6 +401,7 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 		tr_error("http: cannot listen on %s port %ld (in use, or not an address here?)",
 			 cfg->http_addr, cfg->http_port);
 		gw_limits_free(h);
+		gw_metrics_free(h->metrics);
 		free(h);
 		return TR_ERR_IO;
 	}
@@ -432,5 +442,6 @@ void gw_http_stop(gw_http *h)
 		return;
 	MHD_stop_daemon(h->daemon);
 	gw_limits_free(h);
+	gw_metrics_free(h->metrics);
 	free(h);
 }

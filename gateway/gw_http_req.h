@@ -13,6 +13,7 @@
 #include "gw_conn.h"
 #include "gw_http.h"
 #include "gw_limit.h"
+#include "gw_metrics.h"
 #include "gw_routes.h"
 
 /* No inline script, no plugins, no framing: the dashboard loads only its own files. */
@@ -34,6 +35,8 @@ struct gw_http {
 	gw_limit *auth_fails; /* missing/unknown keys per client address */
 	gw_limit *inflight;   /* store requests in flight per client address */
 	gw_conns *conns;      /* phases and deadlines of connections */
+	gw_metrics *metrics;
+	char id[300]; /* this gateway's name in /metrics */
 };
 
 typedef enum { GW_PH_BODY, GW_PH_WAIT, GW_PH_DONE } gw_phase;

@@ -25,6 +25,7 @@ static const struct {
 	{"/readyz", GW_R_READYZ, GW_M_GET | GW_M_HEAD, false, GW_ROLE_NONE, GW_ROLE_NONE},
 	{"/keys", GW_R_KEYS, GW_M_GET | GW_M_POST, true, GW_ROLE_ADMIN, GW_ROLE_ADMIN},
 	{"/whoami", GW_R_WHOAMI, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_VIEWER},
+	{"/metrics", GW_R_METRICS, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_ADMIN},
 };
 
 /* POST /incidents/{id}/<action>: role responder */
@@ -198,6 +199,7 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 	case GW_R_RESOLVE: gw_query(out, PROTO_OP_RESOLVE, m->incident_id); break;
 	case GW_R_STATS: gw_query(out, PROTO_OP_STATS, 0); break;
 	case GW_R_READYZ: gw_query(out, PROTO_OP_READY, 0); break;
+	case GW_R_METRICS: gw_query(out, PROTO_OP_METRICS, 0); break;
 	case GW_R_SETTINGS:
 		if (in->method == GW_M_PUT) {
 			if (!gw_validate_settings(in->body, in->body_len, out->model, detail, dlen))

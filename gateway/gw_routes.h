@@ -30,6 +30,7 @@ typedef enum {
 	GW_R_KEYS,   /* /keys */
 	GW_R_KEY,    /* /keys/{id} */
 	GW_R_WHOAMI, /* /whoami */
+	GW_R_METRICS, /* /metrics: Prometheus text */
 } gw_route_id;
 
 enum {

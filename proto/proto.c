@@ -48,7 +48,7 @@ static const proto_field submit_fields[] = {
 
 static const proto_field query_fields[] = {
 	F_STR(query, request_id, true, 1, SHORT),
-	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_LAST_RESERVED),
+	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_METRICS),
 	F_I64(query, incident_id, false, 0, ID_MAX, 0),
 	F_KV(query, params, nparams, PROTO_PARAMS_MAX, SHORT, PROTO_PARAM_VALUE_MAX),
 };
@@ -315,6 +315,7 @@ const char *proto_op_name(int op)
 		[PROTO_OP_KEY_CREATE] = "key_create",
 		[PROTO_OP_KEY_LIST] = "key_list",
 		[PROTO_OP_KEY_REVOKE] = "key_revoke",
+		[PROTO_OP_METRICS] = "metrics",
 	};
 	if (op < PROTO_OP_READY || (size_t)op >= sizeof names / sizeof names[0] || !names[op])
 		return "unknown";

@@ -93,11 +93,8 @@ typedef enum {
 	PROTO_OP_KEY_CREATE = 21, /* params: name, role, digest -> the key's record */
 	PROTO_OP_KEY_LIST = 22,   /* -> {"items": [records, newest first]} */
 	PROTO_OP_KEY_REVOKE = 23, /* params: id -> the key's record (revoked_at set) */
+	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 } proto_op;
-
-/* Operations up to here decode (20-89 are reserved in ranges, one per feature); the
- * store answers an operation it does not know with TR_ERR_INVALID. */
-#define PROTO_OP_LAST_RESERVED 89
 
 typedef struct {
 	char *request_id; /* required */
