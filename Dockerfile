@@ -14,8 +14,7 @@ FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libnng1 libmsgpackc2 libmicrohttpd12 libpq5 libcurl4 libssl3 libjansson4 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd -r -u 10001 triage
-COPY --from=build /build/bin/triage-store /build/bin/triage-gateway /build/bin/triage-enricher \
-     /build/bin/triage-keys /usr/local/bin/
+COPY --from=build /build/bin/triage-store /build/bin/triage-gateway /build/bin/triage-enricher /build/bin/triage-keys /usr/local/bin/
 COPY sql /usr/share/triage/sql
 COPY web /usr/share/triage/web
 ENV TRIAGE_SQL_DIR=/usr/share/triage/sql TRIAGE_WEB_DIR=/usr/share/triage/web
