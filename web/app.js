@@ -155,7 +155,11 @@ function route(moveFocus = true) {
       v = app.list;
       break;
     case 'detail': v = new DetailView(r.id); break;
-    case 'new': v = new SubmitView({ onSubmitted: (inc) => {
+    case 'new': v = !can('reporter') ? { el: h('section', { class: 'view' },
+      h('h1', { tabindex: '-1', text: 'Not allowed' }),
+      h('p', { text: 'This key may read incidents but not submit them.' }),
+      h('p', {}, h('a', { href: '#/incidents', text: 'Back to the incidents' }))) }
+      : new SubmitView({ onSubmitted: (inc) => {
       if (!app.list) app.list = new ListView();
       app.list.highlight(inc);
       location.hash = '#/incidents';

@@ -1,5 +1,5 @@
 // The dashboard shows only what the signed-in key's role may do: a viewer sees no
-// actions, override, submit link or model form; a responder sees the incident actions
+// actions, override, submit link or form, or model form; a responder sees the incident actions
 // but not the model form; the admin sees everything. Keys are made through POST /keys.
 
 import { test, before, after } from 'node:test';
@@ -48,6 +48,9 @@ async function controls(key) {
   await page.locator('#pipeline-title').waitFor();
   await page.locator('.stats-grid .stat').first().waitFor();
   seen.model = await page.locator('#model-save').count();
+  await page.evaluate(() => { location.hash = '#/new'; });
+  await page.locator('#view h1:not(#pipeline-title)').waitFor(); // the view changed
+  seen.submitForm = await page.locator('#view form.submit-form').count() > 0;
   assert.deepEqual(page.problems, [], 'no page errors, dialogs or CSP violations');
   await page.context().close();
   return seen;
@@ -55,17 +58,17 @@ async function controls(key) {
 
 test('a viewer sees no actions, no override, no submit link and no model form', T, async () => {
   assert.deepEqual(await controls(keys.viewer), { role: 'viewer', acknowledge: 0, resolve: 0,
-    retriage: 0, override: 0, newLink: false, model: 0 });
+    retriage: 0, override: 0, newLink: false, model: 0, submitForm: false });
 });
 
 test('a responder sees the incident actions and the override, not the model form', T, async () => {
   assert.deepEqual(await controls(keys.responder), { role: 'responder', acknowledge: 1, resolve: 1,
-    retriage: 1, override: 1, newLink: true, model: 0 });
+    retriage: 1, override: 1, newLink: true, model: 0, submitForm: true });
 });
 
 test('the admin sees everything', T, async () => {
   assert.deepEqual(await controls(stack.key), { role: 'admin', acknowledge: 1, resolve: 1,
-    retriage: 1, override: 1, newLink: true, model: 1 });
+    retriage: 1, override: 1, newLink: true, model: 1, submitForm: true });
 });
 
 test('a reload keeps the role (asked again with /whoami)', T, async () => {
