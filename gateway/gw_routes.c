@@ -145,13 +145,10 @@ bool gw_route_uses_store(const gw_match *m)
 static void gw_retry_key(const uint8_t tenant[GW_SHA256_LEN], const char *body, size_t len,
 			 char out[2 * GW_SHA256_LEN + 1])
 {
-	gw_sha256_ctx c;
+	const void *parts[] = {"triage-retry\0", tenant, body};
+	size_t lens[] = {13, GW_SHA256_LEN, len};
 	uint8_t d[GW_SHA256_LEN];
-	gw_sha256_init(&c);
-	gw_sha256_update(&c, "triage-retry\0", 13);
-	gw_sha256_update(&c, tenant, GW_SHA256_LEN);
-	gw_sha256_update(&c, body, len);
-	gw_sha256_final(&c, d);
+	gw_sha256_v(3, parts, lens, d);
 	gw_hex(d, GW_SHA256_LEN, out);
 }
 
