@@ -48,7 +48,7 @@ static const proto_field submit_fields[] = {
 
 static const proto_field query_fields[] = {
 	F_STR(query, request_id, true, 1, SHORT),
-	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_SETTINGS_PUT),
+	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_MODEL_GET),
 	F_I64(query, incident_id, false, 0, ID_MAX, 0),
 	F_KV(query, params, nparams, PROTO_PARAMS_MAX, SHORT, PROTO_PARAM_VALUE_MAX),
 };
@@ -66,6 +66,7 @@ static const proto_field job_fields[] = {
 	F_I32(job, attempt, true, 0, INT32_MAX),
 	F_I64(job, lease_deadline_ms, true, 0, INT64_MAX, 0),
 	F_STR_EMPTY(job, model, SHORT),
+	F_I64(job, learned_version, false, 0, INT64_MAX, 0),
 	F_STR(job, title, true, 0, PROTO_TITLE_MAX),
 	F_STR(job, description, true, 0, PROTO_DESC_MAX),
 	F_STR(job, source, false, 0, SHORT),
@@ -311,8 +312,9 @@ const char *proto_op_name(int op)
 		[PROTO_OP_STATS] = "stats",
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
+		[PROTO_OP_MODEL_GET] = "model_get",
 	};
-	if (op < PROTO_OP_READY || op > PROTO_OP_SETTINGS_PUT)
+	if (op < PROTO_OP_READY || op > PROTO_OP_MODEL_GET || !names[op])
 		return "unknown";
 	return names[op];
 }

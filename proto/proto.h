@@ -87,6 +87,8 @@ typedef enum {
 	PROTO_OP_STATS = 8,       /* pipeline panel figures */
 	PROTO_OP_SETTINGS_GET = 9,
 	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
+	PROTO_OP_MODEL_GET = 70,    /* enricher -> store: params version (0: newest), offset:
+				     * a part of the built-in model (store_model.c) */
 } proto_op;
 
 typedef struct {
@@ -121,6 +123,7 @@ typedef struct {
 	char *service;
 	proto_kv *labels;
 	size_t nlabels;
+	int64_t learned_version; /* optional: the newest built-in model's version (0: none) */
 } proto_job;
 
 typedef enum {

@@ -31,6 +31,11 @@ typedef struct {
 	long sweep_interval_ms;
 	long enricher_expire_ms;
 	long db_timeout_ms;
+	char *corpus_dir;          /* the labelled corpus the built-in model starts from */
+	long train_interval_ms;    /* how often the trainer looks for new labels */
+	long train_history_max;    /* most labelled incidents one training reads */
+	long train_history_weight; /* how many corpus examples one responder label is worth */
+	long review_threshold_pct; /* below this confidence the dashboard says 'needs review' */
 } store_config;
 
 extern const tr_cfg_item store_cfg_items[];

@@ -215,7 +215,7 @@ static void test_integer_ranges(void **state)
 		expect_invalid_both_ways(&m, why); \
 	} while (0)
 	BAD(PROTO_QUERY, m.u.query.op = 0, "op");
-	BAD(PROTO_QUERY, m.u.query.op = PROTO_OP_SETTINGS_PUT + 1, "op");
+	BAD(PROTO_QUERY, m.u.query.op = PROTO_OP_MODEL_GET + 1, "op");
 	BAD(PROTO_QUERY, m.u.query.incident_id = -1, "incident_id");
 	BAD(PROTO_REPLY, m.u.reply.code = -1, "code");
 	BAD(PROTO_REPLY, m.u.reply.code = TR_ERR__COUNT, "code");
@@ -316,6 +316,8 @@ static void test_names(void **state)
 	assert_string_equal(proto_type_name(99), "unknown");
 	assert_string_equal(proto_op_name(PROTO_OP_RETRIAGE), "retriage");
 	assert_string_equal(proto_op_name(PROTO_OP_SETTINGS_PUT), "settings_put");
+	assert_string_equal(proto_op_name(PROTO_OP_MODEL_GET), "model_get");
+	assert_string_equal(proto_op_name(PROTO_OP_SETTINGS_PUT + 1), "unknown");
 	assert_string_equal(proto_op_name(0), "unknown");
 	assert_string_equal(proto_outcome_name(PROTO_OUTCOME_RETRY), "retry");
 	assert_string_equal(proto_outcome_name(-3), "unknown");
