@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 {
 	const char *train_dir = NULL, *test_dir = NULL;
 	double floor_cat = -1, floor_sev = -1;
-	int cv = 0;
+	int cv = 0, show = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--train"))
 			train_dir = argv[i + 1];
@@ -95,12 +95,14 @@ int main(int argc, char **argv)
 			floor_cat = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--floor-severity"))
 			floor_sev = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--show"))
+			show = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cv"))
 			cv = atoi(argv[i + 1]);
 	}
 	if (!train_dir || !test_dir) {
 		fprintf(stderr, "usage: %s --train DIR --test DIR [--floor-category F] "
-				"[--floor-severity F]\n", argv[0]);
+				"[--floor-severity F] [--show 1] [--cv K]\n", argv[0]);
 		return 2;
 	}
 	char why[512];
@@ -139,6 +141,10 @@ int main(int argc, char **argv)
 		rc[i] = tc[i] == pc[i], rs[i] = ts[i] == ps[i], rj[i] = rc[i] && rs[i];
 		cc[i] = p.conf_category, cs[i] = p.conf_severity, cj[i] = p.confidence;
 		okc += (size_t)rc[i], oks += (size_t)rs[i], okj += (size_t)rj[i];
+		if (show)
+			printf("%s %-8s %-11s (want %-8s %-11s) %.2f  %.70s\n", rc[i] && rs[i] ? "  " : "XX",
+			       learn_severities[ps[i]], learn_categories[pc[i]], learn_severities[ts[i]],
+			       learn_categories[tc[i]], p.confidence, test.ex[i].in.title);
 	}
 	double acc_c = (double)okc / n, acc_s = (double)oks / n;
 	printf("built-in model (%s): trained on %zu incidents of %s in %.2f s, model %zu bytes\n",
