@@ -8,6 +8,7 @@ import { ListView } from './list.js';
 import { DetailView } from './detail.js';
 import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
+import { loadReviewThreshold } from './review.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -112,6 +113,7 @@ function enter() {
   $('nav').hidden = false;
   $('session').hidden = false;
   $('view').hidden = false;
+  loadReviewThreshold();
   startStream();
   route(false);
 }
