@@ -10,6 +10,7 @@
 
 #define TOKEN_MAX 32
 #define RAW_MAX 8192 /* features before merging */
+#define PAIR_WEIGHT 0.5f /* word pairs weigh half a word (5-fold CV on train) */
 #ifndef SUBWORD_N
 #define SUBWORD_N 4
 #endif
@@ -123,7 +124,7 @@ static void add_text(feat_buf *fb, const char *s, size_t len, float w, bool subw
 		if (subwords)
 			add_subwords(fb, tok, n, w);
 		if (prevlen)
-			add(fb, bucket_of("p", prev, prevlen, tok, n), w);
+			add(fb, bucket_of("p", prev, prevlen, tok, n), w * PAIR_WEIGHT);
 		memcpy(prev, tok, n + 1);
 		prevlen = n;
 	}

@@ -15,7 +15,7 @@ typedef struct {
 	int weight;     /* times the example counts (responders' labels count more), >= 1 */
 } learn_example;
 
-#define LEARN_DEFAULT_C 16.0/* chosen by cross-validation on the train split only */
+#define LEARN_DEFAULT_C 8.0 /* chosen by cross-validation on the train split only */
 #define LEARN_DEFAULT_FOLDS 5
 
 typedef struct {
