@@ -201,6 +201,22 @@ static int argmax(const double *p, int n)
 	return best;
 }
 
+static void apply_shift(const learn_model *m, int cat, double *p_sev)
+{
+	int said = argmax(p_sev, LEARN_NSEV);
+	const uint16_t *row = m->shift[cat][said];
+	double n = 0;
+	for (int h = 0; h < LEARN_NSEV; h++)
+		n += row[h];
+	if (n <= 0)
+		return;
+	double share = n / (n + LEARN_SHIFT_PRIOR);
+	if (share > LEARN_SHIFT_CAP)
+		share = LEARN_SHIFT_CAP;
+	for (int h = 0; h < LEARN_NSEV; h++)
+		p_sev[h] = (1 - share) * p_sev[h] + share * row[h] / n;
+}
+
 void learn_predict(const learn_model *m, const learn_input *in, const learn_neighbour *nb,
 		   size_t nnb, learn_prediction *out)
 {
@@ -212,6 +228,7 @@ void learn_predict(const learn_model *m, const learn_input *in, const learn_neig
 	n = learn_features(in, false, f, LEARN_FEATURES_MAX);
 	size_t ns = learn_with_category(f, n, cat, fs);
 	learn_model_probs(m, fs, ns, true, out->p_sev);
+	apply_shift(m, cat, out->p_sev);
 	out->knn_share = learn_knn_blend(nb, nnb, out->p_cat, out->p_sev, &out->knn_votes);
 	out->category = argmax(out->p_cat, LEARN_NCAT);
 	out->severity = argmax(out->p_sev, LEARN_NSEV);
@@ -302,6 +319,7 @@ unsigned char *learn_model_write(const learn_model *m, size_t *len)
 	put_calib(&b, &m->cal_joint);
 	put_rows(&b, m->w_cat, LEARN_NCAT);
 	put_rows(&b, m->w_sev, LEARN_NSEV);
+	put(&b, m->shift, sizeof m->shift);
 	if (b.failed) {
 		free(b.p);
 		return NULL;
@@ -404,6 +422,9 @@ learn_model *learn_model_read(const unsigned char *blob, size_t len, char *why, 
 	    !get_calib(&r, &m->cal_joint))
 		goto fail;
 	if (!get_rows(&r, m->w_cat, LEARN_NCAT) || !get_rows(&r, m->w_sev, LEARN_NSEV))
+		goto fail;
+	get(&r, m->shift, sizeof m->shift);
+	if (r.bad)
 		goto fail;
 	if (r.off != len)
 		goto fail;

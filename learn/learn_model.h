@@ -45,6 +45,9 @@ typedef struct {
 	learn_calib cal_cat;      /* P(category right | top category probability) */
 	learn_calib cal_sev;      /* P(severity right | top severity probability) */
 	learn_calib cal_joint;    /* P(both right | product of the two) */
+	/* This deployment's rubric, from responder labels: shift[c][a][h] counts history
+	 * incidents of category c where the triage said severity a and the responder h. */
+	uint16_t shift[LEARN_NCAT][LEARN_NSEV][LEARN_NSEV];
 } learn_model;
 
 /* A past incident close to this one (fed from the job's similar incidents). */
@@ -79,7 +82,13 @@ void learn_model_probs(const learn_model *m, const learn_feat *f, size_t n, bool
  * out needs n + 1 entries; returns the count (sorted, unique). */
 size_t learn_with_category(const learn_feat *f, size_t n, int category, learn_feat *out);
 
-/* Predicts one incident: both heads, the kNN votes of nb (may be NULL/0), post-steps
+/* Rubric shift: where responders relabelled the severity the triage gave for a category,
+ * p_sev moves toward what they chose, with share n / (n + LEARN_SHIFT_PRIOR) of the n
+ * such labels (capped at LEARN_SHIFT_CAP). */
+#define LEARN_SHIFT_PRIOR 3.0
+#define LEARN_SHIFT_CAP 0.9
+
+/* Predicts one incident: both heads, the rubric shift, the kNN votes of nb (may be NULL/0), post-steps
  * from the labels (resolved -> low; non-production without production named -> at most
  * medium), and calibrated confidences. Pure, thread-safe on a shared model. */
 void learn_predict(const learn_model *m, const learn_input *in, const learn_neighbour *nb,

@@ -166,8 +166,13 @@ learn_model *learn_train(const learn_example *ex, size_t n, const learn_train_op
 	if (!train_into(m, ex, nodes, n, 0, -1, c))
 		goto out;
 	m->examples = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		m->examples += ex[i].weight;
+		int a = ex[i].said_severity;
+		uint16_t *cell = a >= 0 && a < LEARN_NSEV ? &m->shift[ex[i].category][a][ex[i].severity] : NULL;
+		if (cell && *cell < UINT16_MAX)
+			(*cell)++;
+	}
 	err = NULL;
 out:
 	for (size_t i = 0; nodes && i < n; i++) {

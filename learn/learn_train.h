@@ -13,6 +13,8 @@ typedef struct {
 	int category;   /* 0..LEARN_NCAT-1 */
 	int severity;   /* 0..LEARN_NSEV-1 */
 	int weight;     /* times the example counts (responders' labels count more), >= 1 */
+	int said_severity; /* history: the severity the triage gave before the responder's
+			    * label (0..3), for the rubric shift; -1 otherwise (corpus) */
 } learn_example;
 
 #define LEARN_DEFAULT_C 8.0 /* chosen by cross-validation on the train split only */

@@ -113,7 +113,7 @@ static void test_knn_votes_from_hand_built_neighbours(void **state)
 
 static learn_example ex(const char *title, const char *desc, int cat, int sev)
 {
-	return (learn_example){{title, desc, NULL, NULL, NULL, 0}, cat, sev, 1};
+	return (learn_example){{title, desc, NULL, NULL, NULL, 0}, cat, sev, 1, -1};
 }
 
 static learn_model *tiny_model(void)
@@ -154,6 +154,42 @@ static void test_training_learns_a_tiny_set(void **state)
 	learn_model_free(m);
 }
 
+static void test_rubric_shift_from_responder_labels(void **state)
+{
+	(void)state;
+	static learn_example set[48];
+	for (int i = 0; i < 10; i++) {
+		set[4 * i] = ex("phishing mail reported, nobody clicked", "blocked sender", 6, 2);
+		set[4 * i + 1] = ex("replication lag on postgres replica", "replica behind", 2, 2);
+		set[4 * i + 2] = ex("tls certificate expired", "browsers refuse the site", 3, 0);
+		set[4 * i + 3] = ex("typo on the pricing page", "cosmetic", 4, 3);
+	}
+	char why[100];
+	learn_train_opts o = {.c = 4, .folds = 0};
+	learn_input probe = {"Phishing mail reported", "nobody clicked the link", NULL, NULL, NULL, 0};
+	learn_prediction p;
+	learn_model *m = learn_train(set, 40, &o, why, sizeof why);
+	learn_predict(m, &probe, NULL, 0, &p);
+	assert_int_equal(p.category, 6);
+	assert_int_equal(p.severity, 2); /* the corpus says medium */
+	learn_model_free(m);
+	/* this team's responders turned the triage's "medium" into "critical" for security */
+	for (int i = 40; i < 48; i++) {
+		set[i] = ex(i % 2 ? "port scan blocked at the firewall" : "failed ssh logins blocked",
+			    "nothing got through", 6, 0);
+		set[i].said_severity = 2;
+	}
+	m = learn_train(set, 48, &o, why, sizeof why);
+	assert_int_equal(m->shift[6][2][0], 8);
+	learn_predict(m, &probe, NULL, 0, &p);
+	assert_int_equal(p.severity, 0);
+	/* another category's severities are left alone */
+	learn_input lag = {"replication lag", "replica behind", NULL, NULL, NULL, 0};
+	learn_predict(m, &lag, NULL, 0, &p);
+	assert_int_equal(p.severity, 2);
+	learn_model_free(m);
+}
+
 static void test_binary_form_round_trip_and_damage(void **state)
 {
 	(void)state;
@@ -167,6 +203,7 @@ static void test_binary_form_round_trip_and_damage(void **state)
 	assert_memory_equal(r->w_cat, m->w_cat, (size_t)LEARN_NBUCKETS * LEARN_NCAT * sizeof(float));
 	assert_memory_equal(r->w_sev, m->w_sev, (size_t)LEARN_NBUCKETS * LEARN_NSEV * sizeof(float));
 	assert_memory_equal(&r->cal_joint, &m->cal_joint, sizeof m->cal_joint);
+	assert_memory_equal(r->shift, m->shift, sizeof m->shift);
 	learn_model_free(r);
 	/* every truncation is refused */
 	for (size_t cut = 0; cut < len; cut += len / 97 + 1)
@@ -202,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_calibration_is_monotone_and_bounded),
 		cmocka_unit_test(test_knn_votes_from_hand_built_neighbours),
 		cmocka_unit_test(test_training_learns_a_tiny_set),
+		cmocka_unit_test(test_rubric_shift_from_responder_labels),
 		cmocka_unit_test(test_binary_form_round_trip_and_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
