@@ -41,7 +41,7 @@ def team_label(inc):
 def load_test_split():
     d = os.path.join(ROOT, "data", "corpus", "test")
     out = []
-    for name in sorted(os.listdir(d)):
+    for name in sorted(n for n in os.listdir(d) if n.endswith(".jsonl")):
         with open(os.path.join(d, name), encoding="utf-8") as f:
             out += [json.loads(line) for line in f if line.strip()]
     out.sort(key=lambda i: hashlib.sha256(i["title"].encode()).hexdigest())
