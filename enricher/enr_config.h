@@ -32,6 +32,11 @@ typedef struct {
 	char *log_level;
 	char *store_url;        /* the store's REP socket: built-in model versions */
 	long model_fetch_timeout_ms;
+	char *log_format;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_server_name;
 } enr_config;
 
 extern const tr_cfg_item enr_config_items[];

@@ -89,6 +89,7 @@ typedef enum {
 	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
 	PROTO_OP_MODEL_GET = 70,    /* enricher -> store: params version (0: newest), offset:
 				     * a part of the built-in model (store_model.c) */
+	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 } proto_op;
 
 typedef struct {

@@ -17,6 +17,10 @@ typedef struct {
 	char *results_url;  /* PULL */
 	char *default_model;
 	char *log_level;
+	char *log_format;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
 	char *store_id;     /* names this process in logs and store_heartbeats; "" = host:pid */
 	bool group_commit;
 	long batch_max;
@@ -36,6 +40,10 @@ typedef struct {
 	long train_history_max;    /* most labelled incidents one training reads */
 	long train_history_weight; /* how many corpus examples one responder label is worth */
 	long review_threshold_pct; /* below this confidence the dashboard says 'needs review' */
+	long retention_days;        /* 0: keep everything */
+	long retention_batch;
+	long retention_interval_ms;
+	bool retention_archive;
 } store_config;
 
 extern const tr_cfg_item store_cfg_items[];
