@@ -86,7 +86,8 @@ def learning_curve():
     pg = Postgres().start()
     stack = Stack("learning", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
     try:
-        stack.start_store(env={"TRIAGE_TRAIN_INTERVAL_MS": "500"})
+        stack.start_store(env={"TRIAGE_TRAIN_INTERVAL_MS": "500",
+                               "TRIAGE_CORPUS_DIR": os.path.join(ROOT, "data", "corpus", "train")})
         stack.start_gateway()
         stack.wait_ready()
         stack.start_enricher("e1", env={"TRIAGE_LLM_BACKEND": "model"})

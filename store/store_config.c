@@ -77,7 +77,8 @@ const tr_cfg_item store_cfg_items[] = {
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", S(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
 	{"TRIAGE_CORPUS_DIR", TR_CFG_STR, STORE_DEFAULT_CORPUS_DIR, S(corpus_dir), 0, 0, NULL,
-	 "labelled incidents (*.jsonl) the built-in model is trained on, with the history"},
+	 "labelled incidents (*.jsonl) the built-in model is trained on, with the history "
+	 "(empty: responder labels only)"},
 	{"TRIAGE_TRAIN_INTERVAL_MS", TR_CFG_INT, "60000", S(train_interval_ms), 100, 86400000,
 	 NULL, "how often the trainer looks for new responder labels and retrains if any"},
 	{"TRIAGE_TRAIN_HISTORY_MAX", TR_CFG_INT, "5000", S(train_history_max), 0, 1000000, NULL,

@@ -136,6 +136,10 @@ static void train_and_store(store_train *t, PGresult *res, const char *sig)
 		if (history_example(res, (int)i, cfg->train_history_weight, &ex[n],
 				    &kv[i * PROTO_LABELS_MAX], &docs[i]))
 			n++, hist++;
+	if (n == 0) {
+		tr_debug("train: nothing to learn from yet (no corpus, no labels)");
+		goto out;
+	}
 	int64_t t0 = tr_mono_ms();
 	char why[200];
 	m = learn_train(ex, n, NULL, why, sizeof why);
@@ -184,7 +188,9 @@ static void train_round(store_train *t)
 	if (!t->corpus_read) {
 		char why[512];
 		t->corpus_read = true;
-		if (learn_corpus_load(cfg->corpus_dir, &t->corpus, why, sizeof why) != 0)
+		if (!cfg->corpus_dir[0])
+			tr_info("train: no corpus (TRIAGE_CORPUS_DIR is empty): responder labels only");
+		else if (learn_corpus_load(cfg->corpus_dir, &t->corpus, why, sizeof why) != 0)
 			tr_warn("train: corpus not used: %s", why);
 		else
 			tr_info("train: corpus of %zu incidents from %s", t->corpus.n, cfg->corpus_dir);

@@ -3,11 +3,13 @@ a version from the corpus, enrichers fetch it over the store's socket and say wh
 triaged what; overrides make the trainer build a new version, which the running enrichers
 pick up without a restart, and a later similar incident gets the corrected label."""
 
+import os
 import unittest
 
-from harness import PipelineTest, wait_for
+from harness import SOURCE_DIR, PipelineTest, wait_for
 
-STORE_ENV = {"TRIAGE_TRAIN_INTERVAL_MS": "200", "TRIAGE_SWEEP_INTERVAL_MS": "100"}
+STORE_ENV = {"TRIAGE_TRAIN_INTERVAL_MS": "200", "TRIAGE_SWEEP_INTERVAL_MS": "100",
+             "TRIAGE_CORPUS_DIR": os.path.join(SOURCE_DIR, "data", "corpus", "train")}
 
 # A team whose rubric differs from the corpus: every security incident is critical.
 TEAM_HISTORY = [
