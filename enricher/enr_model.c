@@ -126,7 +126,8 @@ static int request_part(enr_model *em, int64_t version, size_t offset, json_t **
 	snprintf(rid, sizeof rid, "model-%ld-%lu", (long)getpid(), ++em->seq);
 	proto_kv params[2] = {{"version", v}, {"offset", o}};
 	proto_msg m = {.type = PROTO_QUERY};
-	m.u.query = (proto_query){rid, PROTO_OP_MODEL_GET, 0, params, 2};
+	m.u.query = (proto_query){.request_id = rid, .op = PROTO_OP_MODEL_GET, .params = params,
+				  .nparams = 2};
 	int rc = proto_sock_send(em->sock, &m);
 	if (rc != TR_OK)
 		return rc;

@@ -35,6 +35,7 @@ typedef struct {
 	long sweep_interval_ms;
 	long enricher_expire_ms;
 	long db_timeout_ms;
+	long retry_window_ms;
 	char *corpus_dir;          /* the labelled corpus the built-in model starts from */
 	long train_interval_ms;    /* how often the trainer looks for new labels */
 	long train_history_max;    /* most labelled incidents one training reads */
