@@ -70,6 +70,7 @@ static const proto_field job_fields[] = {
 	F_I32(job, attempt, true, 0, INT32_MAX),
 	F_I64(job, lease_deadline_ms, true, 0, INT64_MAX, 0),
 	F_STR_EMPTY(job, model, SHORT),
+	F_I64(job, learned_version, false, 0, INT64_MAX, 0),
 	F_STR(job, title, true, 0, PROTO_TITLE_MAX),
 	F_STR(job, description, true, 0, PROTO_DESC_MAX),
 	F_STR(job, source, false, 0, SHORT),
@@ -325,6 +326,7 @@ const char *proto_op_name(int op)
 		[PROTO_OP_KEY_CREATE] = "key_create",
 		[PROTO_OP_KEY_LIST] = "key_list",
 		[PROTO_OP_KEY_REVOKE] = "key_revoke",
+		[PROTO_OP_MODEL_GET] = "model_get",
 		[PROTO_OP_METRICS] = "metrics",
 	};
 	if (op < PROTO_OP_READY || (size_t)op >= sizeof names / sizeof names[0] || !names[op])
