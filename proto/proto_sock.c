@@ -1,6 +1,9 @@
 /* proto_sock: the one place the pipeline's nng sockets are opened and configured
- * (size cap, reconnect backoff, resends, buffers, ipc directories, stale ipc files). */
+ * (size cap, reconnect backoff, resends, buffers, ipc directories, stale ipc files,
+ * and a guard that keeps every listener accepting: proto_guard.h). */
 #include "proto_sock.h"
+
+#include "proto_guard.h"
 
 #include <errno.h>
 #include <nng/protocol/pipeline0/pull.h>
@@ -229,9 +232,15 @@ int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 		return rc;
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
-	int rv = nng_listen(s, url, NULL, 0);
+	nng_listener lst;
+	int rv = nng_listen(s, url, &lst, 0);
 	if (rv != 0) {
 		rc = nng_fail(rv, "listen", url);
+		nng_close(s);
+		return rc;
+	}
+	/* nng 1.5.2 lets a stranger stop a listener for good (proto_guard.h). */
+	if ((rc = proto_guard_watch(s, lst, url)) != TR_OK) {
 		nng_close(s);
 		return rc;
 	}

@@ -29,7 +29,10 @@ typedef enum {
  * NNG_OPT_RECVTIMEO on the socket to change them. */
 
 /* Opens a socket of the kind and listens on url. On success *out is open; on failure
- * it is left closed and the error is logged. */
+ * it is left closed and the error is logged. The listener is guarded (proto_guard.h):
+ * if a stranger's connection stops it accepting (nng 1.5.2), it is reopened on the
+ * same url within about a second; its peers redial. Call proto_guard_stop() before
+ * nng_fini() in a process that listens. */
 int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out);
 
 /* Opens a socket of the kind and dials url without blocking (redials in background). */

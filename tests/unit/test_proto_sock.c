@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "proto_guard.h"
 #include "proto_sock.h"
 #include <nng/protocol/pipeline0/push.h>
 #include "tr_err.h"
@@ -342,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_error_mapping),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	proto_guard_stop();
 	nng_fini();
 	return rc;
 }
