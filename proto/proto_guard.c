@@ -147,8 +147,10 @@ static bool check_accepting(guard_entry *e)
 	}
 	int64_t until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
 	do {
-		if (!stat_read(e->lst, "accept", &now))
+		if (!stat_read(e->lst, "accept", &now)) {
+			ok = true; /* closed meanwhile: the next tick drops it */
 			break;
+		}
 		if (now > before) {
 			ok = true;
 			break;
@@ -171,6 +173,8 @@ static void reopen(guard_entry *e)
 	}
 	nng_listener nl;
 	int rv = nng_listen(e->sock, e->url, &nl, 0);
+	if (rv == NNG_ECLOSED)
+		return; /* the socket was closed meanwhile: the next tick drops it */
 	if (rv != 0) {
 		tr_error("proto: guard: listen %s again: %s (retrying)", e->url, nng_strerror(rv));
 		return;

@@ -91,11 +91,14 @@ static void exchange(proto_sock_kind kind, nng_socket lst, const char *url)
 	nng_socket tx = sender_is_listener ? lst : peer, rx = sender_is_listener ? peer : lst;
 	nng_socket_set_ms(tx, NNG_OPT_SENDTIMEO, 200);
 	nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 200);
-	bool got = false;
+	bool got = false, sent = false;
 	int64_t until = tr_mono_ms() + DEADLINE_MS;
 	while (!got && tr_mono_ms() < until) {
-		/* resend until one arrives: PUB drops while the SUB is not yet attached */
-		int rv = nng_send(tx, "ping", 5, 0);
+		/* resend until one arrives: PUB drops while the SUB is not yet attached. A REQ
+		 * sends once (it holds the request until a pipe is up; a second would cancel
+		 * the first and leave its reply unmatched). */
+		int rv = kind == PROTO_SOCK_REP && sent ? 0 : nng_send(tx, "ping", 5, 0);
+		sent = true;
 		if (rv != 0 && rv != NNG_ETIMEDOUT && rv != NNG_EAGAIN)
 			fail_msg("send on %s: %s", url, nng_strerror(rv));
 		char *buf = NULL;
@@ -109,8 +112,15 @@ static void exchange(proto_sock_kind kind, nng_socket lst, const char *url)
 		fail_msg("no message through the %s listener on %s after strangers", 
 			 kind == PROTO_SOCK_REP ? "rep" : kind == PROTO_SOCK_PUB ? "pub"
 			 : kind == PROTO_SOCK_PUSH ? "push" : "pull", url);
-	if (kind == PROTO_SOCK_REP) /* and the reply goes back */
+	if (kind == PROTO_SOCK_REP) { /* and the reply goes back (no request left open) */
 		assert_int_equal(nng_send(lst, "pong", 5, 0), 0);
+		char *buf = NULL;
+		size_t len = 0;
+		nng_socket_set_ms(peer, NNG_OPT_RECVTIMEO, DEADLINE_MS);
+		assert_int_equal(nng_recv(peer, &buf, &len, NNG_FLAG_ALLOC), 0);
+		assert_memory_equal(buf, "pong", 5);
+		nng_free(buf, len);
+	}
 	nng_close(peer);
 }
 
