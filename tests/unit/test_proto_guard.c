@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto_guard.h"
@@ -24,7 +25,7 @@
 #define DEADLINE_MS 10000 /* guard tick + check + the dialer's reconnect backoff, loaded */
 
 /* A raw stream connection to url's address, or -1. */
-static int raw_connect(const char *url)
+static int raw_connect_once(const char *url)
 {
 	int fd = -1;
 	if (strncmp(url, "ipc://", 6) == 0) {
@@ -44,6 +45,19 @@ static int raw_connect(const char *url)
 			close(fd);
 			fd = -1;
 		}
+	}
+	return fd;
+}
+
+/* The same, retried for a while: while the guard reopens a listener, there is a
+ * moment when nobody listens. */
+static int raw_connect(const char *url)
+{
+	int fd = -1;
+	int64_t until = tr_mono_ms() + DEADLINE_MS;
+	while ((fd = raw_connect_once(url)) < 0 && tr_mono_ms() < until) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL); /* retrying a refused connect, bounded by until */
 	}
 	return fd;
 }
@@ -91,36 +105,40 @@ static void exchange(proto_sock_kind kind, nng_socket lst, const char *url)
 	nng_socket tx = sender_is_listener ? lst : peer, rx = sender_is_listener ? peer : lst;
 	nng_socket_set_ms(tx, NNG_OPT_SENDTIMEO, 200);
 	nng_socket_set_ms(rx, NNG_OPT_RECVTIMEO, 200);
-	bool got = false, sent = false;
+	nng_socket_set_ms(peer, NNG_OPT_RECVTIMEO, 500);
+	bool done = false;
 	int64_t until = tr_mono_ms() + DEADLINE_MS;
-	while (!got && tr_mono_ms() < until) {
-		/* resend until one arrives: PUB drops while the SUB is not yet attached. A REQ
-		 * sends once (it holds the request until a pipe is up; a second would cancel
-		 * the first and leave its reply unmatched). */
-		int rv = kind == PROTO_SOCK_REP && sent ? 0 : nng_send(tx, "ping", 5, 0);
-		sent = true;
+	while (!done && tr_mono_ms() < until) {
+		/* Send again until one arrives: PUB drops while the SUB is not attached, and
+		 * a message sent into a pipe the broken listener never accepted is lost when
+		 * the guard reopens it (as a store restart would lose it). */
+		int rv = nng_send(tx, "ping", 5, 0);
 		if (rv != 0 && rv != NNG_ETIMEDOUT && rv != NNG_EAGAIN)
 			fail_msg("send on %s: %s", url, nng_strerror(rv));
 		char *buf = NULL;
 		size_t len = 0;
-		if (nng_recv(rx, &buf, &len, NNG_FLAG_ALLOC) == 0) {
-			got = len == 5 && memcmp(buf, "ping", 5) == 0;
-			nng_free(buf, len);
+		if (nng_recv(rx, &buf, &len, NNG_FLAG_ALLOC) != 0)
+			continue;
+		done = len == 5 && memcmp(buf, "ping", 5) == 0;
+		nng_free(buf, len);
+		if (done && kind == PROTO_SOCK_REP) {
+			/* the reply must come back too; a reply to a request the REQ has
+			 * since replaced is dropped by the REQ, so then try again */
+			assert_int_equal(nng_send(lst, "pong", 5, 0), 0);
+			done = nng_recv(peer, &buf, &len, NNG_FLAG_ALLOC) == 0;
+			if (done) {
+				assert_memory_equal(buf, "pong", 5);
+				nng_free(buf, len);
+			}
 		}
 	}
-	if (!got)
-		fail_msg("no message through the %s listener on %s after strangers", 
-			 kind == PROTO_SOCK_REP ? "rep" : kind == PROTO_SOCK_PUB ? "pub"
-			 : kind == PROTO_SOCK_PUSH ? "push" : "pull", url);
-	if (kind == PROTO_SOCK_REP) { /* and the reply goes back (no request left open) */
-		assert_int_equal(nng_send(lst, "pong", 5, 0), 0);
-		char *buf = NULL;
-		size_t len = 0;
-		nng_socket_set_ms(peer, NNG_OPT_RECVTIMEO, DEADLINE_MS);
-		assert_int_equal(nng_recv(peer, &buf, &len, NNG_FLAG_ALLOC), 0);
-		assert_memory_equal(buf, "pong", 5);
-		nng_free(buf, len);
-	}
+	if (!done)
+		fail_msg("no message through the %s listener on %s after strangers",
+			 kind == PROTO_SOCK_REP    ? "rep"
+			 : kind == PROTO_SOCK_PUB  ? "pub"
+			 : kind == PROTO_SOCK_PUSH ? "push"
+						   : "pull",
+			 url);
 	nng_close(peer);
 }
 
