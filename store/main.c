@@ -9,6 +9,7 @@
  *   reader xN   QUERYs: reads, actions, stats, settings (store_query.c), TRIAGE_READERS
  *   dispatcher  jobs within enricher credits; lease expiry sweep (store_dispatch.c)
  *   results     results and heartbeats from enrichers (store_results.c)
+ *   events sync PROTO_EVENTS_SYNC every PROTO_EVENTS_SYNC_MS (store_events.c)
  * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
  * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
  * (store_events.c). Shutdown: stop handing calls over, drain writers and readers
