@@ -6,7 +6,16 @@
  * threads: under the same mutex it copies queued frames out, and when there is
  * nothing to send it suspends its connection ("parked") and returns 0; whoever queues
  * something for a parked stream resumes it (once: "resumed"). MHD frees a stream when
- * its connection ends (gw_sse_free_cb). Lock order: hub mutex, then MHD's own. */
+ * its connection ends (gw_sse_free_cb). Lock order: hub mutex, then MHD's own.
+ *
+ * Never silently: a stream gets `hello` only once the hub is subscribed (a first
+ * PROTO_EVENTS_SYNC or event has arrived; until then it waits), and every gap it may
+ * have missed becomes a `resync`: a seq or epoch that does not follow on from the last
+ * event (in an event or in the store's periodic sync, which also reveals lost last
+ * events), a full stream queue, a Last-Event-ID. Resyncs are coalesced per stream: at
+ * most one every GW_RESYNC_MIN_MS (a later one waits and is sent by the reader
+ * thread's tick), so a dashboard re-reads its list at most once a second. nng's pipe
+ * callbacks (nng threads) only log and count the links to the store. */
 #include "gw_sse.h"
 
 #include <errno.h>
@@ -41,8 +50,14 @@ typedef struct gw_stream {
 	bool resumed; /* MHD_resume_connection already called for this park */
 	bool closing;
 	int64_t last_send_ms;
+	bool awaiting_hello; /* opened before the hub was subscribed */
+	bool resync_on_hello; /* the client sent Last-Event-ID */
+	int resync_pending;   /* a coalesced resync reason to send, or -1 */
+	int64_t last_resync_ms;
 	struct gw_stream *prev, *next;
 } gw_stream;
+
+#define GW_RESYNC_MIN_MS 1000
 
 enum { GW_RESYNC_RECONNECT, GW_RESYNC_GAP, GW_RESYNC_EPOCH, GW_RESYNC_OVERFLOW, GW_RESYNC_ERROR,
        GW_RESYNC__COUNT };
@@ -66,6 +81,8 @@ struct gw_sse {
 	bool closing;
 	bool have_last;
 	int64_t last_epoch, last_seq;
+	bool subscribed; /* a sync or an event arrived since the link to the store came up */
+	int links;       /* pipes to the store's PUB socket */
 	gw_frame *hello;
 	gw_frame *heartbeat;
 	gw_frame *resync[GW_RESYNC__COUNT];
@@ -125,15 +142,63 @@ static void gw_ring_clear(gw_stream *st)
 	st->head = st->count = 0;
 }
 
-/* Queues f; a full ring is emptied and replaced by a resync (the client re-reads). */
+/* Queues a resync for reason now, or (within GW_RESYNC_MIN_MS of the last one) marks
+ * it pending for the tick; one pending resync stands for any number. */
+static void gw_stream_resync(gw_stream *st, int reason, int64_t now)
+{
+	if (st->awaiting_hello || st->resync_pending >= 0)
+		return; /* hello comes first (the client reads the list then), or one is due */
+	if (st->last_resync_ms && now - st->last_resync_ms < GW_RESYNC_MIN_MS) {
+		st->resync_pending = reason;
+		return;
+	}
+	if (st->count + 1 >= st->hub->queue_len)
+		gw_ring_clear(st);
+	gw_ring_push(st, st->hub->resync[reason]);
+	st->last_resync_ms = now;
+	gw_stream_wake(st);
+}
+
+/* Queues f; a full ring is emptied and a resync takes its place (the client re-reads). */
 static void gw_stream_push(gw_stream *st, gw_frame *f)
 {
+	if (st->awaiting_hello)
+		return; /* events before hello: the client reads the list after hello */
 	if (st->count + 1 >= st->hub->queue_len) {
+		/* a resync still queued survives the clearing: the client has not re-read */
+		gw_frame *kept = NULL;
+		for (size_t i = 0; i < st->count && !kept; i++) {
+			gw_frame *q = st->ring[(st->head + i) % st->hub->queue_len];
+			for (int r = 0; r < GW_RESYNC__COUNT && !kept; r++)
+				if (q == st->hub->resync[r])
+					kept = q;
+		}
 		gw_ring_clear(st);
-		gw_ring_push(st, st->hub->resync[GW_RESYNC_OVERFLOW]);
+		if (kept)
+			gw_ring_push(st, kept);
+		else
+			gw_stream_resync(st, GW_RESYNC_OVERFLOW, tr_mono_ms());
 	}
 	gw_ring_push(st, f);
 	gw_stream_wake(st);
+}
+
+/* The hub became subscribed (mu held): streams waiting for hello get it. */
+static void gw_hub_subscribed(gw_sse *h)
+{
+	if (h->subscribed)
+		return;
+	h->subscribed = true;
+	int64_t now = tr_mono_ms();
+	for (gw_stream *st = h->streams; st; st = st->next) {
+		if (!st->awaiting_hello)
+			continue;
+		st->awaiting_hello = false;
+		gw_ring_push(st, h->hello);
+		if (st->resync_on_hello)
+			gw_stream_resync(st, GW_RESYNC_RECONNECT, now);
+		gw_stream_wake(st);
+	}
 }
 
 /* The next frame to send, or NULL. */
@@ -231,6 +296,7 @@ int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_
 	st->conn = conn;
 	st->ring = ring;
 	st->last_send_ms = tr_mono_ms();
+	st->resync_pending = -1;
 
 	pthread_mutex_lock(&h->mu);
 	if (h->closing || (long)h->nstreams >= h->max_streams) {
@@ -239,9 +305,14 @@ int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_
 		free(st);
 		return TR_ERR_UNAVAILABLE;
 	}
-	gw_ring_push(st, h->hello);
-	if (resync)
-		gw_ring_push(st, h->resync[GW_RESYNC_RECONNECT]);
+	if (h->subscribed) {
+		gw_ring_push(st, h->hello);
+		if (resync)
+			gw_stream_resync(st, GW_RESYNC_RECONNECT, tr_mono_ms());
+	} else {
+		st->awaiting_hello = true; /* hello once subscribed (gw_hub_subscribed) */
+		st->resync_on_hello = resync;
+	}
 	st->next = h->streams;
 	if (h->streams)
 		h->streams->prev = st;
@@ -265,26 +336,51 @@ int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_
 
 /* ---- the reader thread ---------------------------------------------------------- */
 
+/* Whether (epoch, seq) follows on from the last event seen (mu held): -1 if it does,
+ * else the resync reason. next: seq is a new event's (last + 1 expected), not a sync's
+ * (last expected). Records it as the last seen. */
+static int gw_hub_follow(gw_sse *h, int64_t epoch, int64_t seq, bool next)
+{
+	int reason = -1;
+	if (h->have_last) {
+		if (epoch != h->last_epoch)
+			reason = GW_RESYNC_EPOCH;
+		else if (seq != h->last_seq + (next ? 1 : 0))
+			reason = GW_RESYNC_GAP;
+	}
+	h->have_last = true;
+	h->last_epoch = epoch;
+	h->last_seq = seq;
+	return reason;
+}
+
+static void gw_sse_sync(gw_sse *h, const proto_events_sync *sy)
+{
+	pthread_mutex_lock(&h->mu);
+	int reason = gw_hub_follow(h, sy->epoch, sy->seq, false);
+	gw_hub_subscribed(h);
+	int64_t now = tr_mono_ms();
+	for (gw_stream *st = h->streams; reason >= 0 && st; st = st->next)
+		gw_stream_resync(st, reason, now);
+	pthread_mutex_unlock(&h->mu);
+	if (reason >= 0)
+		tr_info("sse: resync (%s) at sync %lld-%lld", gw_resync_reasons[reason],
+			(long long)sy->epoch, (long long)sy->seq);
+}
+
 static void gw_sse_broadcast(gw_sse *h, const proto_event *ev)
 {
 	gw_frame *f = gw_frame_new(gw_sse_frame_incident(ev));
-	int reason = -1;
 
 	pthread_mutex_lock(&h->mu);
-	if (h->have_last) {
-		if (ev->epoch != h->last_epoch)
-			reason = GW_RESYNC_EPOCH;
-		else if (ev->seq != h->last_seq + 1)
-			reason = GW_RESYNC_GAP;
-	}
+	int reason = gw_hub_follow(h, ev->epoch, ev->seq, true);
+	gw_hub_subscribed(h);
 	if (!f)
 		reason = GW_RESYNC_ERROR;
-	h->have_last = true;
-	h->last_epoch = ev->epoch;
-	h->last_seq = ev->seq;
+	int64_t now = tr_mono_ms();
 	for (gw_stream *st = h->streams; st; st = st->next) {
 		if (reason >= 0)
-			gw_stream_push(st, h->resync[reason]);
+			gw_stream_resync(st, reason, now);
 		if (f)
 			gw_stream_push(st, f);
 	}
@@ -300,6 +396,11 @@ static void gw_sse_heartbeats(gw_sse *h)
 	int64_t now = tr_mono_ms();
 	pthread_mutex_lock(&h->mu);
 	for (gw_stream *st = h->streams; st; st = st->next) {
+		if (st->resync_pending >= 0 && now - st->last_resync_ms >= GW_RESYNC_MIN_MS) {
+			int reason = st->resync_pending;
+			st->resync_pending = -1;
+			gw_stream_resync(st, reason, now);
+		}
 		if (!st->heartbeat_due && !st->count && now - st->last_send_ms >= h->heartbeat_ms) {
 			st->heartbeat_due = true;
 			st->last_send_ms = now; /* due once per interval even if slow to send */
@@ -324,6 +425,8 @@ static void *gw_sse_thread(void *arg)
 			} else {
 				if (m.type == PROTO_EVENT)
 					gw_sse_broadcast(h, &m.u.event);
+				else if (m.type == PROTO_EVENTS_SYNC)
+					gw_sse_sync(h, &m.u.events_sync);
 				else
 					tr_warn("sse: ignored a %s message on the events socket",
 						proto_type_name(m.type));
@@ -344,12 +447,17 @@ static void *gw_sse_thread(void *arg)
  * meanwhile are lost; the next one shows a gap or a new epoch, and streams resync. */
 static void gw_sse_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
+	gw_sse *h = arg;
 	(void)p;
-	(void)arg;
+	pthread_mutex_lock(&h->mu);
+	h->links += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
+	if (h->links == 0)
+		h->subscribed = false; /* new streams wait for hello until it is back */
+	pthread_mutex_unlock(&h->mu);
 	if (ev == NNG_PIPE_EV_ADD_POST)
-		tr_info("sse: subscribed to the store's events");
+		tr_info("sse: connected to the store's events (subscribed at its next sync)");
 	else
-		tr_warn("sse: lost the store's events (streams resync on the next event)");
+		tr_warn("sse: lost the store's events (streams resync at the next sync or event)");
 }
 
 int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
@@ -371,11 +479,9 @@ int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
 		ok &= (h->resync[i] = gw_frame_new(gw_sse_frame_resync(gw_resync_reasons[i]))) != NULL;
 	if (!ok)
 		goto fail;
-	rc = proto_sock_dial(PROTO_SOCK_SUB, h->events_url, &h->sock);
+	rc = proto_sock_dial_notify(PROTO_SOCK_SUB, h->events_url, gw_sse_pipe_cb, h, &h->sock);
 	if (rc != TR_OK)
 		goto fail;
-	nng_pipe_notify(h->sock, NNG_PIPE_EV_ADD_POST, gw_sse_pipe_cb, h);
-	nng_pipe_notify(h->sock, NNG_PIPE_EV_REM_POST, gw_sse_pipe_cb, h);
 	/* The thread wakes at least this often to send heartbeats and see stop. */
 	long tick = h->heartbeat_ms / 4;
 	if (tick > 250)
@@ -441,6 +547,14 @@ void gw_sse_stop(gw_sse *h)
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
+}
+
+bool gw_sse_subscribed(gw_sse *h)
+{
+	pthread_mutex_lock(&h->mu);
+	bool sub = h->subscribed;
+	pthread_mutex_unlock(&h->mu);
+	return sub;
 }
 
 size_t gw_sse_count(gw_sse *h)

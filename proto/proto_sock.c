@@ -251,6 +251,12 @@ int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 
 int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
 {
+	return proto_sock_dial_notify(kind, url, NULL, NULL, out);
+}
+
+int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb, void *arg,
+			   nng_socket *out)
+{
 	nng_socket s = NNG_SOCKET_INITIALIZER;
 	int rc;
 
@@ -258,6 +264,12 @@ int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
 		return TR_ERR_INVALID;
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
+	/* before the dial, so that no connection goes unseen */
+	if (cb && (nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, cb, arg) != 0 ||
+		   nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, cb, arg) != 0)) {
+		nng_close(s);
+		return TR_ERR_INTERNAL;
+	}
 	int rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
 		rc = nng_fail(rv, "dial", url);

@@ -38,6 +38,11 @@ int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out);
 /* Opens a socket of the kind and dials url without blocking (redials in background). */
 int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out);
 
+/* The same, with cb called (on an nng thread) for NNG_PIPE_EV_ADD_POST and
+ * NNG_PIPE_EV_REM_POST; registered before the dial starts, so no connection is missed. */
+int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb, void *arg,
+			   nng_socket *out);
+
 /* Encodes m and sends it on s (blocking up to the socket's send timeout). */
 int proto_sock_send(nng_socket s, const proto_msg *m);
 
