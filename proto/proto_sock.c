@@ -117,6 +117,41 @@ static int make_parent_dirs(const char *path)
 	return TR_OK;
 }
 
+/* The folder holding an ipc socket must be ours and closed to everybody else: the
+ * socket's permissions are the internal plane's only lock (anyone who can connect can
+ * submit, read every incident and forge results), and a folder someone else owns could
+ * be swapped under us. Refuses rather than repairs: chmod is the operator's choice. */
+static int ipc_dir_private(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	if (len == 0)
+		snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+	else if (len < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", (int)len, path);
+	else
+		return TR_ERR_INVALID;
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		tr_error("proto: cannot stat %s: %s", dir, strerror(errno));
+		return TR_ERR_IO;
+	}
+	if (st.st_uid != geteuid()) {
+		tr_error("proto: refusing to listen in %s: it belongs to uid %u, not to this "
+			 "service's user (uid %u); use a folder of its own",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return TR_ERR_INVALID;
+	}
+	if (st.st_mode & 077) {
+		tr_error("proto: refusing to listen in %s: other users can reach it (mode %03o); "
+			 "chmod 700 it",
+			 dir, (unsigned)(st.st_mode & 0777));
+		return TR_ERR_INVALID;
+	}
+	return TR_OK;
+}
+
 typedef enum { IPC_FREE, IPC_STALE, IPC_LIVE } ipc_state;
 
 /* Whether a process listens on the Unix socket at path, read from /proc/net/unix
@@ -160,6 +195,8 @@ static int ipc_prepare(const char *url, const char *path)
 {
 	int rc = make_parent_dirs(path);
 	if (rc != TR_OK)
+		return rc;
+	if ((rc = ipc_dir_private(path)) != TR_OK)
 		return rc;
 	switch (ipc_probe(path)) {
 	case IPC_LIVE:
