@@ -24,6 +24,7 @@ typedef struct guard_entry {
 	nng_socket sock;
 	nng_listener lst;
 	bool reopen;     /* closed by us, not yet listening again */
+	proto_guard_listen_fn relisten;
 	uint64_t other;  /* "other errors" last seen */
 	char *url;
 	struct guard_entry *next;
@@ -172,7 +173,7 @@ static void reopen(guard_entry *e)
 		e->reopen = true;
 	}
 	nng_listener nl;
-	int rv = nng_listen(e->sock, e->url, &nl, 0);
+	int rv = e->relisten(e->sock, e->url, &nl);
 	if (rv == NNG_ECLOSED)
 		return; /* the socket was closed meanwhile: the next tick drops it */
 	if (rv != 0) {
@@ -242,7 +243,8 @@ static void *guard_thread(void *arg)
 	return NULL;
 }
 
-int proto_guard_watch(nng_socket s, nng_listener l, const char *url)
+int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
+		      proto_guard_listen_fn relisten)
 {
 	int rc = TR_ERR_NOMEM;
 	guard_entry *e = calloc(1, sizeof *e);
@@ -252,6 +254,7 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url)
 	}
 	e->sock = s;
 	e->lst = l;
+	e->relisten = relisten;
 	pthread_mutex_lock(&g.mu);
 	if (!g.running) {
 		if (g.joinable) { /* the last one ended by itself: reap it */

@@ -35,11 +35,17 @@
 #define PROTO_GUARD_TICK_MS 200
 #define PROTO_GUARD_CHECK_MS 1000
 
-/* Starts guarding listener l of socket s, listening on url (copied). Returns TR_OK,
+/* How a listener is opened again: listens on url on s (TLS configured as the first
+ * time), setting *out; returns an nng error. */
+typedef int (*proto_guard_listen_fn)(nng_socket s, const char *url, nng_listener *out);
+
+/* Starts guarding listener l of socket s, listening on url (copied), reopened with
+ * relisten. Returns TR_OK,
  * TR_ERR_NOMEM or TR_ERR_INTERNAL (the thread could not start: nothing is guarded).
  * Statistics must be compiled into libnng (Debian's are); without them the guard logs
  * once and does nothing. */
-int proto_guard_watch(nng_socket s, nng_listener l, const char *url);
+int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
+		      proto_guard_listen_fn relisten);
 
 /* Stops the guard thread and forgets every listener (they stay open). Call before
  * nng_fini(). Safe to call when nothing is guarded. */

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "proto_tls.h"
 #include "tr_err.h"
 #include "tr_log.h"
 
@@ -257,6 +258,28 @@ static int open_kind(proto_sock_kind kind, nng_socket *out)
 	return TR_OK;
 }
 
+/* Listens on url (with TLS for tls+tcp:// URLs); the guard reopens listeners this way
+ * too. Returns an nng error (NNG_EINVAL when the TLS configuration is refused). */
+static int listen_url(nng_socket s, const char *url, nng_listener *out)
+{
+	nng_listener l;
+	int rv;
+	if (proto_tls_url(url)) {
+		rv = nng_listener_create(&l, s, url);
+		if (rv == 0 && proto_tls_listener(l, url) != TR_OK) {
+			nng_listener_close(l);
+			return NNG_EINVAL;
+		}
+		if (rv == 0 && (rv = nng_listener_start(l, 0)) != 0)
+			nng_listener_close(l);
+	} else {
+		rv = nng_listen(s, url, &l, 0);
+	}
+	if (rv == 0)
+		*out = l;
+	return rv;
+}
+
 int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 {
 	nng_socket s = NNG_SOCKET_INITIALIZER;
@@ -270,14 +293,14 @@ int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
 	nng_listener lst;
-	int rv = nng_listen(s, url, &lst, 0);
+	int rv = listen_url(s, url, &lst);
 	if (rv != 0) {
 		rc = nng_fail(rv, "listen", url);
 		nng_close(s);
 		return rc;
 	}
 	/* nng 1.5.2 lets a stranger stop a listener for good (proto_guard.h). */
-	if ((rc = proto_guard_watch(s, lst, url)) != TR_OK) {
+	if ((rc = proto_guard_watch(s, lst, url, listen_url)) != TR_OK) {
 		nng_close(s);
 		return rc;
 	}
@@ -307,7 +330,19 @@ int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb
 		nng_close(s);
 		return TR_ERR_INTERNAL;
 	}
-	int rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	int rv;
+	if (proto_tls_url(url)) {
+		nng_dialer d;
+		rv = nng_dialer_create(&d, s, url);
+		if (rv == 0 && proto_tls_dialer(d, url) != TR_OK) {
+			nng_close(s);
+			return TR_ERR_INVALID;
+		}
+		if (rv == 0)
+			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	} else {
+		rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	}
 	if (rv != 0) {
 		rc = nng_fail(rv, "dial", url);
 		nng_close(s);

@@ -12,7 +12,8 @@ want=(build-essential cmake pkg-config git
       postgresql-15 postgresql-client-15 python3 util-linux curl)
 case "${1:-build}" in
   build) ;;
-  test) want+=(chromium clang libclang-rt-14-dev) ;; # clang: the fuzz targets (tests/fuzz)
+  test) want+=(chromium python3-yaml systemd prometheus openssl iproute2
+              clang libclang-rt-14-dev) ;; # clang: the fuzz targets (tests/fuzz)
   bench) want+=(wrk) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
