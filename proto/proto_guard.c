@@ -117,8 +117,22 @@ static int check_connect(nng_listener l)
 	return fd;
 }
 
-/* Whether listener e still accepts: a full SP handshake as a peer of the socket's own
- * protocol (which nng rejects as incompatible after accepting it) must move the
+/* The protocol the check speaks to a listener of protocol own: its real peer where a
+ * silent peer is harmless (REQ to a REP: never asks; SUB to a PUB: drops what it gets;
+ * PUSH to a PULL: never sends), so its pipe comes and goes like any peer's (pipe
+ * callbacks see an add and a remove). To a PUSH (jobs) a PULL would be handed a job
+ * that dies with the check, so there it speaks PUSH itself: nng accepts, then rejects
+ * the pipe as incompatible (callbacks then see only a remove, as for any stranger
+ * speaking the wrong protocol). */
+static int check_protocol(nng_socket s, int own)
+{
+	int peer = own;
+	if (own != 0x50 /* push0 */ && nng_socket_get_int(s, NNG_OPT_PEER, &peer) != 0)
+		peer = own;
+	return peer;
+}
+
+/* Whether listener e still accepts: a full SP handshake (check_protocol) must move the
  * listener's "accept" counter. tls+tcp:// cannot be checked: reported as broken. */
 static bool check_accepting(guard_entry *e)
 {
@@ -134,6 +148,7 @@ static bool check_accepting(guard_entry *e)
 		return true; /* closed meanwhile: the next tick drops it */
 	if ((fd = check_connect(e->lst)) < 0)
 		goto out;
+	proto = check_protocol(e->sock, proto);
 	unsigned char hdr[8] = {0, 'S', 'P', 0, (unsigned char)(proto >> 8),
 				(unsigned char)proto, 0, 0};
 	unsigned char peer[8];

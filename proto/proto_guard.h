@@ -13,10 +13,9 @@
  * How: one guard thread per process looks at nng's statistics of every guarded
  * listener every PROTO_GUARD_TICK_MS. A rise in its "other errors" counter (where
  * NNG_ECLOSED and the harmless NNG_ECONNSHUT are both counted) makes it check the
- * listener: over ipc:// and tcp:// it connects, completes the SP handshake as a peer
- * of the listener's own protocol (so nng rejects the pipe before any protocol sees
- * it: no job, event or request goes to the check) and waits for the listener's
- * "accept" counter to move. If it does not within PROTO_GUARD_CHECK_MS, the listener
+ * listener: over ipc:// and tcp:// it connects, completes the SP handshake as a silent
+ * peer (as the listener's own protocol for PUSH, which nng then rejects, so no job goes
+ * to the check) and waits for the listener's "accept" counter to move. If it does not within PROTO_GUARD_CHECK_MS, the listener
  * is closed and a new one listens on the same URL (its pipes close and their peers
  * redial within the reconnect backoff). tls+tcp:// cannot be checked without a
  * certificate, so there any "other" error reopens the listener. Garbage bytes and
