@@ -15,6 +15,8 @@ from harness.stack import BIN_DIR
 from test_store_internals import mp, submit_msg
 
 PROBE = os.path.join(BIN_DIR, "triage-probe")
+# nng 1.5.2 leaks what a broken listener held once it is closed (see the file).
+NNG_1518_SUPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nng_1518.supp")
 
 BAD = [
     "ffffffff",                                  # garbage
@@ -26,19 +28,29 @@ BAD = [
 ]
 
 
+def connect(path):
+    """A Unix socket connection; refused ones are retried: while the guard reopens a
+    listener its socket is briefly gone (as at a store restart)."""
+    def attempt():
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            return s
+        except (ConnectionRefusedError, FileNotFoundError):
+            s.close()
+            return None
+    return wait_for(attempt, 15, f"a connection to {path}", interval=0.02)
+
+
 def strangers(path):
     """What a debugging socat or a monitoring probe does to a Unix socket."""
     held = []
     for _ in range(3):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
-        s.close()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
+        connect(path).close()
+    s = connect(path)
     s.sendall(b"GET / HTTP/1.0\r\n\r\n")
     s.close()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
+    s = connect(path)
     s.sendall(b"\0SP\0")  # half a handshake, left open
     held.append(s)
     return held
@@ -55,7 +67,7 @@ class SocketAbuseTest(PipelineTest):
         return r.stdout.split()
 
     def test_store_listeners_survive_then_real_peers_work(self):
-        self.stack.start_store()
+        self.stack.start_store(env={"LSAN_OPTIONS": f"suppressions={NNG_1518_SUPP}"})
         names = ["TRIAGE_STORE_URL", "TRIAGE_EVENTS_URL", "TRIAGE_JOBS_URL",
                  "TRIAGE_RESULTS_URL"]
         wait_for(lambda: all(os.path.exists(self.path(n)) for n in names), 30,
