@@ -27,70 +27,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "gw_sse_hub.h"
 #include "proto_sock.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_time.h"
 
-typedef struct {
-	atomic_int refs;
-	size_t len;
-	char text[];
-} gw_frame;
-
-typedef struct gw_stream {
-	gw_sse *hub;
-	struct MHD_Connection *conn;
-	gw_frame **ring;
-	size_t head, count;
-	gw_frame *cur; /* being sent, from cur_off */
-	size_t cur_off;
-	bool heartbeat_due;
-	bool parked;  /* suspended by its reader, not yet re-entered */
-	bool resumed; /* MHD_resume_connection already called for this park */
-	bool closing;
-	int64_t last_send_ms;
-	bool awaiting_hello; /* opened before the hub was subscribed */
-	bool resync_on_hello; /* the client sent Last-Event-ID */
-	int resync_pending;   /* a coalesced resync reason to send, or -1 */
-	int64_t last_resync_ms;
-	struct gw_stream *prev, *next;
-} gw_stream;
-
-#define GW_RESYNC_MIN_MS 1000
-
-enum { GW_RESYNC_RECONNECT, GW_RESYNC_GAP, GW_RESYNC_EPOCH, GW_RESYNC_OVERFLOW, GW_RESYNC_ERROR,
-       GW_RESYNC__COUNT };
-static const char *const gw_resync_reasons[GW_RESYNC__COUNT] = {"reconnect", "gap", "epoch",
-								 "overflow", "error"};
-
-struct gw_sse {
-	char *events_url;
-	long heartbeat_ms;
-	long max_streams;
-	size_t queue_len;
-	nng_socket sock;
-	pthread_t thread;
-	bool thread_started;
-	atomic_bool stop;
-
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* a parked stream was re-entered or freed */
-	gw_stream *streams;
-	size_t nstreams;
-	bool closing;
-	bool have_last;
-	int64_t last_epoch, last_seq;
-	bool subscribed; /* a sync or an event arrived since the link to the store came up */
-	int links;       /* pipes to the store's PUB socket */
-	gw_frame *hello;
-	gw_frame *heartbeat;
-	gw_frame *resync[GW_RESYNC__COUNT];
-};
+const char *const gw_resync_reasons[GW_RESYNC__COUNT] = {"reconnect", "gap", "epoch",
+							  "overflow", "error"};
 
 /* ---- frames --------------------------------------------------------------------- */
 
-static gw_frame *gw_frame_new(char *text)
+gw_frame *gw_frame_new(char *text)
 {
 	if (!text)
 		return NULL;
@@ -105,13 +53,13 @@ static gw_frame *gw_frame_new(char *text)
 	return f;
 }
 
-static gw_frame *gw_frame_ref(gw_frame *f)
+gw_frame *gw_frame_ref(gw_frame *f)
 {
 	atomic_fetch_add(&f->refs, 1);
 	return f;
 }
 
-static void gw_frame_unref(gw_frame *f)
+void gw_frame_unref(gw_frame *f)
 {
 	if (f && atomic_fetch_sub(&f->refs, 1) == 1)
 		free(f);
@@ -119,7 +67,7 @@ static void gw_frame_unref(gw_frame *f)
 
 /* ---- streams (hub mutex held) ----------------------------------------------------- */
 
-static void gw_stream_wake(gw_stream *st)
+void gw_stream_wake(gw_stream *st)
 {
 	if (st->parked && !st->resumed) {
 		st->resumed = true;
@@ -144,7 +92,7 @@ static void gw_ring_clear(gw_stream *st)
 
 /* Queues a resync for reason now, or (within GW_RESYNC_MIN_MS of the last one) marks
  * it pending for the tick; one pending resync stands for any number. */
-static void gw_stream_resync(gw_stream *st, int reason, int64_t now)
+void gw_stream_resync(gw_stream *st, int reason, int64_t now)
 {
 	if (st->awaiting_hello || st->resync_pending >= 0)
 		return; /* hello comes first (the client reads the list then), or one is due */
@@ -160,7 +108,7 @@ static void gw_stream_resync(gw_stream *st, int reason, int64_t now)
 }
 
 /* Queues f; a full ring is emptied and a resync takes its place (the client re-reads). */
-static void gw_stream_push(gw_stream *st, gw_frame *f)
+void gw_stream_push(gw_stream *st, gw_frame *f)
 {
 	if (st->awaiting_hello)
 		return; /* events before hello: the client reads the list after hello */
@@ -184,7 +132,7 @@ static void gw_stream_push(gw_stream *st, gw_frame *f)
 }
 
 /* The hub became subscribed (mu held): streams waiting for hello get it. */
-static void gw_hub_subscribed(gw_sse *h)
+void gw_hub_subscribed(gw_sse *h)
 {
 	if (h->subscribed)
 		return;
@@ -332,132 +280,6 @@ int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_
 	tr_debug("sse: stream opened%s", resync ? " (resync)" : "");
 	*out = r;
 	return TR_OK;
-}
-
-/* ---- the reader thread ---------------------------------------------------------- */
-
-/* Whether (epoch, seq) follows on from the last event seen (mu held): -1 if it does,
- * else the resync reason. next: seq is a new event's (last + 1 expected), not a sync's
- * (last expected). Records it as the last seen. */
-static int gw_hub_follow(gw_sse *h, int64_t epoch, int64_t seq, bool next)
-{
-	int reason = -1;
-	if (h->have_last) {
-		if (epoch != h->last_epoch)
-			reason = GW_RESYNC_EPOCH;
-		else if (seq != h->last_seq + (next ? 1 : 0))
-			reason = GW_RESYNC_GAP;
-	}
-	h->have_last = true;
-	h->last_epoch = epoch;
-	h->last_seq = seq;
-	return reason;
-}
-
-static void gw_sse_sync(gw_sse *h, const proto_events_sync *sy)
-{
-	pthread_mutex_lock(&h->mu);
-	int reason = gw_hub_follow(h, sy->epoch, sy->seq, false);
-	gw_hub_subscribed(h);
-	int64_t now = tr_mono_ms();
-	for (gw_stream *st = h->streams; reason >= 0 && st; st = st->next)
-		gw_stream_resync(st, reason, now);
-	pthread_mutex_unlock(&h->mu);
-	if (reason >= 0)
-		tr_info("sse: resync (%s) at sync %lld-%lld", gw_resync_reasons[reason],
-			(long long)sy->epoch, (long long)sy->seq);
-}
-
-static void gw_sse_broadcast(gw_sse *h, const proto_event *ev)
-{
-	gw_frame *f = gw_frame_new(gw_sse_frame_incident(ev));
-
-	pthread_mutex_lock(&h->mu);
-	int reason = gw_hub_follow(h, ev->epoch, ev->seq, true);
-	gw_hub_subscribed(h);
-	if (!f)
-		reason = GW_RESYNC_ERROR;
-	int64_t now = tr_mono_ms();
-	for (gw_stream *st = h->streams; st; st = st->next) {
-		if (reason >= 0)
-			gw_stream_resync(st, reason, now);
-		if (f)
-			gw_stream_push(st, f);
-	}
-	pthread_mutex_unlock(&h->mu);
-	if (reason >= 0)
-		tr_info("sse: resync (%s) at event %lld-%lld", gw_resync_reasons[reason],
-			(long long)ev->epoch, (long long)ev->seq);
-	gw_frame_unref(f);
-}
-
-static void gw_sse_heartbeats(gw_sse *h)
-{
-	int64_t now = tr_mono_ms();
-	pthread_mutex_lock(&h->mu);
-	for (gw_stream *st = h->streams; st; st = st->next) {
-		if (st->resync_pending >= 0 && now - st->last_resync_ms >= GW_RESYNC_MIN_MS) {
-			int reason = st->resync_pending;
-			st->resync_pending = -1;
-			gw_stream_resync(st, reason, now);
-		}
-		if (!st->heartbeat_due && !st->count && now - st->last_send_ms >= h->heartbeat_ms) {
-			st->heartbeat_due = true;
-			st->last_send_ms = now; /* due once per interval even if slow to send */
-			gw_stream_wake(st);
-		}
-	}
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void *gw_sse_thread(void *arg)
-{
-	gw_sse *h = arg;
-	while (!atomic_load(&h->stop)) {
-		nng_msg *msg = NULL;
-		/* Not proto_sock_recv: a timeout every tick is normal here, not news. */
-		int rv = nng_recvmsg(h->sock, &msg, 0);
-		if (rv == 0) {
-			proto_msg m;
-			char err[200];
-			if (proto_msg_from_nng(msg, &m, err, sizeof err) != TR_OK) {
-				tr_warn("sse: dropped a malformed event: %s", err);
-			} else {
-				if (m.type == PROTO_EVENT)
-					gw_sse_broadcast(h, &m.u.event);
-				else if (m.type == PROTO_EVENTS_SYNC)
-					gw_sse_sync(h, &m.u.events_sync);
-				else
-					tr_warn("sse: ignored a %s message on the events socket",
-						proto_type_name(m.type));
-				proto_msg_free(&m);
-			}
-			nng_msg_free(msg);
-		} else if (rv != NNG_ETIMEDOUT) {
-			tr_warn("sse: events socket: %s", nng_strerror(rv));
-			if (rv == NNG_ECLOSED)
-				break;
-		}
-		gw_sse_heartbeats(h);
-	}
-	return NULL;
-}
-
-/* nng thread: the link to the store's events came up or went down. Events published
- * meanwhile are lost; the next one shows a gap or a new epoch, and streams resync. */
-static void gw_sse_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	gw_sse *h = arg;
-	(void)p;
-	pthread_mutex_lock(&h->mu);
-	h->links += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
-	if (h->links == 0)
-		h->subscribed = false; /* new streams wait for hello until it is back */
-	pthread_mutex_unlock(&h->mu);
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		tr_info("sse: connected to the store's events (subscribed at its next sync)");
-	else
-		tr_warn("sse: lost the store's events (streams resync at the next sync or event)");
 }
 
 int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
