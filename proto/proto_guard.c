@@ -37,7 +37,7 @@ static struct {
 	pthread_t thread;
 	bool running, joinable, stop, no_stats_logged;
 	guard_entry *entries;
-	unsigned long heals;
+	unsigned long heals, ticks;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static void entry_free(guard_entry *e)
@@ -250,8 +250,10 @@ static void *guard_thread(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&g.cv, &g.mu, &until);
-		if (!g.stop)
+		if (!g.stop) {
 			guard_tick();
+			g.ticks++;
+		}
 	}
 	g.running = false;
 	pthread_mutex_unlock(&g.mu);
@@ -317,6 +319,29 @@ void proto_guard_stop(void)
 		entry_free(e);
 	}
 	pthread_mutex_unlock(&g.mu);
+}
+
+void proto_guard_forget(nng_socket s)
+{
+	pthread_mutex_lock(&g.mu); /* waits out a check or reopening in progress */
+	for (guard_entry **pp = &g.entries; *pp;) {
+		guard_entry *e = *pp;
+		if (nng_socket_id(e->sock) == nng_socket_id(s)) {
+			*pp = e->next;
+			entry_free(e);
+		} else {
+			pp = &e->next;
+		}
+	}
+	pthread_mutex_unlock(&g.mu);
+}
+
+unsigned long proto_guard_ticks(void)
+{
+	pthread_mutex_lock(&g.mu);
+	unsigned long n = g.ticks;
+	pthread_mutex_unlock(&g.mu);
+	return n;
 }
 
 unsigned long proto_guard_heals(void)

@@ -50,7 +50,15 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
  * nng_fini(). Safe to call when nothing is guarded. */
 void proto_guard_stop(void);
 
-/* How many times the guard reopened a listener in this process (for tests and logs). */
+/* Stops guarding socket s (waiting out a check or reopening in progress). Call it
+ * before nng_close() of a listening socket: nng 1.5.2 is not safe against a listener
+ * being opened on a socket another thread is closing. proto_guard_stop() does it for
+ * every socket at once (the store calls it when it starts shutting down). */
+void proto_guard_forget(nng_socket s);
+
+/* How many times the guard reopened a listener in this process, and how many rounds it
+ * has made over its listeners (for tests and logs). */
 unsigned long proto_guard_heals(void);
+unsigned long proto_guard_ticks(void);
 
 #endif

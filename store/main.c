@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "proto_tls.h"
+#include "proto_guard.h"
 #include "store_config.h"
 #include "store_db.h"
 #include "store_dispatch.h"
@@ -136,6 +137,7 @@ int main(int argc, char **argv)
 	tr_info("signal %d: stopping", sig);
 	status = 0;
 out:
+	proto_guard_stop(); /* no listener is reopened while the sockets close */
 	/* in order: no new requests; answer what is held; then the rest */
 	if (rep)
 		store_rep_quiesce(rep);
