@@ -94,7 +94,11 @@ enum MHD_Result gw_finish_store(gw_req *r)
 	}
 	const proto_reply *rep = &reply.u.reply;
 	if (r->match.id == GW_R_READYZ) {
-		if (rep->code == TR_OK) {
+		if (rep->code == TR_OK && h->deps.sse && !gw_sse_subscribed(h->deps.sse)) {
+			/* live streams would miss events: not ready until subscribed */
+			ret = gw_respond_error(r, 503, "unavailable",
+					       "not yet subscribed to the store's events", NULL);
+		} else if (rep->code == TR_OK) {
 			ret = gw_respond_text(r, 200, "{\"status\":\"ready\"}");
 		} else {
 			snprintf(detail, sizeof detail, "the store answered: %s",

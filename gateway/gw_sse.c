@@ -6,7 +6,16 @@
  * threads: under the same mutex it copies queued frames out, and when there is
  * nothing to send it suspends its connection ("parked") and returns 0; whoever queues
  * something for a parked stream resumes it (once: "resumed"). MHD frees a stream when
- * its connection ends (gw_sse_free_cb). Lock order: hub mutex, then MHD's own. */
+ * its connection ends (gw_sse_free_cb). Lock order: hub mutex, then MHD's own.
+ *
+ * Never silently: a stream gets `hello` only once the hub is subscribed (a first
+ * PROTO_EVENTS_SYNC or event has arrived; until then it waits), and every gap it may
+ * have missed becomes a `resync`: a seq or epoch that does not follow on from the last
+ * event (in an event or in the store's periodic sync, which also reveals lost last
+ * events), a full stream queue, a Last-Event-ID. Resyncs are coalesced per stream: at
+ * most one every GW_RESYNC_MIN_MS (a later one waits and is sent by the reader
+ * thread's tick), so a dashboard re-reads its list at most once a second. nng's pipe
+ * callbacks (nng threads) only log and count the links to the store. */
 #include "gw_sse.h"
 
 #include <errno.h>
@@ -18,62 +27,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "gw_sse_hub.h"
 #include "proto_sock.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_time.h"
 
-typedef struct {
-	atomic_int refs;
-	size_t len;
-	char text[];
-} gw_frame;
-
-typedef struct gw_stream {
-	gw_sse *hub;
-	struct MHD_Connection *conn;
-	gw_frame **ring;
-	size_t head, count;
-	gw_frame *cur; /* being sent, from cur_off */
-	size_t cur_off;
-	bool heartbeat_due;
-	bool parked;  /* suspended by its reader, not yet re-entered */
-	bool resumed; /* MHD_resume_connection already called for this park */
-	bool closing;
-	int64_t last_send_ms;
-	struct gw_stream *prev, *next;
-} gw_stream;
-
-enum { GW_RESYNC_RECONNECT, GW_RESYNC_GAP, GW_RESYNC_EPOCH, GW_RESYNC_OVERFLOW, GW_RESYNC_ERROR,
-       GW_RESYNC__COUNT };
-static const char *const gw_resync_reasons[GW_RESYNC__COUNT] = {"reconnect", "gap", "epoch",
-								 "overflow", "error"};
-
-struct gw_sse {
-	char *events_url;
-	long heartbeat_ms;
-	long max_streams;
-	size_t queue_len;
-	nng_socket sock;
-	pthread_t thread;
-	bool thread_started;
-	atomic_bool stop;
-
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* a parked stream was re-entered or freed */
-	gw_stream *streams;
-	size_t nstreams;
-	bool closing;
-	bool have_last;
-	int64_t last_epoch, last_seq;
-	gw_frame *hello;
-	gw_frame *heartbeat;
-	gw_frame *resync[GW_RESYNC__COUNT];
-};
+const char *const gw_resync_reasons[GW_RESYNC__COUNT] = {"reconnect", "gap", "epoch",
+							  "overflow", "error"};
 
 /* ---- frames --------------------------------------------------------------------- */
 
-static gw_frame *gw_frame_new(char *text)
+gw_frame *gw_frame_new(char *text)
 {
 	if (!text)
 		return NULL;
@@ -88,13 +53,13 @@ static gw_frame *gw_frame_new(char *text)
 	return f;
 }
 
-static gw_frame *gw_frame_ref(gw_frame *f)
+gw_frame *gw_frame_ref(gw_frame *f)
 {
 	atomic_fetch_add(&f->refs, 1);
 	return f;
 }
 
-static void gw_frame_unref(gw_frame *f)
+void gw_frame_unref(gw_frame *f)
 {
 	if (f && atomic_fetch_sub(&f->refs, 1) == 1)
 		free(f);
@@ -102,7 +67,7 @@ static void gw_frame_unref(gw_frame *f)
 
 /* ---- streams (hub mutex held) ----------------------------------------------------- */
 
-static void gw_stream_wake(gw_stream *st)
+void gw_stream_wake(gw_stream *st)
 {
 	if (st->parked && !st->resumed) {
 		st->resumed = true;
@@ -125,15 +90,63 @@ static void gw_ring_clear(gw_stream *st)
 	st->head = st->count = 0;
 }
 
-/* Queues f; a full ring is emptied and replaced by a resync (the client re-reads). */
-static void gw_stream_push(gw_stream *st, gw_frame *f)
+/* Queues a resync for reason now, or (within GW_RESYNC_MIN_MS of the last one) marks
+ * it pending for the tick; one pending resync stands for any number. */
+void gw_stream_resync(gw_stream *st, int reason, int64_t now)
 {
-	if (st->count + 1 >= st->hub->queue_len) {
+	if (st->awaiting_hello || st->resync_pending >= 0)
+		return; /* hello comes first (the client reads the list then), or one is due */
+	if (st->last_resync_ms && now - st->last_resync_ms < GW_RESYNC_MIN_MS) {
+		st->resync_pending = reason;
+		return;
+	}
+	if (st->count + 1 >= st->hub->queue_len)
 		gw_ring_clear(st);
-		gw_ring_push(st, st->hub->resync[GW_RESYNC_OVERFLOW]);
+	gw_ring_push(st, st->hub->resync[reason]);
+	st->last_resync_ms = now;
+	gw_stream_wake(st);
+}
+
+/* Queues f; a full ring is emptied and a resync takes its place (the client re-reads). */
+void gw_stream_push(gw_stream *st, gw_frame *f)
+{
+	if (st->awaiting_hello)
+		return; /* events before hello: the client reads the list after hello */
+	if (st->count + 1 >= st->hub->queue_len) {
+		/* a resync still queued survives the clearing: the client has not re-read */
+		gw_frame *kept = NULL;
+		for (size_t i = 0; i < st->count && !kept; i++) {
+			gw_frame *q = st->ring[(st->head + i) % st->hub->queue_len];
+			for (int r = 0; r < GW_RESYNC__COUNT && !kept; r++)
+				if (q == st->hub->resync[r])
+					kept = q;
+		}
+		gw_ring_clear(st);
+		if (kept)
+			gw_ring_push(st, kept);
+		else
+			gw_stream_resync(st, GW_RESYNC_OVERFLOW, tr_mono_ms());
 	}
 	gw_ring_push(st, f);
 	gw_stream_wake(st);
+}
+
+/* The hub became subscribed (mu held): streams waiting for hello get it. */
+void gw_hub_subscribed(gw_sse *h)
+{
+	if (h->subscribed)
+		return;
+	h->subscribed = true;
+	int64_t now = tr_mono_ms();
+	for (gw_stream *st = h->streams; st; st = st->next) {
+		if (!st->awaiting_hello)
+			continue;
+		st->awaiting_hello = false;
+		gw_ring_push(st, h->hello);
+		if (st->resync_on_hello)
+			gw_stream_resync(st, GW_RESYNC_RECONNECT, now);
+		gw_stream_wake(st);
+	}
 }
 
 /* The next frame to send, or NULL. */
@@ -231,6 +244,7 @@ int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_
 	st->conn = conn;
 	st->ring = ring;
 	st->last_send_ms = tr_mono_ms();
+	st->resync_pending = -1;
 
 	pthread_mutex_lock(&h->mu);
 	if (h->closing || (long)h->nstreams >= h->max_streams) {
@@ -239,9 +253,14 @@ int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_
 		free(st);
 		return TR_ERR_UNAVAILABLE;
 	}
-	gw_ring_push(st, h->hello);
-	if (resync)
-		gw_ring_push(st, h->resync[GW_RESYNC_RECONNECT]);
+	if (h->subscribed) {
+		gw_ring_push(st, h->hello);
+		if (resync)
+			gw_stream_resync(st, GW_RESYNC_RECONNECT, tr_mono_ms());
+	} else {
+		st->awaiting_hello = true; /* hello once subscribed (gw_hub_subscribed) */
+		st->resync_on_hello = resync;
+	}
 	st->next = h->streams;
 	if (h->streams)
 		h->streams->prev = st;
@@ -263,95 +282,6 @@ int gw_sse_open(gw_sse *h, struct MHD_Connection *conn, bool resync, struct MHD_
 	return TR_OK;
 }
 
-/* ---- the reader thread ---------------------------------------------------------- */
-
-static void gw_sse_broadcast(gw_sse *h, const proto_event *ev)
-{
-	gw_frame *f = gw_frame_new(gw_sse_frame_incident(ev));
-	int reason = -1;
-
-	pthread_mutex_lock(&h->mu);
-	if (h->have_last) {
-		if (ev->epoch != h->last_epoch)
-			reason = GW_RESYNC_EPOCH;
-		else if (ev->seq != h->last_seq + 1)
-			reason = GW_RESYNC_GAP;
-	}
-	if (!f)
-		reason = GW_RESYNC_ERROR;
-	h->have_last = true;
-	h->last_epoch = ev->epoch;
-	h->last_seq = ev->seq;
-	for (gw_stream *st = h->streams; st; st = st->next) {
-		if (reason >= 0)
-			gw_stream_push(st, h->resync[reason]);
-		if (f)
-			gw_stream_push(st, f);
-	}
-	pthread_mutex_unlock(&h->mu);
-	if (reason >= 0)
-		tr_info("sse: resync (%s) at event %lld-%lld", gw_resync_reasons[reason],
-			(long long)ev->epoch, (long long)ev->seq);
-	gw_frame_unref(f);
-}
-
-static void gw_sse_heartbeats(gw_sse *h)
-{
-	int64_t now = tr_mono_ms();
-	pthread_mutex_lock(&h->mu);
-	for (gw_stream *st = h->streams; st; st = st->next) {
-		if (!st->heartbeat_due && !st->count && now - st->last_send_ms >= h->heartbeat_ms) {
-			st->heartbeat_due = true;
-			st->last_send_ms = now; /* due once per interval even if slow to send */
-			gw_stream_wake(st);
-		}
-	}
-	pthread_mutex_unlock(&h->mu);
-}
-
-static void *gw_sse_thread(void *arg)
-{
-	gw_sse *h = arg;
-	while (!atomic_load(&h->stop)) {
-		nng_msg *msg = NULL;
-		/* Not proto_sock_recv: a timeout every tick is normal here, not news. */
-		int rv = nng_recvmsg(h->sock, &msg, 0);
-		if (rv == 0) {
-			proto_msg m;
-			char err[200];
-			if (proto_msg_from_nng(msg, &m, err, sizeof err) != TR_OK) {
-				tr_warn("sse: dropped a malformed event: %s", err);
-			} else {
-				if (m.type == PROTO_EVENT)
-					gw_sse_broadcast(h, &m.u.event);
-				else
-					tr_warn("sse: ignored a %s message on the events socket",
-						proto_type_name(m.type));
-				proto_msg_free(&m);
-			}
-			nng_msg_free(msg);
-		} else if (rv != NNG_ETIMEDOUT) {
-			tr_warn("sse: events socket: %s", nng_strerror(rv));
-			if (rv == NNG_ECLOSED)
-				break;
-		}
-		gw_sse_heartbeats(h);
-	}
-	return NULL;
-}
-
-/* nng thread: the link to the store's events came up or went down. Events published
- * meanwhile are lost; the next one shows a gap or a new epoch, and streams resync. */
-static void gw_sse_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	(void)p;
-	(void)arg;
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		tr_info("sse: subscribed to the store's events");
-	else
-		tr_warn("sse: lost the store's events (streams resync on the next event)");
-}
-
 int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
 {
 	int rc = TR_ERR_NOMEM;
@@ -371,11 +301,9 @@ int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
 		ok &= (h->resync[i] = gw_frame_new(gw_sse_frame_resync(gw_resync_reasons[i]))) != NULL;
 	if (!ok)
 		goto fail;
-	rc = proto_sock_dial(PROTO_SOCK_SUB, h->events_url, &h->sock);
+	rc = proto_sock_dial_notify(PROTO_SOCK_SUB, h->events_url, gw_sse_pipe_cb, h, &h->sock);
 	if (rc != TR_OK)
 		goto fail;
-	nng_pipe_notify(h->sock, NNG_PIPE_EV_ADD_POST, gw_sse_pipe_cb, h);
-	nng_pipe_notify(h->sock, NNG_PIPE_EV_REM_POST, gw_sse_pipe_cb, h);
 	/* The thread wakes at least this often to send heartbeats and see stop. */
 	long tick = h->heartbeat_ms / 4;
 	if (tick > 250)
@@ -441,6 +369,14 @@ void gw_sse_stop(gw_sse *h)
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
+}
+
+bool gw_sse_subscribed(gw_sse *h)
+{
+	pthread_mutex_lock(&h->mu);
+	bool sub = h->subscribed;
+	pthread_mutex_unlock(&h->mu);
+	return sub;
 }
 
 size_t gw_sse_count(gw_sse *h)

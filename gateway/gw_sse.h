@@ -2,7 +2,8 @@
  * socket and fans each event out to every open stream's bounded queue; each stream is
  * an MHD response whose reader parks (suspends) its connection while there is nothing
  * to send. Frames are those of docs/API.md: hello, incident (id <epoch>-<seq>), resync
- * (reconnect, gap, epoch change, overflow) and a heartbeat comment. */
+ * (reconnect, gap, epoch change, overflow; at most one a second per stream) and a
+ * heartbeat comment. hello is sent only once the gateway is subscribed. */
 #ifndef GW_SSE_H
 #define GW_SSE_H
 
@@ -37,6 +38,10 @@ bool gw_sse_shutdown(gw_sse *h, int timeout_ms);
 
 /* Stops the thread and frees the hub; after the HTTP daemon has stopped. */
 void gw_sse_stop(gw_sse *h);
+
+/* Whether the store's events reach this gateway: a PROTO_EVENTS_SYNC or an event has
+ * arrived since the link came up. /readyz says not ready until then. */
+bool gw_sse_subscribed(gw_sse *h);
 
 /* Open streams now (for tests and logs). */
 size_t gw_sse_count(gw_sse *h);

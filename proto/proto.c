@@ -124,6 +124,11 @@ static const proto_field event_fields[] = {
 	F_I64(event, at_ms, false, 0, INT64_MAX, 0),
 };
 
+static const proto_field events_sync_fields[] = {
+	F_I64(events_sync, epoch, true, 0, INT64_MAX, 0),
+	F_I64(events_sync, seq, true, 0, INT64_MAX, 0),
+};
+
 /* A triage result must carry the triage; the enum values themselves are checked by
  * the store and the enricher, not here. */
 static int result_check(const proto_msg *m, char *err, size_t errlen)
@@ -152,12 +157,14 @@ static const proto_schema schemas[] = {
 	[PROTO_RESULT] = SCHEMA("result", result_fields, result_check),
 	[PROTO_HEARTBEAT] = SCHEMA("heartbeat", heartbeat_fields, NULL),
 	[PROTO_EVENT] = SCHEMA("event", event_fields, NULL),
+	[PROTO_EVENTS_SYNC] = SCHEMA("events_sync", events_sync_fields, NULL),
 };
 
 const proto_schema *proto_schema_of(int type)
 {
-	if (type < PROTO_SUBMIT || type > PROTO_EVENT)
-		return NULL;
+	if (type < PROTO_SUBMIT || (size_t)type >= sizeof schemas / sizeof schemas[0] ||
+	    !schemas[type].name)
+		return NULL; /* gaps in the numbering are other helpers' reserved types */
 	return &schemas[type];
 }
 

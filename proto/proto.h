@@ -56,6 +56,7 @@ typedef enum {
 	PROTO_RESULT = 5,    /* enricher -> store, PUSH: the outcome of a job */
 	PROTO_HEARTBEAT = 6, /* enricher -> store, PUSH: alive, with free slots */
 	PROTO_EVENT = 7,     /* store -> gateways, PUB: an incident changed */
+	PROTO_EVENTS_SYNC = 10, /* store -> gateways, PUB: the last event sent (proto_events_sync) */
 } proto_type;
 
 typedef struct {
@@ -223,6 +224,17 @@ typedef struct {
 	int64_t at_ms;
 } proto_event;
 
+/* PROTO_EVENTS_SYNC: published by the store every PROTO_EVENTS_SYNC_MS (and at once
+ * when it starts), carrying the epoch and seq of the last PROTO_EVENT it published (seq
+ * 0: none yet). A subscriber knows it is subscribed once one arrives, and sees events it
+ * missed (the last ones too, which no later event would reveal) when seq differs from
+ * the last event it received. */
+typedef struct {
+	int64_t epoch;
+	int64_t seq;
+} proto_events_sync;
+#define PROTO_EVENTS_SYNC_MS 500
+
 typedef struct {
 	proto_type type;
 	union {
@@ -233,6 +245,7 @@ typedef struct {
 		proto_result result;
 		proto_heartbeat heartbeat;
 		proto_event event;
+		proto_events_sync events_sync;
 	} u;
 } proto_msg;
 

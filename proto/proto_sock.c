@@ -1,6 +1,9 @@
 /* proto_sock: the one place the pipeline's nng sockets are opened and configured
- * (size cap, reconnect backoff, resends, buffers, ipc directories, stale ipc files). */
+ * (size cap, reconnect backoff, resends, buffers, ipc directories, stale ipc files,
+ * and a guard that keeps every listener accepting: proto_guard.h). */
 #include "proto_sock.h"
+
+#include "proto_guard.h"
 
 #include <errno.h>
 #include <nng/protocol/pipeline0/pull.h>
@@ -115,6 +118,41 @@ static int make_parent_dirs(const char *path)
 	return TR_OK;
 }
 
+/* The folder holding an ipc socket must be ours and closed to everybody else: the
+ * socket's permissions are the internal plane's only lock (anyone who can connect can
+ * submit, read every incident and forge results), and a folder someone else owns could
+ * be swapped under us. Refuses rather than repairs: chmod is the operator's choice. */
+static int ipc_dir_private(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+	if (len == 0)
+		snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+	else if (len < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", (int)len, path);
+	else
+		return TR_ERR_INVALID;
+	struct stat st;
+	if (stat(dir, &st) != 0) {
+		tr_error("proto: cannot stat %s: %s", dir, strerror(errno));
+		return TR_ERR_IO;
+	}
+	if (st.st_uid != geteuid()) {
+		tr_error("proto: refusing to listen in %s: it belongs to uid %u, not to this "
+			 "service's user (uid %u); use a folder of its own",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return TR_ERR_INVALID;
+	}
+	if (st.st_mode & 077) {
+		tr_error("proto: refusing to listen in %s: other users can reach it (mode %03o); "
+			 "chmod 700 it",
+			 dir, (unsigned)(st.st_mode & 0777));
+		return TR_ERR_INVALID;
+	}
+	return TR_OK;
+}
+
 typedef enum { IPC_FREE, IPC_STALE, IPC_LIVE } ipc_state;
 
 /* Whether a process listens on the Unix socket at path, read from /proc/net/unix
@@ -158,6 +196,8 @@ static int ipc_prepare(const char *url, const char *path)
 {
 	int rc = make_parent_dirs(path);
 	if (rc != TR_OK)
+		return rc;
+	if ((rc = ipc_dir_private(path)) != TR_OK)
 		return rc;
 	switch (ipc_probe(path)) {
 	case IPC_LIVE:
@@ -218,6 +258,28 @@ static int open_kind(proto_sock_kind kind, nng_socket *out)
 	return TR_OK;
 }
 
+/* Listens on url (with TLS for tls+tcp:// URLs); the guard reopens listeners this way
+ * too. Returns an nng error (NNG_EINVAL when the TLS configuration is refused). */
+static int listen_url(nng_socket s, const char *url, nng_listener *out)
+{
+	nng_listener l;
+	int rv;
+	if (proto_tls_url(url)) {
+		rv = nng_listener_create(&l, s, url);
+		if (rv == 0 && proto_tls_listener(l, url) != TR_OK) {
+			nng_listener_close(l);
+			return NNG_EINVAL;
+		}
+		if (rv == 0 && (rv = nng_listener_start(l, 0)) != 0)
+			nng_listener_close(l);
+	} else {
+		rv = nng_listen(s, url, &l, 0);
+	}
+	if (rv == 0)
+		*out = l;
+	return rv;
+}
+
 int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 {
 	nng_socket s = NNG_SOCKET_INITIALIZER;
@@ -230,21 +292,15 @@ int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 		return rc;
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
-	int rv;
-	if (proto_tls_url(url)) {
-		nng_listener l;
-		rv = nng_listener_create(&l, s, url);
-		if (rv == 0 && proto_tls_listener(l, url) != TR_OK) {
-			nng_close(s);
-			return TR_ERR_INVALID;
-		}
-		if (rv == 0)
-			rv = nng_listener_start(l, 0);
-	} else {
-		rv = nng_listen(s, url, NULL, 0);
-	}
+	nng_listener lst;
+	int rv = listen_url(s, url, &lst);
 	if (rv != 0) {
 		rc = nng_fail(rv, "listen", url);
+		nng_close(s);
+		return rc;
+	}
+	/* nng 1.5.2 lets a stranger stop a listener for good (proto_guard.h). */
+	if ((rc = proto_guard_watch(s, lst, url, listen_url)) != TR_OK) {
 		nng_close(s);
 		return rc;
 	}
@@ -255,6 +311,12 @@ int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 
 int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
 {
+	return proto_sock_dial_notify(kind, url, NULL, NULL, out);
+}
+
+int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb, void *arg,
+			   nng_socket *out)
+{
 	nng_socket s = NNG_SOCKET_INITIALIZER;
 	int rc;
 
@@ -262,6 +324,12 @@ int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
 		return TR_ERR_INVALID;
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
+	/* before the dial, so that no connection goes unseen */
+	if (cb && (nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, cb, arg) != 0 ||
+		   nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, cb, arg) != 0)) {
+		nng_close(s);
+		return TR_ERR_INTERNAL;
+	}
 	int rv;
 	if (proto_tls_url(url)) {
 		nng_dialer d;

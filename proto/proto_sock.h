@@ -29,11 +29,19 @@ typedef enum {
  * NNG_OPT_RECVTIMEO on the socket to change them. */
 
 /* Opens a socket of the kind and listens on url. On success *out is open; on failure
- * it is left closed and the error is logged. */
+ * it is left closed and the error is logged. The listener is guarded (proto_guard.h):
+ * if a stranger's connection stops it accepting (nng 1.5.2), it is reopened on the
+ * same url within about a second; its peers redial. Call proto_guard_stop() before
+ * nng_fini() in a process that listens. */
 int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out);
 
 /* Opens a socket of the kind and dials url without blocking (redials in background). */
 int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out);
+
+/* The same, with cb called (on an nng thread) for NNG_PIPE_EV_ADD_POST and
+ * NNG_PIPE_EV_REM_POST; registered before the dial starts, so no connection is missed. */
+int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb, void *arg,
+			   nng_socket *out);
 
 /* Encodes m and sends it on s (blocking up to the socket's send timeout). */
 int proto_sock_send(nng_socket s, const proto_msg *m);

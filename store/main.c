@@ -11,6 +11,7 @@
  *   results     results and heartbeats from enrichers (store_results.c)
  *   retention   deletes old resolved incidents, when configured (store_retention.c)
  *   trainer     rebuilds the built-in model when responder labels change (store_train.c)
+ *   events sync PROTO_EVENTS_SYNC every PROTO_EVENTS_SYNC_MS (store_events.c)
  * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
  * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
  * (store_events.c). Shutdown: stop handing calls over, drain writers and readers
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 
 #include "proto_tls.h"
+#include "proto_guard.h"
 #include "store_config.h"
 #include "store_db.h"
 #include "store_dispatch.h"
@@ -139,6 +141,7 @@ int main(int argc, char **argv)
 	tr_info("signal %d: stopping", sig);
 	status = 0;
 out:
+	proto_guard_stop(); /* no listener is reopened while the sockets close */
 	/* in order: no new requests; answer what is held; then the rest */
 	if (rep)
 		store_rep_quiesce(rep);

@@ -1,6 +1,7 @@
 /* store_events: the PUB socket on which every change to an incident is announced
  * (PROTO_EVENT), with this process's epoch and a sequence number that grows by one per
- * event, so subscribers can see gaps. Thread-safe: any thread may publish. */
+ * event, so subscribers can see gaps; and PROTO_EVENTS_SYNC (the last seq) every
+ * PROTO_EVENTS_SYNC_MS from a thread of its own. Thread-safe: any thread may publish. */
 #ifndef STORE_EVENTS_H
 #define STORE_EVENTS_H
 

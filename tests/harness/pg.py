@@ -1,9 +1,12 @@
 """A private PostgreSQL cluster for one test run: initdb in a temp folder, a free port,
 readiness polling. Never a shared cluster. initdb refuses to run as root, so as root the
-cluster runs as an unprivileged user (postgres if it exists, else nobody)."""
+cluster runs as an unprivileged user (postgres if it exists, else nobody). Password
+authentication (scram-sha-256) on TCP and the Unix socket, never trust: the password is
+random per cluster and travels in the URLs url() and socket_url() return."""
 
 import os
 import pwd
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -36,6 +39,7 @@ class Postgres:
         self.log = os.path.join(self.dir, "postgres.log")
         self.port = free_port()
         self.fsync = fsync
+        self.password = secrets.token_hex(16)
         if self.user:
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
         self._initdb()
@@ -47,8 +51,17 @@ class Postgres:
                               stderr=subprocess.STDOUT, text=True, **kw)
 
     def _initdb(self):
-        self._cmd([os.path.join(PG_BIN, "initdb"), "-D", self.data, "-A", "trust",
-                   "-U", "triage", "-E", "UTF8", "--locale=C", "--no-sync"])
+        pwfile = os.path.join(self.dir, "initdb.pw")
+        with open(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+            f.write(self.password + "\n")
+        if self.user:
+            os.chown(pwfile, self.user.pw_uid, self.user.pw_gid)
+        try:
+            self._cmd([os.path.join(PG_BIN, "initdb"), "-D", self.data,
+                       "--auth=scram-sha-256", "--pwfile", pwfile,
+                       "-U", "triage", "-E", "UTF8", "--locale=C", "--no-sync"])
+        finally:
+            os.unlink(pwfile)
         conf = [
             "listen_addresses = '127.0.0.1'",
             f"port = {self.port}",
@@ -90,11 +103,12 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def url(self, db="postgres"):
-        return f"postgresql://triage@127.0.0.1:{self.port}/{db}"
+        return f"postgresql://triage:{self.password}@127.0.0.1:{self.port}/{db}"
 
     def socket_url(self, db="postgres"):
         """The same database over the Unix socket (cheaper than TCP loopback)."""
-        return f"postgresql://triage@/{db}?host={self.dir}&port={self.port}"
+        return (f"postgresql://triage:{self.password}@/{db}"
+                f"?host={self.dir}&port={self.port}")
 
     def create_database(self, name):
         self.psql(f'CREATE DATABASE "{name}"', db="postgres")

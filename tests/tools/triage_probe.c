@@ -1,11 +1,15 @@
 /* triage-probe: a test tool that talks to the pipeline's nng sockets directly, for what
  * HTTP cannot reach: malformed bytes, results from the past, raw events.
  *
- *   triage-probe raw req|push URL HEX...      send each HEX message (raw bytes); for req,
+ *   triage-probe raw req|push URL HEX...      send each HEX message (raw bytes; big:N is N
+ *                                             bytes of garbage); for req,
  *                                             print "reply" or "no-reply" per message
  *   triage-probe result URL ID ATTEMPT OUTCOME [SEVERITY CATEGORY SUMMARY]
  *                                             push a PROTO_RESULT (enricher "probe")
  *   triage-probe sub URL COUNT TIMEOUT_MS     print COUNT events as JSON lines
+ *   triage-probe serve pub|push URL MS HEX... listen on URL and send the HEX messages
+ *                                             (raw bytes) over and over for MS ms, to a
+ *                                             gateway (pub) or an enricher (push)
  * Exit status: 0 on success, 1 on a failure, 2 on bad usage. */
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
@@ -19,9 +23,20 @@
 #include "proto_sock.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "tr_time.h"
 
 static int probe_hex(const char *hex, unsigned char **out, size_t *outlen)
 {
+	if (strncmp(hex, "big:", 4) == 0) { /* big:N - N bytes of garbage (too long for argv) */
+		size_t big = strtoul(hex + 4, NULL, 10);
+		unsigned char *buf = malloc(big ? big : 1);
+		if (!buf)
+			return -1;
+		memset(buf, 0xdc, big);
+		*out = buf;
+		*outlen = big;
+		return 0;
+	}
 	size_t n = strlen(hex);
 	if (n % 2)
 		return -1;
@@ -167,6 +182,38 @@ static int probe_sub(char **argv)
 	return got == want ? 0 : 1;
 }
 
+/* Plays the store's side of the events (pub) or jobs (push) socket with raw bytes. */
+static int probe_serve(int argc, char **argv)
+{
+	bool pub = strcmp(argv[2], "pub") == 0;
+	nng_socket s;
+	int rc = 1;
+	if (proto_sock_listen(pub ? PROTO_SOCK_PUB : PROTO_SOCK_PUSH, argv[3], &s) != 0)
+		return 1;
+	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 100);
+	int64_t until = tr_mono_ms() + atoll(argv[4]);
+	unsigned long sent = 0;
+	while (tr_mono_ms() < until) {
+		for (int i = 5; i < argc; i++) {
+			unsigned char *buf;
+			size_t len;
+			if (probe_hex(argv[i], &buf, &len) != 0) {
+				fprintf(stderr, "probe: bad hex\n");
+				goto out;
+			}
+			if (nng_send(s, buf, len, 0) == 0)
+				sent++;
+			free(buf);
+		}
+		nng_msleep(50); /* pacing the repeats, not synchronising */
+	}
+	printf("sent %lu\n", sent);
+	rc = 0;
+out:
+	nng_close(s);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	tr_log_init("probe", TR_LOG_WARN);
@@ -177,6 +224,9 @@ int main(int argc, char **argv)
 		return probe_result(argc, argv);
 	if (argc == 5 && strcmp(argv[1], "sub") == 0)
 		return probe_sub(argv);
+	if (argc >= 6 && strcmp(argv[1], "serve") == 0 &&
+	    (strcmp(argv[2], "pub") == 0 || strcmp(argv[2], "push") == 0))
+		return probe_serve(argc, argv);
 	fprintf(stderr, "usage: see the comment at the top of tests/tools/triage_probe.c\n");
 	return 2;
 }

@@ -113,6 +113,9 @@ static inline proto_msg full_msg(proto_type t)
 		m.u.event = (proto_event){1764075600000LL, 17, 9, 5, "triaged", "triaged", "open",
 					  "high", "storage", 1764075600999LL};
 		break;
+	case PROTO_EVENTS_SYNC:
+		m.u.events_sync = (proto_events_sync){1764075600000LL, 17};
+		break;
 	}
 	return m;
 }
@@ -151,6 +154,8 @@ static inline proto_msg min_msg(proto_type t)
 	case PROTO_EVENT:
 		m.u.event.kind = "created";
 		m.u.event.status = "submitted";
+		break;
+	case PROTO_EVENTS_SYNC:
 		break;
 	}
 	return m;

@@ -17,6 +17,19 @@ static void test_round_trip_full(void **state)
 	}
 }
 
+/* Types numbered after PROTO_EVENT (each helper's reserved range). */
+static void test_round_trip_later_types(void **state)
+{
+	(void)state;
+	static const proto_type later[] = {PROTO_EVENTS_SYNC};
+	for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+		proto_msg m = full_msg(later[i]), back;
+		round_trip(&m, &back);
+		assert_msg_equal(&m, &back);
+		proto_msg_free(&back);
+	}
+}
+
 static void test_round_trip_required_only(void **state)
 {
 	(void)state;
@@ -312,6 +325,8 @@ static void test_names(void **state)
 	(void)state;
 	assert_string_equal(proto_type_name(PROTO_SUBMIT), "submit");
 	assert_string_equal(proto_type_name(PROTO_EVENT), "event");
+	assert_string_equal(proto_type_name(PROTO_EVENTS_SYNC), "events_sync");
+	assert_string_equal(proto_type_name(8), "unknown"); /* reserved for another helper */
 	assert_string_equal(proto_type_name(0), "unknown");
 	assert_string_equal(proto_type_name(99), "unknown");
 	assert_string_equal(proto_op_name(PROTO_OP_RETRIAGE), "retriage");
@@ -334,6 +349,7 @@ int main(void)
 	tr_log_init("test_proto", TR_LOG_ERROR); /* refusals log warnings */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_full),
+		cmocka_unit_test(test_round_trip_later_types),
 		cmocka_unit_test(test_round_trip_required_only),
 		cmocka_unit_test(test_raw_encoder_agrees),
 		cmocka_unit_test(test_labels_bound),

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "proto_guard.h"
 #include "proto_sock.h"
 #include <nng/protocol/pipeline0/push.h>
 #include "tr_err.h"
@@ -290,6 +291,30 @@ static void test_stale_and_live_socket_files(void **state)
 	nng_close(pull);
 }
 
+/* The socket's folder must be ours and closed to others, or the store does not start. */
+static void test_private_socket_folder(void **state)
+{
+	(void)state;
+	char dir[32] = "/tmp/tpp-XXXXXX", url[96];
+	nng_socket s;
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof url, "ipc://%s/s.ipc", dir);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_REP, url, &s), TR_ERR_INVALID);
+	assert_int_equal(chmod(dir, 0700), 0);
+	if (geteuid() == 0) { /* only root can give it away */
+		assert_int_equal(chown(dir, 65534, 65534), 0);
+		assert_int_equal(proto_sock_listen(PROTO_SOCK_REP, url, &s), TR_ERR_INVALID);
+		assert_int_equal(chown(dir, 0, 0), 0);
+	}
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_REP, url, &s), TR_OK);
+	nng_close(s);
+	char path[96];
+	snprintf(path, sizeof path, "%s/s.ipc", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_nng_msg_helpers(void **state)
 {
 	(void)state;
@@ -338,10 +363,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_without_puller_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pub_sub, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_and_live_socket_files, setup, teardown),
+		cmocka_unit_test(test_private_socket_folder),
 		cmocka_unit_test(test_nng_msg_helpers),
 		cmocka_unit_test(test_error_mapping),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	proto_guard_stop();
 	nng_fini();
 	return rc;
 }

@@ -1,0 +1,353 @@
+/* proto_guard: the listener guard (see proto_guard.h for why and how): one thread
+ * that watches nng's listener statistics, checks a suspect listener and reopens it. */
+#include "proto_guard.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tr_err.h"
+#include "tr_log.h"
+#include "tr_time.h"
+
+typedef struct guard_entry {
+	nng_socket sock;
+	nng_listener lst;
+	bool reopen;     /* closed by us, not yet listening again */
+	proto_guard_listen_fn relisten;
+	uint64_t other;  /* "other errors" last seen */
+	char *url;
+	struct guard_entry *next;
+} guard_entry;
+
+/* The guard's state: one per process, all under mu (documented module state). */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* stop was asked */
+	pthread_t thread;
+	bool running, joinable, stop, no_stats_logged;
+	guard_entry *entries;
+	unsigned long heals, ticks;
+} g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void entry_free(guard_entry *e)
+{
+	free(e->url);
+	free(e);
+}
+
+static bool sock_open(nng_socket s)
+{
+	int proto;
+	return nng_socket_get_int(s, NNG_OPT_PROTO, &proto) == 0;
+}
+
+/* The listener's counter called name, or false when the listener has no statistics
+ * (closed, or statistics not compiled in). */
+static bool stat_read(nng_listener l, const char *name, uint64_t *out)
+{
+	nng_stat *snap = NULL;
+	bool ok = false;
+	if (nng_stats_get(&snap) != 0)
+		return false;
+	nng_stat *ls = nng_stat_find_listener(snap, l);
+	nng_stat *st = ls ? nng_stat_find(ls, name) : NULL;
+	if (st) {
+		*out = nng_stat_value(st);
+		ok = true;
+	}
+	nng_stats_free(snap);
+	return ok;
+}
+
+/* A connected stream socket to where l listens, or -1 (then the caller reopens). */
+static int check_connect(nng_listener l)
+{
+	nng_sockaddr sa;
+	if (nng_listener_get_addr(l, NNG_OPT_LOCADDR, &sa) != 0)
+		return -1;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof ss);
+	if (sa.s_family == NNG_AF_IPC) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+		un->sun_family = AF_UNIX;
+		if (strlen(sa.s_ipc.sa_path) >= sizeof un->sun_path)
+			return -1;
+		strcpy(un->sun_path, sa.s_ipc.sa_path);
+		len = sizeof *un;
+	} else if (sa.s_family == NNG_AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = sa.s_in.sa_port; /* both in network order */
+		in->sin_addr.s_addr = sa.s_in.sa_addr ? sa.s_in.sa_addr : htonl(INADDR_LOOPBACK);
+		len = sizeof *in;
+	} else if (sa.s_family == NNG_AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = sa.s_in6.sa_port;
+		memcpy(&in6->sin6_addr, sa.s_in6.sa_addr, 16);
+		if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+			in6->sin6_addr = in6addr_loopback;
+		len = sizeof *in6;
+	} else {
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = {.tv_sec = PROTO_GUARD_CHECK_MS / 1000,
+			     .tv_usec = (PROTO_GUARD_CHECK_MS % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&ss, len) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The protocol the check speaks to a listener of protocol own: its real peer where a
+ * silent peer is harmless (REQ to a REP: never asks; SUB to a PUB: drops what it gets;
+ * PUSH to a PULL: never sends), so its pipe comes and goes like any peer's (pipe
+ * callbacks see an add and a remove). To a PUSH (jobs) a PULL would be handed a job
+ * that dies with the check, so there it speaks PUSH itself: nng accepts, then rejects
+ * the pipe as incompatible (callbacks then see only a remove, as for any stranger
+ * speaking the wrong protocol). */
+static int check_protocol(nng_socket s, int own)
+{
+	int peer = own;
+	if (own != 0x50 /* push0 */ && nng_socket_get_int(s, NNG_OPT_PEER, &peer) != 0)
+		peer = own;
+	return peer;
+}
+
+/* Whether listener e still accepts: a full SP handshake (check_protocol) must move the
+ * listener's "accept" counter. tls+tcp:// cannot be checked: reported as broken. */
+static bool check_accepting(guard_entry *e)
+{
+	uint64_t before = 0, now = 0;
+	int proto = 0;
+	bool ok = false;
+	int fd = -1;
+
+	if (strncmp(e->url, "ipc://", 6) != 0 && strncmp(e->url, "tcp://", 6) != 0)
+		return false;
+	if (!stat_read(e->lst, "accept", &before) ||
+	    nng_socket_get_int(e->sock, NNG_OPT_PROTO, &proto) != 0)
+		return true; /* closed meanwhile: the next tick drops it */
+	if ((fd = check_connect(e->lst)) < 0)
+		goto out;
+	proto = check_protocol(e->sock, proto);
+	unsigned char hdr[8] = {0, 'S', 'P', 0, (unsigned char)(proto >> 8),
+				(unsigned char)proto, 0, 0};
+	unsigned char peer[8];
+	if (send(fd, hdr, sizeof hdr, MSG_NOSIGNAL) != (ssize_t)sizeof hdr)
+		goto out;
+	size_t got = 0;
+	while (got < sizeof peer) {
+		ssize_t n = recv(fd, peer + got, sizeof peer - got, 0);
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+	}
+	int64_t until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
+	do {
+		if (!stat_read(e->lst, "accept", &now)) {
+			ok = true; /* closed meanwhile: the next tick drops it */
+			break;
+		}
+		if (now > before) {
+			ok = true;
+			break;
+		}
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL); /* polling nng's counter, bounded by until */
+	} while (tr_mono_ms() < until);
+out:
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* Closes e's listener and listens again on its URL. */
+static void reopen(guard_entry *e)
+{
+	if (!e->reopen) {
+		nng_listener_close(e->lst);
+		e->reopen = true;
+	}
+	nng_listener nl;
+	int rv = e->relisten(e->sock, e->url, &nl);
+	if (rv == NNG_ECLOSED)
+		return; /* the socket was closed meanwhile: the next tick drops it */
+	if (rv != 0) {
+		tr_error("proto: guard: listen %s again: %s (retrying)", e->url, nng_strerror(rv));
+		return;
+	}
+	e->lst = nl;
+	e->reopen = false;
+	e->other = 0;
+	g.heals++;
+	tr_warn("proto: listener %s had stopped accepting (a peer closed during the handshake, "
+		"nng 1.5.2 bug #1518): reopened it; its peers reconnect",
+		e->url);
+}
+
+/* One look at every listener (mu held). */
+static void guard_tick(void)
+{
+	for (guard_entry **pp = &g.entries; *pp;) {
+		guard_entry *e = *pp;
+		uint64_t other = 0;
+		if (!sock_open(e->sock)) {
+			*pp = e->next;
+			entry_free(e);
+			continue;
+		}
+		pp = &e->next;
+		if (e->reopen) {
+			reopen(e);
+			continue;
+		}
+		if (!stat_read(e->lst, "other", &other)) {
+			if (!g.no_stats_logged)
+				tr_warn("proto: guard: no statistics for listener %s; not guarded",
+					e->url);
+			g.no_stats_logged = true;
+			continue;
+		}
+		if (other == e->other)
+			continue;
+		e->other = other;
+		if (check_accepting(e))
+			tr_debug("proto: guard: %s had a failed handshake and still accepts", e->url);
+		else
+			reopen(e);
+	}
+}
+
+static void *guard_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&g.mu);
+	while (!g.stop && g.entries) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += PROTO_GUARD_TICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&g.cv, &g.mu, &until);
+		if (!g.stop) {
+			guard_tick();
+			g.ticks++;
+		}
+	}
+	g.running = false;
+	pthread_mutex_unlock(&g.mu);
+	return NULL;
+}
+
+int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
+		      proto_guard_listen_fn relisten)
+{
+	int rc = TR_ERR_NOMEM;
+	guard_entry *e = calloc(1, sizeof *e);
+	if (!e || !(e->url = strdup(url))) {
+		free(e);
+		return rc;
+	}
+	e->sock = s;
+	e->lst = l;
+	e->relisten = relisten;
+	pthread_mutex_lock(&g.mu);
+	if (!g.running) {
+		if (g.joinable) { /* the last one ended by itself: reap it */
+			pthread_join(g.thread, NULL);
+			g.joinable = false;
+		}
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_destroy(&g.cv);
+		pthread_cond_init(&g.cv, &ca);
+		pthread_condattr_destroy(&ca);
+		g.stop = false;
+		g.entries = e; /* the thread ends at once with no entries */
+		if (pthread_create(&g.thread, NULL, guard_thread, NULL) != 0) {
+			g.entries = NULL;
+			pthread_mutex_unlock(&g.mu);
+			entry_free(e);
+			tr_error("proto: guard: cannot start its thread");
+			return TR_ERR_INTERNAL;
+		}
+		g.running = g.joinable = true;
+	} else {
+		e->next = g.entries;
+		g.entries = e;
+	}
+	pthread_mutex_unlock(&g.mu);
+	return TR_OK;
+}
+
+void proto_guard_stop(void)
+{
+	pthread_mutex_lock(&g.mu);
+	g.stop = true;
+	pthread_cond_broadcast(&g.cv);
+	bool join = g.joinable;
+	g.joinable = false;
+	pthread_mutex_unlock(&g.mu);
+	if (join)
+		pthread_join(g.thread, NULL);
+	pthread_mutex_lock(&g.mu);
+	while (g.entries) {
+		guard_entry *e = g.entries;
+		g.entries = e->next;
+		entry_free(e);
+	}
+	pthread_mutex_unlock(&g.mu);
+}
+
+void proto_guard_forget(nng_socket s)
+{
+	pthread_mutex_lock(&g.mu); /* waits out a check or reopening in progress */
+	for (guard_entry **pp = &g.entries; *pp;) {
+		guard_entry *e = *pp;
+		if (nng_socket_id(e->sock) == nng_socket_id(s)) {
+			*pp = e->next;
+			entry_free(e);
+		} else {
+			pp = &e->next;
+		}
+	}
+	pthread_mutex_unlock(&g.mu);
+}
+
+unsigned long proto_guard_ticks(void)
+{
+	pthread_mutex_lock(&g.mu);
+	unsigned long n = g.ticks;
+	pthread_mutex_unlock(&g.mu);
+	return n;
+}
+
+unsigned long proto_guard_heals(void)
+{
+	pthread_mutex_lock(&g.mu);
+	unsigned long n = g.heals;
+	pthread_mutex_unlock(&g.mu);
+	return n;
+}

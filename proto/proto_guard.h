@@ -1,0 +1,64 @@
+/* proto_guard: keeps every listener proto_sock_listen opened accepting, whatever a
+ * stranger does to it (nng 1.5.2's listener-stops-accepting bug, upstream #1518).
+ *
+ * Why: in nng 1.5.2 a peer that connects and closes before the SP handshake is done
+ * (a plain socat, a monitoring probe) can complete the listener's accept with
+ * NNG_ECLOSED (the handshake's write gets EPIPE); nng's core takes that for "the
+ * listener was closed" and never posts another accept. Later peers still finish the
+ * handshake on their side and sit unaccepted for good. Seen here on ipc:// with one
+ * connect and close; tcp:// (where the first write rarely fails) and tls+tcp:// have
+ * the same code path. Fixed upstream after 1.5.2 by reporting such a close as
+ * NNG_ECONNSHUT; Debian 12 ships 1.5.2.
+ *
+ * How: one guard thread per process looks at nng's statistics of every guarded
+ * listener every PROTO_GUARD_TICK_MS. A rise in its "other errors" counter (where
+ * NNG_ECLOSED and the harmless NNG_ECONNSHUT are both counted) makes it check the
+ * listener: over ipc:// and tcp:// it connects, completes the SP handshake as a silent
+ * peer (as the listener's own protocol for PUSH, which nng then rejects, so no job goes
+ * to the check) and waits for the listener's "accept" counter to move. If it does not within PROTO_GUARD_CHECK_MS, the listener
+ * is closed and a new one listens on the same URL (its pipes close and their peers
+ * redial within the reconnect backoff). tls+tcp:// cannot be checked without a
+ * certificate, so there any "other" error reopens the listener. Garbage bytes and
+ * half handshakes never stop nng's accept loop (protocol errors and timeouts are
+ * retried by nng itself); the tests check that too.
+ *
+ * Thread: the guard thread owns the table of guarded listeners (under its mutex). It
+ * starts with the first guarded listener and ends when no guarded socket is open any
+ * more, or at proto_guard_stop(). A closed socket's entries are dropped on the next
+ * tick. */
+#ifndef PROTO_GUARD_H
+#define PROTO_GUARD_H
+
+#include <nng/nng.h>
+
+#define PROTO_GUARD_TICK_MS 200
+#define PROTO_GUARD_CHECK_MS 1000
+
+/* How a listener is opened again: listens on url on s (TLS configured as the first
+ * time), setting *out; returns an nng error. */
+typedef int (*proto_guard_listen_fn)(nng_socket s, const char *url, nng_listener *out);
+
+/* Starts guarding listener l of socket s, listening on url (copied), reopened with
+ * relisten. Returns TR_OK,
+ * TR_ERR_NOMEM or TR_ERR_INTERNAL (the thread could not start: nothing is guarded).
+ * Statistics must be compiled into libnng (Debian's are); without them the guard logs
+ * once and does nothing. */
+int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
+		      proto_guard_listen_fn relisten);
+
+/* Stops the guard thread and forgets every listener (they stay open). Call before
+ * nng_fini(). Safe to call when nothing is guarded. */
+void proto_guard_stop(void);
+
+/* Stops guarding socket s (waiting out a check or reopening in progress). Call it
+ * before nng_close() of a listening socket: nng 1.5.2 is not safe against a listener
+ * being opened on a socket another thread is closing. proto_guard_stop() does it for
+ * every socket at once (the store calls it when it starts shutting down). */
+void proto_guard_forget(nng_socket s);
+
+/* How many times the guard reopened a listener in this process, and how many rounds it
+ * has made over its listeners (for tests and logs). */
+unsigned long proto_guard_heals(void);
+unsigned long proto_guard_ticks(void);
+
+#endif
