@@ -127,7 +127,7 @@ class OneShotAgainstFakeLLM(OneShotBase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.fake.stop()
+        cls.fake.close()
 
     def setUp(self):
         self.fake.control(reset=True, reset_stats=True)
@@ -316,7 +316,7 @@ class OneShotOpenAIKey(OneShotBase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.fake.stop()
+        cls.fake.close()
 
     def test_bearer_key_is_sent_and_never_logged(self):
         r = self.once(TRIAGE_LLM_BACKEND="openai", TRIAGE_OPENAI_URL=self.fake.url,

@@ -60,7 +60,7 @@ class FakeLLMTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="fakellm-")
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.fake = FakeLLM(self.dir, api_key=self.api_key)
-        self.addCleanup(self.fake.stop)
+        self.addCleanup(self.fake.close)
         self.port = self.fake.port
 
     def req(self, method, path, body=None, headers=None):

@@ -186,7 +186,7 @@ class GatewayKeysTest(PipelineTest):
     def test_public_address_needs_configured_keys(self):
         p = self.stack.start_gateway(env={"TRIAGE_HTTP_ADDR": "0.0.0.0", "TRIAGE_API_KEYS": ""},
                                      wait=False)
-        self.assertEqual(p.popen.wait(20), 2)
+        self.assertEqual(p.expect_exit(20), 2)
         p.stop()  # closes its log
         self.assertIn("refusing to start on 0.0.0.0", p.text())
         self.assertIn("TRIAGE_API_KEYS", p.text())
@@ -208,7 +208,7 @@ class GatewayKeysTest(PipelineTest):
                           ({"TRIAGE_API_KEYS": "has space"}, "TRIAGE_API_KEYS"),
                           ({"TRIAGE_WEB_DIR": "/nonexistent/web"}, "TRIAGE_WEB_DIR")):
             p = self.stack.start_gateway(env=env, wait=False)
-            self.assertNotEqual(p.popen.wait(20), 0, env)
+            self.assertNotEqual(p.expect_exit(20), 0, env)
             p.stop()
             self.assertIn(word, p.text())
 
