@@ -75,10 +75,12 @@ static enum MHD_Result gw_finish_store(gw_req *r)
 				snprintf(detail, sizeof detail,
 					 "the store is not reachable, or the gateway is stopping");
 			gw_warn_unavailable(h, detail);
-			return gw_respond_error(r, 503, "unavailable", detail, NULL);
+			return gw_respond_error(r, tr_err_http_status(rc), tr_err_http_name(rc),
+						detail, NULL);
 		}
-		return gw_respond_error(r, 500, "internal", "the store's answer was malformed",
-					NULL);
+		return gw_respond_error(r, tr_err_http_status(TR_ERR_PROTO),
+					tr_err_http_name(TR_ERR_PROTO),
+					"the store's answer was malformed", NULL);
 	}
 	const proto_reply *rep = &reply.u.reply;
 	if (r->match.id == GW_R_READYZ) {
@@ -98,7 +100,7 @@ static enum MHD_Result gw_finish_store(gw_req *r)
 	if (!body || !*body) {
 		free(body);
 		body = rep->code == TR_OK ? strdup("{}")
-					  : gw_error_json(tr_errname(rep->code), tr_strerror(rep->code));
+					  : gw_error_json(tr_err_http_name(rep->code), tr_strerror(rep->code));
 	}
 	if (status == 503) {
 		snprintf(detail, sizeof detail, "the store answered: %s", tr_strerror(rep->code));

@@ -46,6 +46,19 @@ static void store_publish_batch(store_ingest *in, store_batch_run *b)
 		store_events_publish_row(in->events, b->occ, r, 2, "occurrence");
 }
 
+/* What a failed submit answers: a value the database's checks refused (SQLSTATE class
+ * 22 data exception, 23 integrity violation) is the client's (400); any other refusal is
+ * our bug (TR_ERR_DB: 500); the rest could not commit (503). */
+static int store_ingest_error(store_db *db, int rc)
+{
+	if (rc != TR_ERR_DB)
+		return TR_ERR_UNAVAILABLE;
+	const char *state = store_db_sqlstate(db);
+	if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
+		return TR_ERR_INVALID;
+	return TR_ERR_DB;
+}
+
 void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t n)
 {
 	store_batch_run b = {.calls = calls, .n = n};
@@ -83,17 +96,18 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 	}
 	if (rc != TR_OK) {
 		char detail[320];
-		if (rc == TR_ERR_DB)
+		int code = store_ingest_error(db, rc);
+		if (code == TR_ERR_INVALID)
 			snprintf(detail, sizeof(detail), "the database refused the incident: %s",
 				 store_db_errmsg(db));
+		else if (code == TR_ERR_DB)
+			snprintf(detail, sizeof(detail), "database error %s", store_db_sqlstate(db));
 		else
 			snprintf(detail, sizeof(detail), "database unavailable: %s",
 				 store_db_errmsg(db));
 		for (size_t i = 0; i < n; i++) {
 			if (b.slots[i].kind != STORE_SLOT_INVALID)
-				store_call_fail(calls[i], rc == TR_ERR_DB ? TR_ERR_INVALID
-									  : TR_ERR_UNAVAILABLE,
-						detail);
+				store_call_fail(calls[i], code, detail);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {

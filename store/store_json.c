@@ -164,7 +164,7 @@ char *store_json_error(int code, const char *detail)
 	store_buf b;
 	store_buf_init(&b, 4096);
 	store_buf_adds(&b, "{\"error\":");
-	store_buf_json_str(&b, tr_errname(code));
+	store_buf_json_str(&b, tr_err_http_name(code));
 	store_buf_adds(&b, ",\"detail\":");
 	store_buf_json_str(&b, detail ? detail : tr_strerror(code));
 	store_buf_adds(&b, "}");

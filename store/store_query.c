@@ -162,7 +162,7 @@ static int store_get(store_reader *r, store_call *call)
 			return store_call_ok(call, json);
 		}
 	}
-	return store_call_fail(call, TR_ERR_TOO_LARGE, "the incident is too large to show");
+	return store_call_fail(call, TR_ERR_INTERNAL, "the incident is too large to show");
 }
 
 void store_query_run(store_reader *r, store_call *call)
