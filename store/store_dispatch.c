@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "proto_sock.h"
 #include "store_db.h"
+#include "store_stmt.h"
 #include "store_json.h"
 #include "tr_err.h"
 #include "tr_log.h"
@@ -69,7 +70,7 @@ void store_backoff_array(const store_config *cfg, char *out, size_t outlen)
 		snprintf(out + o, outlen - o, "}");
 }
 
-static const char store_sql_claim[] =
+const store_stmt store_stmt_claim = {"dispatch_claim",
 	"WITH c AS (SELECT id FROM incidents WHERE status = 'submitted'"
 	" AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT $1"
 	" FOR UPDATE SKIP LOCKED),"
@@ -85,7 +86,7 @@ static const char store_sql_claim[] =
 	" SELECT id, 'dispatched', status, attempt, 'store', jsonb_build_object('lease_ms', $2)"
 	" FROM u)"
 	" SELECT u.*, coalesce((SELECT value FROM settings WHERE name = 'model'), $3) FROM u"
-	" ORDER BY id";
+	" ORDER BY id"};
 
 static const char store_sql_expire[] =
 	"WITH x AS (SELECT id FROM incidents WHERE status = 'processing'"
@@ -224,7 +225,7 @@ static long store_dispatch_pass(store_dispatch *d)
 	snprintf(lease, sizeof(lease), "%ld", d->cfg->lease_ms);
 	const char *p[] = {lim, lease, d->cfg->default_model};
 	PGresult *res = NULL;
-	if (store_db_exec_prepared(d->db, store_sql_claim, store_sql_claim, 3, p, &res) != TR_OK)
+	if (store_db_exec_prepared(d->db, &store_stmt_claim, 3, p, &res) != TR_OK)
 		return -1;
 	long n = PQntuples(res);
 	if (n > 0) {

@@ -8,11 +8,12 @@
 #include "store_json.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "store_stmt.h"
 
 /* The multi-row insert: rows whose request id, idempotency key or open dedup key exist
  * already are skipped (resolved afterwards); the 'created' event is written in the
  * same statement. */
-static const char store_sql_insert[] =
+const store_stmt store_stmt_insert = {"ingest_insert",
 	"WITH src AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
 	" $5::text[], $6::text[], $7::text[], $8::jsonb[]) WITH ORDINALITY AS"
 	" s(request_id, idempotency_key, title, description, source, service, dedup_key,"
@@ -32,11 +33,11 @@ static const char store_sql_insert[] =
 	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms),"
 	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
 	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins)"
-	" SELECT request_id, id, ms FROM ins";
+	" SELECT request_id, id, ms FROM ins"};
 
 /* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
  * submit that was counted as an occurrence. $1/$2: request ids and keys. */
-static const char store_sql_known[] =
+const store_stmt store_stmt_known = {"ingest_known",
 	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS"
 	" k(r, ik, ord))"
 	" SELECT k.ord, i.id, triage_incident_json(i), 0 AS how FROM k"
@@ -49,7 +50,7 @@ static const char store_sql_known[] =
 	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 3 FROM k"
 	" JOIN incident_occurrences o ON o.idempotency_key = k.ik JOIN incidents i ON i.id ="
 	" o.incident_id"
-	" ORDER BY 1, 4";
+	" ORDER BY 1, 4"};
 
 /* Occurrences: $1 dedup keys, $2 how many submits each. */
 static const char store_sql_occur[] =
@@ -117,7 +118,7 @@ static int store_step_insert(store_db *db, store_batch_run *b)
 	const char *p[STORE_BATCH_NCOLS];
 	for (int c = 0; c < STORE_BATCH_NCOLS; c++)
 		p[c] = arr.col[c].data;
-	rc = store_db_exec_prepared(db, store_sql_insert, store_sql_insert, STORE_BATCH_NCOLS, p,
+	rc = store_db_exec_prepared(db, &store_stmt_insert, STORE_BATCH_NCOLS, p,
 				    &res);
 	if (rc != TR_OK)
 		goto out;
@@ -168,7 +169,7 @@ static int store_step_known(store_db *db, store_batch_run *b)
 	if (req.failed || key.failed)
 		goto out;
 	const char *p[] = {req.data, key.data};
-	rc = store_db_exec_prepared(db, store_sql_known, store_sql_known, 2, p, &res);
+	rc = store_db_exec_prepared(db, &store_stmt_known, 2, p, &res);
 	if (rc != TR_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
