@@ -8,42 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_contract.h"
 #include "store_json.h"
 #include "tr_err.h"
 
+/* The vocabularies are proto_contract's. */
 static bool store_in(const char *s, const char *const *set)
 {
-	for (; s && *set; set++) {
-		if (strcmp(s, *set) == 0)
-			return true;
-	}
-	return false;
+	return s && proto_enum_find(set, s, strlen(s));
 }
 
 bool store_is_status(const char *s)
 {
-	static const char *const v[] = {"submitted", "processing", "triaged", "failed", NULL};
-	return store_in(s, v);
+	return store_in(s, proto_statuses);
 }
 
 bool store_is_severity(const char *s)
 {
-	static const char *const v[] = {"critical", "high", "medium", "low", NULL};
-	return store_in(s, v);
+	return store_in(s, proto_severities);
 }
 
 bool store_is_category(const char *s)
 {
-	static const char *const v[] = {"compute",    "storage",  "database",
-					"network",    "application", "deployment",
-					"security",   "dependency", "other",    NULL};
-	return store_in(s, v);
+	return store_in(s, proto_categories);
 }
 
 bool store_is_state(const char *s)
 {
-	static const char *const v[] = {"open", "acknowledged", "resolved", NULL};
-	return store_in(s, v);
+	return store_in(s, proto_states);
 }
 
 void store_cursor_encode(int64_t id, char out[STORE_CURSOR_MAX])
