@@ -12,6 +12,7 @@
 
 #include "gw_http.h"
 #include "gw_routes.h"
+#include "tr_buf.h"
 
 /* No inline script, no plugins, no framing: the dashboard loads only its own files. */
 #define GW_CSP                                                                                \
@@ -37,8 +38,8 @@ typedef struct {
 	gw_phase phase;
 	bool keep_body; /* the route reads the body; others count and drop it */
 	bool too_large; /* a chunked body passed the limit */
-	char *body;
-	size_t len, cap;
+	tr_buf body;     /* what the route reads, capped at the declared or allowed size */
+	size_t received; /* body bytes received, kept or not */
 	uint8_t tenant[GW_SHA256_LEN];
 	pthread_mutex_t mu;
 	bool parked, reply_ready;
