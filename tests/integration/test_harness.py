@@ -55,6 +55,19 @@ class HarnessFailsTest(unittest.TestCase):
         self.assertIn("racy", msg)
         self.assertIn("printed a sanitizer report", msg)
 
+    def test_asan_error_fails(self):
+        p = self.start("overflow", "overflow")
+        wait_for(lambda: not p.alive(), 60, "overflow to stop")
+        if p.popen.returncode == 77:
+            p.exit_expected = True
+            self.stack.close()
+            self.skipTest("harness-fault has no AddressSanitizer in this (TSan) build")
+        self.assertIn("ERROR: AddressSanitizer: heap-buffer-overflow", p.text())
+        msg = self.close_fails()
+        self.assertIn("overflow", msg)
+        self.assertIn("printed a sanitizer report", msg)
+        self.assertRegex(msg, r"exited with status [1-9]")
+
     def test_unexpected_signal_fails(self):
         p = self.start("crasher", "clean")
         self.ready(p)
