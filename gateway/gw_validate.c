@@ -261,8 +261,8 @@ static bool gw_check_param(const gw_param *p, const char **canon, char *detail, 
 		size_t nchars = 0;
 		if (!tr_utf8_valid(v, len, &nchars, NULL))
 			return gw_fail(detail, dlen, "q: invalid UTF-8");
-		if (nchars < 1 || nchars > GW_Q_MAX_CHARS)
-			return gw_fail(detail, dlen, "q: must be 1-%d characters", GW_Q_MAX_CHARS);
+		if (nchars < 1 || nchars > PROTO_Q_MAX_CHARS)
+			return gw_fail(detail, dlen, "q: must be 1-%d characters", PROTO_Q_MAX_CHARS);
 		return true;
 	}
 	if (strcmp(p->key, "limit") == 0) {
@@ -272,8 +272,8 @@ static bool gw_check_param(const gw_param *p, const char **canon, char *detail, 
 			ok = v[i] >= '0' && v[i] <= '9';
 			n = n * 10 + (v[i] - '0');
 		}
-		if (!ok || n < 1 || n > GW_LIMIT_MAX)
-			return gw_fail(detail, dlen, "limit: must be an integer 1-%d", GW_LIMIT_MAX);
+		if (!ok || n < 1 || n > PROTO_LIST_LIMIT_MAX)
+			return gw_fail(detail, dlen, "limit: must be an integer 1-%d", PROTO_LIST_LIMIT_MAX);
 		return true;
 	}
 	/* cursor */

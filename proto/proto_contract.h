@@ -30,6 +30,11 @@
 #define PROTO_NSTATUSES PROTO_COUNT(PROTO_STATUSES)
 #define PROTO_NSTATES PROTO_COUNT(PROTO_STATES)
 
+/* Listing incidents (GET /incidents): the search text and the page size. */
+#define PROTO_Q_MAX_CHARS 200
+#define PROTO_LIST_LIMIT_MAX 200
+#define PROTO_LIST_LIMIT_DEFAULT 50
+
 /* The lists in their order (severities most to least severe), each NULL-terminated. */
 extern const char *const proto_severities[];
 extern const char *const proto_categories[];

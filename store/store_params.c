@@ -86,7 +86,7 @@ int store_list_parse(const proto_kv *params, size_t n, store_list_query *out, ch
 		     size_t detlen)
 {
 	memset(out, 0, sizeof(*out));
-	out->limit = STORE_LIST_LIMIT_DEFAULT;
+	out->limit = PROTO_LIST_LIMIT_DEFAULT;
 	for (size_t i = 0; i < n; i++) {
 		const char *k = params[i].key, *v = params[i].value;
 		if (!k || !v) {
@@ -118,9 +118,9 @@ int store_list_parse(const proto_kv *params, size_t n, store_list_query *out, ch
 		} else if (strcmp(k, "q") == 0) {
 			size_t chars = 0;
 			if (!store_utf8_check(v, strlen(v), &chars) || chars < 1 ||
-			    chars > STORE_Q_MAX_CHARS) {
+			    chars > PROTO_Q_MAX_CHARS) {
 				snprintf(detail, detlen, "q: must be 1-%d characters of UTF-8",
-					 STORE_Q_MAX_CHARS);
+					 PROTO_Q_MAX_CHARS);
 				return TR_ERR_INVALID;
 			}
 			store_like_pattern(v, out->q_like, sizeof(out->q_like));
@@ -130,9 +130,9 @@ int store_list_parse(const proto_kv *params, size_t n, store_list_query *out, ch
 			errno = 0;
 			long l = strtol(v, &end, 10);
 			if (!isdigit((unsigned char)v[0]) || errno || *end || l < 1 ||
-			    l > STORE_LIST_LIMIT_MAX) {
+			    l > PROTO_LIST_LIMIT_MAX) {
 				snprintf(detail, detlen, "limit: must be an integer 1-%d",
-					 STORE_LIST_LIMIT_MAX);
+					 PROTO_LIST_LIMIT_MAX);
 				return TR_ERR_INVALID;
 			}
 			out->limit = l;

@@ -13,3 +13,6 @@ export const SHORT_MAX = 255; // source, service, dedup key (bytes)
 export const LABELS_MAX = 32;
 export const LABEL_KEY_MAX = 64; // bytes
 export const LABEL_VALUE_MAX = 256; // bytes
+export const Q_MAX_CHARS = 200; // the list's search text
+export const LIST_LIMIT_MAX = 200; // incidents per page
+export const LIST_LIMIT_DEFAULT = 50;

@@ -77,7 +77,10 @@ class WebContractTest(unittest.TestCase):
                                    "DESCRIPTION_MAX_BYTES": b["description_max_bytes"],
                                    "SHORT_MAX": b["short_max"], "LABELS_MAX": b["labels_max"],
                                    "LABEL_KEY_MAX": b["label_key_max"],
-                                   "LABEL_VALUE_MAX": b["label_value_max"]})
+                                   "LABEL_VALUE_MAX": b["label_value_max"],
+                                   "Q_MAX_CHARS": b["q_max_chars"],
+                                   "LIST_LIMIT_MAX": b["list_limit_max"],
+                                   "LIST_LIMIT_DEFAULT": b["list_limit_default"]})
 
     def test_web_uses_no_literal_vocabulary(self):
         """Outside constants.js the dashboard names no severity or category itself in a

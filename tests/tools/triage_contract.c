@@ -23,10 +23,12 @@ int main(void)
 	printf("  \"bounds\": {\"title_max_chars\": %d, \"description_max_bytes\": %d,"
 	       " \"short_max\": %d, \"labels_max\": %d, \"label_key_max\": %d,"
 	       " \"label_value_max\": %d, \"summary_max\": %d, \"actions_max\": %d,"
-	       " \"action_max\": %d, \"detail_max\": %d}\n",
+	       " \"action_max\": %d, \"detail_max\": %d, \"q_max_chars\": %d,"
+	       " \"list_limit_max\": %d, \"list_limit_default\": %d}\n",
 	       PROTO_TITLE_MAX_CHARS, PROTO_DESC_MAX, PROTO_SHORT_MAX, PROTO_LABELS_MAX,
 	       PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX, PROTO_SUMMARY_MAX, PROTO_ACTIONS_MAX,
-	       PROTO_ACTION_MAX, PROTO_DETAIL_MAX);
+	       PROTO_ACTION_MAX, PROTO_DETAIL_MAX, PROTO_Q_MAX_CHARS, PROTO_LIST_LIMIT_MAX,
+	       PROTO_LIST_LIMIT_DEFAULT);
 	printf("}\n");
 	return 0;
 }
