@@ -26,6 +26,7 @@ typedef enum {
 	GW_R_HEALTHZ,
 	GW_R_READYZ,
 	GW_R_STATIC, /* a file of web/ */
+	GW_R_METRICS, /* /metrics: Prometheus text */
 } gw_route_id;
 
 enum {

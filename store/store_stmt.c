@@ -4,7 +4,7 @@
 
 const store_stmt *const store_stmts[] = {
 	&store_stmt_claim,   &store_stmt_insert, &store_stmt_known,    &store_stmt_triaged,
-	&store_stmt_failed,  &store_stmt_retry,  &store_stmt_released,
+	&store_stmt_failed,  &store_stmt_retry,  &store_stmt_released, &store_stmt_retention,
 };
 const size_t store_nstmts = sizeof store_stmts / sizeof store_stmts[0];
 

@@ -23,6 +23,7 @@ extern const store_stmt store_stmt_triaged;  /* store_results.c */
 extern const store_stmt store_stmt_failed;   /* store_results.c */
 extern const store_stmt store_stmt_retry;    /* store_results.c */
 extern const store_stmt store_stmt_released; /* store_results.c */
+extern const store_stmt store_stmt_retention; /* store_retention.c */
 
 /* Every statement that may be prepared, in a fixed order. */
 extern const store_stmt *const store_stmts[];
