@@ -1,6 +1,7 @@
 # The two commands: `make run` and `make test`. Both install missing Debian packages.
 BUILD      ?= build
 TEST_BUILD ?= build-test
+TSAN_BUILD ?= build-tsan
 JOBS       ?= 2
 CMAKE_FLAGS ?=
 
@@ -21,6 +22,9 @@ run: build
 # Every test, twice: on the build `make run` uses, then with AddressSanitizer and
 # UndefinedBehaviorSanitizer. Unit tests (cmocka), integration tests (real PostgreSQL,
 # processes, sockets, HTTP) and the browser tests (Debian's chromium, playwright-core).
+# Then the unit and integration tests a third time with ThreadSanitizer (every data race
+# in our threads is a failure; see tests/README.md for what it can and cannot see, and
+# why test_tls is left out of this run).
 test:
 	@scripts/deps.sh test
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -29,10 +33,13 @@ test:
 	cmake -S . -B $(TEST_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRIAGE_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(TEST_BUILD) -j$(JOBS)
 	cd $(TEST_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DTRIAGE_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(TSAN_BUILD) -j$(JOBS)
+	cd $(TSAN_BUILD) && ctest --output-on-failure -j$(JOBS) --timeout 600 -L 'unit|integration' -E '^integration\.test_tls$$'
 
 bench: build
 	@scripts/deps.sh bench
 	bench/run.sh $(BUILD)/bin
 
 clean:
-	rm -rf $(BUILD) $(TEST_BUILD)
+	rm -rf $(BUILD) $(TEST_BUILD) $(TSAN_BUILD)

@@ -14,7 +14,7 @@ typedef enum {
 	TR_ERR_AUTH,
 	TR_ERR_TIMEOUT,
 	TR_ERR_UNAVAILABLE, /* a peer (store, database, LLM) cannot be reached or is busy */
-	TR_ERR_DB,          /* the database refused or failed a statement */
+	TR_ERR_DB,          /* the database refused or failed a statement (a bug: HTTP 500) */
 	TR_ERR_PROTO,       /* a malformed, unknown or wrong-version message */
 	TR_ERR_IO,
 	TR_ERR_INTERNAL,
@@ -26,5 +26,11 @@ const char *tr_strerror(int err);
 
 /* A stable machine name ("invalid", "not_found", ...) used in JSON error bodies. */
 const char *tr_errname(int err);
+
+/* The one mapping to HTTP: the status a request failing with err is answered with, and
+ * the machine name its JSON body carries (one of docs/API.md's names). Unknown codes
+ * give 500 "internal". TR_OK gives 200 "ok" (routes choose their own success status). */
+int tr_err_http_status(int err);
+const char *tr_err_http_name(int err);
 
 #endif

@@ -8,15 +8,14 @@
 #include <string.h>
 
 #include "proto.h"
+#include "tr_buf.h"
 #include "tr_log.h"
 #include "triage.h"
 
 struct llm_http {
 	CURL *curl;
 	const atomic_bool *abort_flag;
-	char *buf; /* reply, NUL-terminated */
-	size_t len, cap;
-	bool overflow;
+	tr_buf reply; /* the reply body, capped at LLM_HTTP_REPLY_MAX */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -24,26 +23,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	llm_http *h = arg;
 	size_t n = size * nmemb;
-	if (h->len + n + 1 > LLM_HTTP_REPLY_MAX) {
-		h->overflow = true;
-		return 0; /* curl ends the transfer with CURLE_WRITE_ERROR */
-	}
-	if (h->len + n + 1 > h->cap) {
-		size_t cap = h->cap ? h->cap : 16384;
-		while (cap < h->len + n + 1)
-			cap *= 2;
-		if (cap > LLM_HTTP_REPLY_MAX)
-			cap = LLM_HTTP_REPLY_MAX;
-		char *nb = realloc(h->buf, cap);
-		if (!nb)
-			return 0;
-		h->buf = nb;
-		h->cap = cap;
-	}
-	memcpy(h->buf + h->len, ptr, n);
-	h->len += n;
-	h->buf[h->len] = '\0';
-	return n;
+	/* 0 ends the transfer with CURLE_WRITE_ERROR (reply.too_large says why) */
+	return tr_buf_add(&h->reply, ptr, n) ? n : 0;
 }
 
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -65,6 +46,7 @@ llm_http *llm_http_new(const atomic_bool *abort_flag)
 		return NULL;
 	}
 	h->abort_flag = abort_flag;
+	tr_buf_init(&h->reply, LLM_HTTP_REPLY_MAX);
 	return h;
 }
 
@@ -73,7 +55,7 @@ void llm_http_free(llm_http *h)
 	if (!h)
 		return;
 	curl_easy_cleanup(h->curl);
-	free(h->buf);
+	tr_buf_free(&h->reply);
 	free(h);
 }
 
@@ -141,10 +123,7 @@ llm_status llm_http_classify(int curl_code, long http_status, const char *body, 
 static llm_status perform(llm_http *h, long timeout_ms, long connect_timeout_ms,
 			  const char **reply, size_t *reply_len, char *detail, size_t dlen)
 {
-	h->len = 0;
-	h->overflow = false;
-	if (h->buf)
-		h->buf[0] = '\0';
+	tr_buf_reset(&h->reply);
 	h->errbuf[0] = '\0';
 	CURL *c = h->curl;
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -164,14 +143,14 @@ static llm_status perform(llm_http *h, long timeout_ms, long connect_timeout_ms,
 	CURLcode rc = curl_easy_perform(c);
 	long status = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (h->overflow) {
+	if (h->reply.too_large) {
 		snprintf(detail, dlen, "reply larger than %d bytes", LLM_HTTP_REPLY_MAX);
 		return LLM_ERROR;
 	}
-	llm_status s = llm_http_classify((int)rc, status, h->buf, h->len, detail, dlen);
+	llm_status s = llm_http_classify((int)rc, status, h->reply.data, h->reply.len, detail, dlen);
 	if (s == LLM_OK) {
-		*reply = h->buf ? h->buf : "";
-		*reply_len = h->len;
+		*reply = h->reply.data ? h->reply.data : "";
+		*reply_len = h->reply.len;
 	} else if (rc != CURLE_OK && h->errbuf[0]) {
 		/* curl's own message is more precise than curl_easy_strerror. */
 		char clean[CURL_ERROR_SIZE];

@@ -328,7 +328,7 @@ void rules_triage(const triage_incident *in, triage_result *out)
 		confidence *= 0.8; /* no severity evidence at all: the default is a guess */
 
 	copy_str(out->category, sizeof out->category, rules_categories[best].name);
-	copy_str(out->severity, sizeof out->severity, triage_severities[sev]);
+	copy_str(out->severity, sizeof out->severity, proto_severities[sev]);
 	out->confidence = confidence > 0.95 ? 0.95 : confidence;
 
 	rules_describe(in, rules_categories[best].name, sev, out);

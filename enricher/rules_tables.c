@@ -211,7 +211,7 @@ static const rules_term low_terms[] = {
 	{"please add", 4}, {"access request", 4}, {"new hire", 3},
 };
 
-const rules_termset rules_severity_terms[4] = {
+const rules_termset rules_severity_terms[PROTO_NSEVERITIES] = {
 	SET(critical_terms), SET(high_terms), SET(medium_terms), SET(low_terms),
 };
 

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "proto_contract.h"
+
 /* A term is lowercase. It matches case-insensitively at word boundaries (a camelCase
  * hump counts: "KubePodCrashLooping" holds "pod" and "crash*"). A trailing '*' makes it
  * a prefix ("deploy*" matches "deployment"); a ' ' or '-' inside it matches any run of
@@ -22,16 +24,16 @@ typedef struct {
 #define RULES_CATEGORY_ACTIONS 4
 
 typedef struct {
-	const char *name; /* one of triage_categories */
+	const char *name; /* one of proto_categories */
 	rules_termset terms;
 	const char *actions[RULES_CATEGORY_ACTIONS]; /* most useful first */
 } rules_category;
 
-#define RULES_NCATEGORIES 9
+#define RULES_NCATEGORIES ((int)PROTO_NCATEGORIES)
 extern const rules_category rules_categories[RULES_NCATEGORIES]; /* "other" last */
 
-/* Severity evidence, indexed like triage_severities: 0 critical .. 3 low. */
-extern const rules_termset rules_severity_terms[4];
+/* Severity evidence, indexed like proto_severities: 0 critical .. 3 low. */
+extern const rules_termset rules_severity_terms[PROTO_NSEVERITIES];
 
 /* Modifiers (see rules.c): non-production wording caps severity at medium unless the
  * incident names production; resolved wording makes it low; an outage that is only

@@ -1,36 +1,21 @@
 /* triage: the triage record's enums, validator, parser from a model's JSON answer, the
  * JSON schema models are constrained with, and the record's JSON form for output. */
 #include "triage.h"
+#include "proto_contract.h"
 #include "tr_utf8.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-const char *const triage_severities[4] = {"critical", "high", "medium", "low"};
-const char *const triage_categories[9] = {"compute",     "storage",    "database",
-					  "network",     "application", "deployment",
-					  "security",    "dependency", "other"};
-
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-	if (!s)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	}
-	return false;
-}
-
 bool triage_is_severity(const char *s)
 {
-	return in_list(s, triage_severities, 4);
+	return proto_is_severity(s);
 }
 
 bool triage_is_category(const char *s)
 {
-	return in_list(s, triage_categories, 9);
+	return proto_is_category(s);
 }
 
 /* True if s is valid UTF-8 without control characters (C0, DEL). */
@@ -277,8 +262,8 @@ json_t *triage_schema(void)
 		"type", "object",
 		"properties",
 		"summary", "type", "string", "minLength", 1, "maxLength", TRIAGE_SUMMARY_CHARS,
-		"severity", string_enum(triage_severities, 4),
-		"category", string_enum(triage_categories, 9),
+		"severity", string_enum(proto_severities, PROTO_NSEVERITIES),
+		"category", string_enum(proto_categories, PROTO_NCATEGORIES),
 		"suggested_actions", "type", "array", "items", "type", "string", "minLength", 1,
 		"maxLength", TRIAGE_ACTION_CHARS, "maxItems", PROTO_ACTIONS_MAX,
 		"confidence", "type", "number", "minimum", 0, "maximum", 1,

@@ -11,6 +11,7 @@
 
 #include "learn_model.h"
 #include "proto.h"
+#include "proto_contract.h"
 
 /* The incident as the backends see it: borrowed pointers into a decoded proto_job (or
  * the one-shot mode's parsed JSON); valid as long as that lives. NULL fields are absent. */
@@ -45,8 +46,7 @@ typedef struct {
 	int64_t completion_tokens; /* -1: not reported */
 } triage_result;
 
-extern const char *const triage_severities[4]; /* most to least severe */
-extern const char *const triage_categories[9];
+/* The vocabularies are proto_contract's proto_severities and proto_categories. */
 
 bool triage_is_severity(const char *s);
 bool triage_is_category(const char *s);
@@ -60,8 +60,8 @@ bool triage_validate(const triage_result *t, char *why, size_t whylen);
  * the triage fields of *out (summary, severity, category, actions, confidence); the
  * provenance fields are left as they are. The answer must be one JSON object with
  *   summary            string, 1..PROTO_SUMMARY_MAX bytes after trimming
- *   severity           string, exactly one of triage_severities
- *   category           string, exactly one of triage_categories
+ *   severity           string, exactly one of proto_severities
+ *   category           string, exactly one of proto_categories
  *   suggested_actions  array of 0..PROTO_ACTIONS_MAX strings, each 1..PROTO_ACTION_MAX bytes
  *   confidence         number in [0, 1]
  * Decisions: nothing is truncated — an over-long field makes the whole answer invalid

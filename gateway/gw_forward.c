@@ -87,10 +87,12 @@ enum MHD_Result gw_finish_store(gw_req *r)
 				snprintf(detail, sizeof detail,
 					 "the store is not reachable, or the gateway is stopping");
 			gw_warn_unavailable(h, detail);
-			return gw_respond_error(r, 503, "unavailable", detail, NULL);
+			return gw_respond_error(r, tr_err_http_status(rc), tr_err_http_name(rc),
+						detail, NULL);
 		}
-		return gw_respond_error(r, 500, "internal", "the store's answer was malformed",
-					NULL);
+		return gw_respond_error(r, tr_err_http_status(TR_ERR_PROTO),
+					tr_err_http_name(TR_ERR_PROTO),
+					"the store's answer was malformed", NULL);
 	}
 	const proto_reply *rep = &reply.u.reply;
 	if (r->match.id == GW_R_READYZ) {
@@ -114,7 +116,7 @@ enum MHD_Result gw_finish_store(gw_req *r)
 	if (!body || !*body) {
 		free(body);
 		body = rep->code == TR_OK ? strdup("{}")
-					  : gw_error_json(tr_errname(rep->code), tr_strerror(rep->code));
+					  : gw_error_json(tr_err_http_name(rep->code), tr_strerror(rep->code));
 	}
 	if (status == 503) {
 		snprintf(detail, sizeof detail, "the store answered: %s", tr_strerror(rep->code));
@@ -174,8 +176,8 @@ enum MHD_Result gw_start_store(gw_req *r)
 		return gw_respond_error(r, 400, "invalid", "query: too many parameters", NULL);
 	gw_http_input in = {
 		.method = r->method,
-		.body = r->body ? r->body : "",
-		.body_len = r->body ? r->len : 0,
+		.body = r->body.data ? r->body.data : "",
+		.body_len = r->body.len,
 		.params = params,
 		.nparams = acc.n,
 		.idempotency_key =
@@ -226,10 +228,8 @@ enum MHD_Result gw_send_to_store(gw_req *r, const proto_msg *msg, long timeout_m
 	}
 	r->reply_ready = false;
 	int rc = gw_store_call(h->deps.store, msg, (int)timeout_ms, gw_req_done, r, &r->call);
-	if (!r->looking_up) { /* a key lookup comes first: the body is still to be used */
-		free(r->body);
-		r->body = NULL;
-	}
+	if (!r->looking_up) /* a key lookup comes first: the body is still to be used */
+		tr_buf_free(&r->body);
 	if (rc != TR_OK) {
 		r->call = NULL;
 		gw_release_slot(r);

@@ -171,17 +171,13 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 			return gw_respond_error(r, 415, "unsupported_media_type",
 						"Content-Type: must be application/json", NULL);
 	}
+	tr_buf_init(&r->body, (size_t)h->deps.cfg->max_body + 1);
 	if (cl) {
 		char *end = NULL;
 		unsigned long long n = strtoull(cl, &end, 10);
 		if (n > (unsigned long long)h->deps.cfg->max_body)
 			return gw_respond_too_large(r);
-		if (r->keep_body && n > 0) {
-			r->body = malloc((size_t)n + 1);
-			if (!r->body)
-				return MHD_NO;
-			r->cap = (size_t)n + 1;
-		}
+		tr_buf_init(&r->body, (size_t)n + 1); /* no more than declared */
 	}
 	return MHD_YES;
 }
@@ -194,37 +190,21 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 static enum MHD_Result gw_on_body(gw_req *r, const char *data, size_t size)
 {
 	size_t max = (size_t)r->h->deps.cfg->max_body;
-	r->len += size;
-	if (r->len > max) {
-		free(r->body);
-		r->body = NULL;
-		r->cap = 0;
+	r->received += size;
+	if (r->received > max) {
+		tr_buf_free(&r->body);
 		r->too_large = true;
-		if (r->len > GW_DISCARD_FACTOR * max) {
+		if (r->received > GW_DISCARD_FACTOR * max) {
 			tr_debug("http: body past %zu bytes, closing the connection",
 				 GW_DISCARD_FACTOR * max);
 			return MHD_NO;
 		}
 		return MHD_YES;
 	}
-	if (r->keep_body) {
-		if (r->len + 1 > r->cap) {
-			size_t cap = r->cap ? r->cap : 1024;
-			while (cap < r->len + 1)
-				cap *= 2;
-			if (cap > max + 1)
-				cap = max + 1;
-			char *b = realloc(r->body, cap);
-			if (!b)
-				return MHD_NO;
-			r->body = b;
-			r->cap = cap;
-		}
-		memcpy(r->body + r->len - size, data, size);
-	}
+	if (r->keep_body && !tr_buf_add(&r->body, data, size))
+		return MHD_NO; /* out of memory (the size is within the cap) */
 	return MHD_YES;
 }
-
 
 static enum MHD_Result gw_handler(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
@@ -300,7 +280,7 @@ static void gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 (long long)(tr_mono_us() - r->start_us),
 			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ", not completed");
 	pthread_mutex_destroy(&r->mu);
-	free(r->body);
+	tr_buf_free(&r->body);
 	free(r);
 	*con_cls = NULL;
 }

@@ -15,6 +15,7 @@
 #include "gw_limit.h"
 #include "gw_metrics.h"
 #include "gw_routes.h"
+#include "tr_buf.h"
 
 /* No inline script, no plugins, no framing: the dashboard loads only its own files. */
 #define GW_CSP                                                                                \
@@ -49,8 +50,8 @@ typedef struct {
 	gw_phase phase;
 	bool keep_body; /* the route reads the body; others count and drop it */
 	bool too_large; /* a chunked body passed the limit */
-	char *body;
-	size_t len, cap;
+	tr_buf body;     /* what the route reads, capped at the declared or allowed size */
+	size_t received; /* body bytes received, kept or not */
 	uint8_t tenant[GW_SHA256_LEN];
 	gw_principal who;     /* the key's role and id, once known */
 	bool auth_pending;    /* the key must be looked up in the store before dispatch */

@@ -250,20 +250,11 @@ void gw_store_request_free(gw_store_request *r)
 
 int gw_reply_status(const gw_match *m, unsigned method, int code)
 {
-	switch (code) {
-	case TR_OK:
-		if ((m->id == GW_R_INCIDENTS && method == GW_M_POST) || m->id == GW_R_RETRIAGE)
-			return 202;
-		if (m->id == GW_R_KEYS && method == GW_M_POST)
-			return 201;
-		return 200;
-	case TR_ERR_INVALID:
-	case TR_ERR_TOO_LARGE: return 400;
-	case TR_ERR_NOT_FOUND: return 404;
-	case TR_ERR_CONFLICT: return 409;
-	case TR_ERR_UNAVAILABLE:
-	case TR_ERR_DB:
-	case TR_ERR_TIMEOUT: return 503;
-	default: return 500;
-	}
+	if (code != TR_OK)
+		return tr_err_http_status(code);
+	if ((m->id == GW_R_INCIDENTS && method == GW_M_POST) || m->id == GW_R_RETRIAGE)
+		return 202;
+	if (m->id == GW_R_KEYS && method == GW_M_POST)
+		return 201;
+	return 200;
 }

@@ -108,8 +108,7 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 void gw_store_request_free(gw_store_request *r);
 
 /* HTTP status for a store answer code (tr_err) on this route: TR_OK is 202 for
- * POST /incidents and retriage, 200 otherwise; INVALID/TOO_LARGE 400, NOT_FOUND 404,
- * CONFLICT 409, UNAVAILABLE/DB/TIMEOUT 503, anything else 500. */
+ * POST /incidents and retriage, 200 otherwise; an error is tr_err_http_status(code). */
 int gw_reply_status(const gw_match *m, unsigned method, int code);
 
 #endif

@@ -6,33 +6,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proto_contract.h"
 #include "tr_utf8.h"
 
-static const char *const gw_statuses[] = {"submitted", "processing", "triaged", "failed", NULL};
-static const char *const gw_severities[] = {"critical", "high", "medium", "low", NULL};
-static const char *const gw_categories[] = {"compute",	  "storage",	 "database",
-					    "network",	  "application", "deployment",
-					    "security",	  "dependency",	 "other",
-					    NULL};
-static const char *const gw_states[] = {"open", "acknowledged", "resolved", NULL};
-
+/* The vocabularies are proto_contract's; gw_enum_find matches len bytes of v. */
 static const char *gw_enum_find(const char *const *names, const char *v, size_t len)
 {
-	for (size_t i = 0; names[i]; i++) {
-		if (strlen(names[i]) == len && memcmp(names[i], v, len) == 0)
-			return names[i];
-	}
-	return NULL;
+	return proto_enum_find(names, v, len);
 }
 
 bool gw_is_severity(const char *v)
 {
-	return v && gw_enum_find(gw_severities, v, strlen(v));
+	return proto_is_severity(v);
 }
 
 bool gw_is_category(const char *v)
 {
-	return v && gw_enum_find(gw_categories, v, strlen(v));
+	return proto_is_category(v);
 }
 
 static bool gw_fail(char *detail, size_t dlen, const char *fmt, ...)
@@ -231,10 +221,10 @@ static bool gw_check_param(const gw_param *p, const char **canon, char *detail, 
 	static const struct {
 		const char *name;
 		const char *const *names;
-	} enums[] = {{"status", gw_statuses},
-		     {"severity", gw_severities},
-		     {"category", gw_categories},
-		     {"state", gw_states}};
+	} enums[] = {{"status", proto_statuses},
+		     {"severity", proto_severities},
+		     {"category", proto_categories},
+		     {"state", proto_states}};
 	const char *v = p->value;
 	size_t len = p->value_len;
 
@@ -271,8 +261,8 @@ static bool gw_check_param(const gw_param *p, const char **canon, char *detail, 
 		size_t nchars = 0;
 		if (!tr_utf8_valid(v, len, &nchars, NULL))
 			return gw_fail(detail, dlen, "q: invalid UTF-8");
-		if (nchars < 1 || nchars > GW_Q_MAX_CHARS)
-			return gw_fail(detail, dlen, "q: must be 1-%d characters", GW_Q_MAX_CHARS);
+		if (nchars < 1 || nchars > PROTO_Q_MAX_CHARS)
+			return gw_fail(detail, dlen, "q: must be 1-%d characters", PROTO_Q_MAX_CHARS);
 		return true;
 	}
 	if (strcmp(p->key, "limit") == 0) {
@@ -282,8 +272,8 @@ static bool gw_check_param(const gw_param *p, const char **canon, char *detail, 
 			ok = v[i] >= '0' && v[i] <= '9';
 			n = n * 10 + (v[i] - '0');
 		}
-		if (!ok || n < 1 || n > GW_LIMIT_MAX)
-			return gw_fail(detail, dlen, "limit: must be an integer 1-%d", GW_LIMIT_MAX);
+		if (!ok || n < 1 || n > PROTO_LIST_LIMIT_MAX)
+			return gw_fail(detail, dlen, "limit: must be an integer 1-%d", PROTO_LIST_LIMIT_MAX);
 		return true;
 	}
 	/* cursor */
@@ -324,10 +314,8 @@ bool gw_validate_override(const char *body, size_t len, proto_kv *out, size_t *n
 		const char *name;
 		const char *const *names;
 		const char *rule;
-	} fields[] = {{"severity", gw_severities, "critical|high|medium|low or null"},
-		      {"category", gw_categories,
-		       "compute|storage|database|network|application|deployment|security|"
-		       "dependency|other or null"}};
+	} fields[] = {{"severity", proto_severities, PROTO_JOIN(PROTO_SEVERITIES) " or null"},
+		      {"category", proto_categories, PROTO_JOIN(PROTO_CATEGORIES) " or null"}};
 	bool ok = false;
 	*nout = 0;
 	json_t *root = gw_parse_object(body, len, detail, dlen);

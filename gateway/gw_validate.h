@@ -12,10 +12,9 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "proto_contract.h"
 
 #define GW_DETAIL_MAX 256
-#define GW_Q_MAX_CHARS 200
-#define GW_LIMIT_MAX 200
 #define GW_CURSOR_MAX PROTO_SHORT_MAX
 #define GW_MODEL_MAX PROTO_SHORT_MAX
 

@@ -2,6 +2,7 @@
  * built-in model. Everything here is bounded: at most LEARN_SCAN_MAX description bytes,
  * LEARN_FEATURES_MAX features, tokens of at most TOKEN_MAX bytes. */
 #include "learn_features.h"
+#include "learn_model.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -220,9 +221,8 @@ size_t learn_features(const learn_input *in, bool subwords, learn_feat *out, siz
 	}
 	int lsev, nonprod, prod, resolved;
 	learn_label_evidence(in, &lsev, &nonprod, &prod, &resolved);
-	static const char *const sevs[4] = {"critical", "high", "medium", "low"};
-	if (lsev >= 0)
-		add(&fb, learn_feature_bucket("x", sevs[lsev]), 2.0f);
+	if (lsev >= 0 && lsev < LEARN_NSEV)
+		add(&fb, learn_feature_bucket("x", learn_severities[lsev]), 2.0f);
 	if (nonprod && !prod)
 		add(&fb, learn_feature_bucket("x", "nonprod"), 2.0f);
 	if (prod)

@@ -2,15 +2,18 @@
  * binary form of a model (format 1, little-endian, every count and float checked). */
 #include "learn_model.h"
 
+#include "proto_contract.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char *const learn_categories[LEARN_NCAT] = {"compute", "storage", "database", "network",
-						  "application", "deployment", "security",
-						  "dependency", "other"};
-const char *const learn_severities[LEARN_NSEV] = {"critical", "high", "medium", "low"};
+/* The contract's lists, in its order (a model file's class indexes depend on it). */
+const char *const learn_categories[LEARN_NCAT] = {PROTO_CATEGORIES(PROTO_STR, PROTO_COMMA)};
+const char *const learn_severities[LEARN_NSEV] = {PROTO_SEVERITIES(PROTO_STR, PROTO_COMMA)};
+_Static_assert(PROTO_NCATEGORIES == LEARN_NCAT, "LEARN_NCAT is the contract's category count");
+_Static_assert(PROTO_NSEVERITIES == LEARN_NSEV, "LEARN_NSEV is the contract's severity count");
 
 static int index_of(const char *const *names, int n, const char *s)
 {

@@ -21,7 +21,6 @@ struct store_call {
 	char *json;           /* the reply body */
 	void (*done)(store_call *call);
 	void *owner;          /* the REP context */
-	store_call *next;     /* queue link, owned by whichever queue holds the call */
 };
 
 /* Sets an error reply {"error": tr_errname(code), "detail": detail}. Returns code. */

@@ -11,10 +11,10 @@
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_time.h"
+#include "store_stmt.h"
 
 #define STORE_DB_BACKOFF_MIN_MS 100
 #define STORE_DB_BACKOFF_MAX_MS 2000
-#define STORE_DB_MAX_PREPARED 16
 
 struct store_db {
 	char *url;
@@ -25,8 +25,7 @@ struct store_db {
 	int64_t next_try_ms;  /* monotonic: no reconnect before this */
 	long backoff_ms;
 	bool was_up;          /* for logging transitions once */
-	const char *prepared[STORE_DB_MAX_PREPARED]; /* names prepared on this connection */
-	size_t nprepared;
+	bool prepared[STORE_STMT_MAX]; /* by store_stmt_index(): prepared on this connection */
 	char sqlstate[6];
 	char errmsg[256];
 	int64_t deadline_ms; /* monotonic cap (0 = none), see store_db_set_deadline */
@@ -92,7 +91,7 @@ void store_db_reset(store_db *db)
 		PQfinish(db->conn);
 		db->conn = NULL;
 	}
-	db->nprepared = 0; /* prepared statements die with their connection */
+	memset(db->prepared, 0, sizeof db->prepared); /* they die with their connection */
 }
 
 bool store_db_connected(const store_db *db)
@@ -321,22 +320,23 @@ int store_db_exec(store_db *db, const char *sql, int nparams, const char *const 
 	return store_db_finish(db, deadline, out);
 }
 
-int store_db_exec_prepared(store_db *db, const char *name, const char *sql, int nparams,
+int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 			   const char *const *params, PGresult **out)
 {
+	int idx = store_stmt_index(st);
+	if (idx < 0 || idx >= STORE_STMT_MAX) {
+		tr_error("db: statement %s is not in store_stmts[]", st->name);
+		store_db_set_err(db, "XX000", "unlisted prepared statement");
+		return TR_ERR_INTERNAL;
+	}
 	store_db_check_idle(db);
 	if (!db->conn) {
 		store_db_set_err(db, "08003", "not connected");
 		return TR_ERR_UNAVAILABLE;
 	}
-	bool known = false;
-	for (size_t i = 0; i < db->nprepared && !known; i++)
-		known = db->prepared[i] == name;
 	int64_t deadline = store_db_deadline(db);
-	if (!known) {
-		if (db->nprepared == STORE_DB_MAX_PREPARED)
-			return store_db_exec(db, sql, nparams, params, out);
-		if (!PQsendPrepare(db->conn, name, sql, nparams, NULL)) {
+	if (!db->prepared[idx]) {
+		if (!PQsendPrepare(db->conn, st->name, st->sql, nparams, NULL)) {
 			store_db_map(db, NULL);
 			if (PQstatus(db->conn) != CONNECTION_OK)
 				store_db_reset(db);
@@ -345,9 +345,9 @@ int store_db_exec_prepared(store_db *db, const char *name, const char *sql, int 
 		int rc = store_db_finish(db, deadline, NULL);
 		if (rc != TR_OK)
 			return rc;
-		db->prepared[db->nprepared++] = name;
+		db->prepared[idx] = true;
 	}
-	if (!PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0)) {
+	if (!PQsendQueryPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0)) {
 		int rc = store_db_map(db, NULL);
 		if (PQstatus(db->conn) != CONNECTION_OK)
 			store_db_reset(db);

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "store_stmt.h"
+
 typedef struct store_db store_db;
 
 /* How much a commit on this connection promises. */
@@ -43,9 +45,9 @@ bool store_db_connected(const store_db *db);
 int store_db_exec(store_db *db, const char *sql, int nparams, const char *const *params,
 		  PGresult **out);
 
-/* The same with a statement prepared once per connection under name (a static string:
- * compared by address), for statements run often. */
-int store_db_exec_prepared(store_db *db, const char *name, const char *sql, int nparams,
+/* The same with st prepared once per connection under its short name, for statements
+ * run often. st must be listed in store_stmts[] (else TR_ERR_INTERNAL, nothing sent). */
+int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 			   const char *const *params, PGresult **out);
 
 /* Runs a script of several statements (simple protocol, no parameters). */

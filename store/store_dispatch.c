@@ -22,6 +22,7 @@
 #include "proto.h"
 #include "proto_sock.h"
 #include "store_db.h"
+#include "store_stmt.h"
 #include "store_json.h"
 #include "tr_err.h"
 #include "tr_log.h"
@@ -71,7 +72,7 @@ void store_backoff_array(const store_config *cfg, char *out, size_t outlen)
 		snprintf(out + o, outlen - o, "}");
 }
 
-static const char store_sql_claim[] =
+const store_stmt store_stmt_claim = {"dispatch_claim",
 	"WITH c AS (SELECT id FROM incidents WHERE status = 'submitted'"
 	" AND next_attempt_at <= now() ORDER BY next_attempt_at, id LIMIT $1"
 	" FOR UPDATE SKIP LOCKED),"
@@ -90,7 +91,7 @@ static const char store_sql_claim[] =
 	" FROM u)"
 	" SELECT u.*, coalesce((SELECT value FROM settings WHERE name = 'model'), $3),"
 	" (SELECT coalesce(max(version), 0) FROM triage_models) FROM u"
-	" ORDER BY id";
+	" ORDER BY id"};
 
 static const char store_sql_expire[] =
 	"WITH x AS (SELECT id FROM incidents WHERE status = 'processing'"
@@ -118,7 +119,7 @@ static const char store_sql_expire[] =
  * jobs URL, $2 rows dispatched before this wall-clock ms are left alone (a store that
  * has just started waits one enricher expiry for the ready messages), $3/$4 the kept
  * (id, attempt) pairs, $5 max attempts, $6 the limit. */
-static const char store_sql_reclaim[] =
+const store_stmt store_stmt_reclaim = {"dispatch_reclaim",
 	"WITH k AS (SELECT * FROM unnest($3::bigint[], $4::int[]) AS k(id, attempt)),"
 	" x AS (SELECT i.id FROM incidents i WHERE i.status = 'processing'"
 	" AND i.dispatched_via = $1 AND i.dispatched_at >= to_timestamp($2::bigint / 1000.0)"
@@ -138,7 +139,7 @@ static const char store_sql_reclaim[] =
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT id, 'lease_expired', status, attempt, 'store', jsonb_build_object('reason',"
 	" CASE WHEN status = 'failed' THEN 'attempts_exhausted' ELSE 'enricher_lost' END) FROM u)"
-	" SELECT * FROM u";
+	" SELECT * FROM u"};
 
 /* Labels of a claimed row (the jsonb text the store wrote) into kv, pointing into
  * *doc (the caller frees it with json_decref). Bounded by max. */
@@ -263,7 +264,7 @@ static long store_dispatch_pass(store_dispatch *d)
 	snprintf(lease, sizeof(lease), "%ld", d->cfg->lease_ms);
 	const char *p[] = {lim, lease, d->cfg->default_model, d->cfg->jobs_url};
 	PGresult *res = NULL;
-	if (store_db_exec_prepared(d->db, store_sql_claim, store_sql_claim, 4, p, &res) != TR_OK)
+	if (store_db_exec_prepared(d->db, &store_stmt_claim, 4, p, &res) != TR_OK)
 		return -1;
 	long n = PQntuples(res);
 	if (n > 0)
@@ -290,7 +291,7 @@ static void store_reclaim(store_dispatch *d)
 	if (ids.failed || attempts.failed)
 		goto out;
 	const char *p[] = {d->cfg->jobs_url, since, ids.data, attempts.data, max, lim};
-	if (store_db_exec_prepared(d->db, store_sql_reclaim, store_sql_reclaim, 6, p, &res) != TR_OK)
+	if (store_db_exec_prepared(d->db, &store_stmt_reclaim, 6, p, &res) != TR_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);

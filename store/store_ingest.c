@@ -2,14 +2,14 @@
  * happens around each batch (retries, fallbacks, replies, events).
  *
  * DESIGN: gateway REP contexts queue SUBMIT calls here (store_ingest_submit, any
- * thread). cfg->ingest_writers writer threads, each with its own PGconn, take every
- * call waiting (up to TRIAGE_BATCH_MAX; one when TRIAGE_GROUP_COMMIT is off), run the
+ * thread) into a tr_pool. cfg->ingest_writers writer threads (the pool's workers), each
+ * with its own PGconn, take every call waiting (up to TRIAGE_BATCH_MAX; one when
+ * TRIAGE_GROUP_COMMIT is off; at most TRIAGE_REP_CONTEXTS wait), run the
  * batch transaction, and after COMMIT answer each call, publish 'created'/'occurrence'
  * events and wake the dispatcher. With two writers one batch is being built while the
  * other waits for its fsync. Calls never wait on each other across batches. */
 #include "store_ingest.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +20,7 @@
 #include "store_json.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "tr_pool.h"
 #include "tr_time.h"
 
 #define STORE_INGEST_RETRIES 3 /* deadlocks between writers: retry the whole batch */
@@ -28,13 +29,14 @@ struct store_ingest {
 	const store_config *cfg;
 	store_events *events;
 	store_dispatch *dispatch;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	store_call *head, *tail; /* the queue, under lock */
-	bool stopping;
-	pthread_t *threads;
-	size_t nthreads;
+	tr_pool *writers;
 };
+
+/* One writer thread's own state. */
+typedef struct {
+	store_db *db;
+	store_call **calls; /* the batch being committed */
+} store_writer;
 
 static void store_publish_batch(store_ingest *in, store_batch_run *b)
 {
@@ -45,6 +47,19 @@ static void store_publish_batch(store_ingest *in, store_batch_run *b)
 	}
 	for (int r = 0; b->occ && r < PQntuples(b->occ); r++)
 		store_events_publish_row(in->events, b->occ, r, 2, "occurrence");
+}
+
+/* What a failed submit answers: a value the database's checks refused (SQLSTATE class
+ * 22 data exception, 23 integrity violation) is the client's (400); any other refusal is
+ * our bug (TR_ERR_DB: 500); the rest could not commit (503). */
+static int store_ingest_error(store_db *db, int rc)
+{
+	if (rc != TR_ERR_DB)
+		return TR_ERR_UNAVAILABLE;
+	const char *state = store_db_sqlstate(db);
+	if (state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0))
+		return TR_ERR_INVALID;
+	return TR_ERR_DB;
 }
 
 /* Answers the calls whose gateway deadline leaves no time to commit (they are not
@@ -116,17 +131,18 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 	}
 	if (rc != TR_OK) {
 		char detail[320];
-		if (rc == TR_ERR_DB)
+		int code = store_ingest_error(db, rc);
+		if (code == TR_ERR_INVALID)
 			snprintf(detail, sizeof(detail), "the database refused the incident: %s",
 				 store_db_errmsg(db));
+		else if (code == TR_ERR_DB)
+			snprintf(detail, sizeof(detail), "database error %s", store_db_sqlstate(db));
 		else
 			snprintf(detail, sizeof(detail), "database unavailable: %s",
 				 store_db_errmsg(db));
 		for (size_t i = 0; i < n; i++) {
 			if (b.slots[i].kind != STORE_SLOT_INVALID)
-				store_call_fail(calls[i], rc == TR_ERR_DB ? TR_ERR_INVALID
-									  : TR_ERR_UNAVAILABLE,
-						detail);
+				store_call_fail(calls[i], code, detail);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -170,41 +186,52 @@ out:
 	free(b.occurs);
 }
 
-static void *store_writer_main(void *arg)
+static void *store_writer_init(void *arg)
 {
 	store_ingest *in = arg;
-	store_db *db = store_db_new(in->cfg->database_url, in->cfg->db_timeout_ms, "writer",
-				    STORE_DB_DURABLE);
+	store_writer *w = calloc(1, sizeof(*w));
 	size_t max = in->cfg->group_commit ? (size_t)in->cfg->batch_max : 1;
-	store_call **calls = calloc(max, sizeof(*calls));
-	if (!db || !calls) {
+	if (w) {
+		w->db = store_db_new(in->cfg->database_url, in->cfg->db_timeout_ms, "writer",
+				     STORE_DB_DURABLE);
+		w->calls = calloc(max, sizeof(*w->calls));
+	}
+	if (!w || !w->db || !w->calls)
 		tr_error("ingest: out of memory starting a writer");
-		goto out;
-	}
-	for (;;) {
-		size_t n = 0;
-		pthread_mutex_lock(&in->lock);
-		while (!in->head && !in->stopping)
-			pthread_cond_wait(&in->cond, &in->lock);
-		while (in->head && n < max) {
-			calls[n++] = in->head;
-			in->head = in->head->next;
-		}
-		if (!in->head)
-			in->tail = NULL;
-		bool stop = n == 0 && in->stopping;
-		pthread_mutex_unlock(&in->lock);
-		if (stop)
-			break;
-		store_ingest_run(in, db, calls, n);
-		for (size_t i = 0; i < n; i++)
-			calls[i]->done(calls[i]);
-	}
-out:
-	free(calls);
-	store_db_free(db);
-	return NULL;
+	return w;
 }
+
+static void store_writer_run(void *state, void **items, size_t n, void *arg)
+{
+	store_ingest *in = arg;
+	store_writer *w = state;
+	bool ok = w && w->db && w->calls;
+	for (size_t i = 0; i < n; i++) {
+		store_call *c = items[i];
+		if (ok)
+			w->calls[i] = c;
+		else
+			store_call_fail(c, TR_ERR_UNAVAILABLE, "out of memory");
+	}
+	if (ok)
+		store_ingest_run(in, w->db, w->calls, n);
+	for (size_t i = 0; i < n; i++)
+		((store_call *)items[i])->done(items[i]);
+}
+
+static void store_writer_fini(void *state, void *arg)
+{
+	store_writer *w = state;
+	(void)arg;
+	if (!w)
+		return;
+	free(w->calls);
+	store_db_free(w->db);
+	free(w);
+}
+
+static const tr_pool_ops store_writer_ops = {store_writer_init, store_writer_run,
+					     store_writer_fini};
 
 int store_ingest_start(const store_config *cfg, store_events *events, store_dispatch *dispatch,
 		       store_ingest **out)
@@ -215,19 +242,12 @@ int store_ingest_start(const store_config *cfg, store_events *events, store_disp
 	in->cfg = cfg;
 	in->events = events;
 	in->dispatch = dispatch;
-	pthread_mutex_init(&in->lock, NULL);
-	pthread_cond_init(&in->cond, NULL);
-	in->threads = calloc((size_t)cfg->ingest_writers, sizeof(pthread_t));
-	if (!in->threads) {
-		store_ingest_stop(in);
-		return TR_ERR_NOMEM;
-	}
-	for (long i = 0; i < cfg->ingest_writers; i++) {
-		if (pthread_create(&in->threads[i], NULL, store_writer_main, in) != 0) {
-			store_ingest_stop(in);
-			return TR_ERR_INTERNAL;
-		}
-		in->nthreads++;
+	size_t max = cfg->group_commit ? (size_t)cfg->batch_max : 1;
+	int rc = tr_pool_start(&store_writer_ops, in, (size_t)cfg->ingest_writers, max,
+			       (size_t)cfg->rep_contexts, &in->writers);
+	if (rc != TR_OK) {
+		free(in);
+		return rc;
 	}
 	*out = in;
 	return TR_OK;
@@ -235,35 +255,17 @@ int store_ingest_start(const store_config *cfg, store_events *events, store_disp
 
 void store_ingest_submit(store_ingest *in, store_call *call)
 {
-	call->next = NULL;
-	pthread_mutex_lock(&in->lock);
-	if (in->stopping) {
-		pthread_mutex_unlock(&in->lock);
-		store_call_fail(call, TR_ERR_UNAVAILABLE, "the store is stopping");
+	if (tr_pool_put(in->writers, call) != TR_OK) {
+		store_call_fail(call, TR_ERR_UNAVAILABLE,
+				"the store is stopping or has too many requests waiting");
 		call->done(call);
-		return;
 	}
-	if (in->tail)
-		in->tail->next = call;
-	else
-		in->head = call;
-	in->tail = call;
-	pthread_cond_signal(&in->cond);
-	pthread_mutex_unlock(&in->lock);
 }
 
 void store_ingest_stop(store_ingest *in)
 {
 	if (!in)
 		return;
-	pthread_mutex_lock(&in->lock);
-	in->stopping = true;
-	pthread_cond_broadcast(&in->cond);
-	pthread_mutex_unlock(&in->lock);
-	for (size_t i = 0; i < in->nthreads; i++)
-		pthread_join(in->threads[i], NULL);
-	free(in->threads);
-	pthread_cond_destroy(&in->cond);
-	pthread_mutex_destroy(&in->lock);
+	tr_pool_stop(in->writers);
 	free(in);
 }

@@ -8,11 +8,12 @@
 #include "store_json.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "store_stmt.h"
 
 /* The multi-row insert: rows whose request id, idempotency key or open dedup key exist
  * already are skipped (resolved afterwards); the 'created' event is written in the
  * same statement. */
-static const char store_sql_insert[] =
+const store_stmt store_stmt_insert = {"ingest_insert",
 	"WITH src AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
 	" $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::bigint[])"
 	" WITH ORDINALITY AS s(request_id, idempotency_key, title, description, source,"
@@ -40,11 +41,11 @@ static const char store_sql_insert[] =
 	" SELECT ins.request_id, src.retry_key, ins.id, to_timestamp(src.deadline_ms / 1000.0)"
 	" FROM ins JOIN src USING (request_id)"
 	" WHERE src.retry_key IS NOT NULL AND $11 > 0 ON CONFLICT DO NOTHING)"
-	" SELECT request_id, id, ms FROM ins";
+	" SELECT request_id, id, ms FROM ins"};
 
 /* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
  * submit that was counted as an occurrence. $1/$2: request ids and keys. */
-static const char store_sql_known[] =
+const store_stmt store_stmt_known = {"ingest_known",
 	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS"
 	" k(r, ik, rk, ord))"
 	" SELECT k.ord, i.id, triage_incident_json(i), 0 AS how FROM k"
@@ -62,7 +63,7 @@ static const char store_sql_known[] =
 	" AND r.at > now() - $4 * interval '1 millisecond' AND coalesce(r.reply_by, r.at) < now()"
 	" ORDER BY r.at DESC LIMIT 1) r ON true"
 	" JOIN incidents i ON i.id = r.incident_id"
-	" ORDER BY 1, 4";
+	" ORDER BY 1, 4"};
 
 /* A retry matched by its retry_key: its own request id settles the key too once
  * confirmed. $1 request ids, $2 retry keys, $3 incident ids. */
@@ -71,9 +72,9 @@ static const char store_sql_retry_keys[] =
 	" SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING";
 
 /* The gateway delivered these submits' 2xx: their keys match no retry any more. */
-static const char store_sql_confirm[] =
+const store_stmt store_stmt_confirm = {"ingest_confirm",
 	"DELETE FROM incident_retry_keys WHERE retry_key IN (SELECT retry_key FROM"
-	" incident_retry_keys WHERE request_id = ANY($1::text[]))";
+	" incident_retry_keys WHERE request_id = ANY($1::text[]))"};
 
 /* Occurrences: $1 dedup keys, $2 how many submits each. */
 static const char store_sql_occur[] =
@@ -144,8 +145,7 @@ static int store_step_insert(store_db *db, store_batch_run *b)
 		p[c] = arr.col[c].data;
 	snprintf(window, sizeof(window), "%ld", b->retry_window_ms);
 	p[STORE_BATCH_NCOLS] = window;
-	rc = store_db_exec_prepared(db, store_sql_insert, store_sql_insert, STORE_BATCH_NCOLS + 1,
-				    p, &res);
+	rc = store_db_exec_prepared(db, &store_stmt_insert, STORE_BATCH_NCOLS + 1, p, &res);
 	if (rc != TR_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -239,7 +239,7 @@ static int store_step_known(store_db *db, store_batch_run *b)
 		goto out;
 	snprintf(window, sizeof(window), "%ld", b->retry_window_ms);
 	const char *p[] = {req.data, key.data, rk.data, window};
-	rc = store_db_exec_prepared(db, store_sql_known, store_sql_known, 4, p, &res);
+	rc = store_db_exec_prepared(db, &store_stmt_known, 4, p, &res);
 	if (rc != TR_OK)
 		goto out;
 	bool retried = false;
@@ -285,7 +285,7 @@ static int store_step_confirm(store_db *db, store_batch_run *b)
 		rc = TR_OK;
 	else if (!ids.failed) {
 		const char *p[] = {ids.data};
-		rc = store_db_exec_prepared(db, store_sql_confirm, store_sql_confirm, 1, p, NULL);
+		rc = store_db_exec_prepared(db, &store_stmt_confirm, 1, p, NULL);
 	}
 	store_buf_free(&ids);
 	return rc;

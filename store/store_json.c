@@ -11,93 +11,6 @@
 #include "tr_err.h"
 #include "tr_utf8.h"
 
-void store_buf_init(store_buf *b, size_t cap)
-{
-	memset(b, 0, sizeof(*b));
-	b->cap = cap;
-}
-
-void store_buf_free(store_buf *b)
-{
-	free(b->data);
-	memset(b, 0, sizeof(*b));
-}
-
-char *store_buf_take(store_buf *b)
-{
-	char *s = NULL;
-	if (!b->failed) {
-		if (!b->data)
-			b->data = calloc(1, 1);
-		s = b->data;
-		b->data = NULL;
-	}
-	store_buf_free(b);
-	return s;
-}
-
-static bool store_buf_grow(store_buf *b, size_t more)
-{
-	if (b->failed)
-		return false;
-	if (b->len + more + 1 > b->cap) {
-		b->failed = true;
-		return false;
-	}
-	if (b->len + more + 1 <= b->size)
-		return true;
-	size_t size = b->size ? b->size : 256;
-	while (size < b->len + more + 1)
-		size *= 2;
-	if (size > b->cap)
-		size = b->cap;
-	char *d = realloc(b->data, size);
-	if (!d) {
-		b->failed = true;
-		return false;
-	}
-	b->data = d;
-	b->size = size;
-	return true;
-}
-
-bool store_buf_add(store_buf *b, const char *s, size_t n)
-{
-	if (!store_buf_grow(b, n))
-		return false;
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return true;
-}
-
-bool store_buf_adds(store_buf *b, const char *s)
-{
-	return store_buf_add(b, s, strlen(s));
-}
-
-bool store_buf_addf(store_buf *b, const char *fmt, ...)
-{
-	char small[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->failed = true;
-		return false;
-	}
-	if ((size_t)n < sizeof(small))
-		return store_buf_add(b, small, (size_t)n);
-	if (!store_buf_grow(b, (size_t)n))
-		return false;
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-	return true;
-}
-
 bool store_buf_json_str(store_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -164,7 +77,7 @@ char *store_json_error(int code, const char *detail)
 	store_buf b;
 	store_buf_init(&b, 4096);
 	store_buf_adds(&b, "{\"error\":");
-	store_buf_json_str(&b, tr_errname(code));
+	store_buf_json_str(&b, tr_err_http_name(code));
 	store_buf_adds(&b, ",\"detail\":");
 	store_buf_json_str(&b, detail ? detail : tr_strerror(code));
 	store_buf_adds(&b, "}");

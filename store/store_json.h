@@ -8,21 +8,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A growable text buffer. Appends fail (and set failed) past cap or out of memory; the
- * text stays NUL-terminated. Free with store_buf_free; take the text with
- * store_buf_take (the caller frees it; NULL if failed). */
-typedef struct {
-	char *data;
-	size_t len, size, cap;
-	bool failed;
-} store_buf;
+#include "tr_buf.h"
 
-void store_buf_init(store_buf *b, size_t cap);
-void store_buf_free(store_buf *b);
-char *store_buf_take(store_buf *b);
-bool store_buf_add(store_buf *b, const char *s, size_t n);
-bool store_buf_adds(store_buf *b, const char *s);
-bool store_buf_addf(store_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The store's text buffer is common/'s tr_buf (capped, NUL-terminated; see tr_buf.h).
+ * The store_buf names stay as aliases so the store's many call sites read as before. */
+typedef tr_buf store_buf;
+#define store_buf_init tr_buf_init
+#define store_buf_free tr_buf_free
+#define store_buf_take tr_buf_take
+#define store_buf_add tr_buf_add
+#define store_buf_adds tr_buf_adds
+#define store_buf_addf tr_buf_addf
 
 /* Appends s as a JSON string with quotes (control characters escaped). */
 bool store_buf_json_str(store_buf *b, const char *s);

@@ -8,42 +8,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto_contract.h"
 #include "store_json.h"
 #include "tr_err.h"
 
+/* The vocabularies are proto_contract's. */
 static bool store_in(const char *s, const char *const *set)
 {
-	for (; s && *set; set++) {
-		if (strcmp(s, *set) == 0)
-			return true;
-	}
-	return false;
+	return s && proto_enum_find(set, s, strlen(s));
 }
 
 bool store_is_status(const char *s)
 {
-	static const char *const v[] = {"submitted", "processing", "triaged", "failed", NULL};
-	return store_in(s, v);
+	return store_in(s, proto_statuses);
 }
 
 bool store_is_severity(const char *s)
 {
-	static const char *const v[] = {"critical", "high", "medium", "low", NULL};
-	return store_in(s, v);
+	return store_in(s, proto_severities);
 }
 
 bool store_is_category(const char *s)
 {
-	static const char *const v[] = {"compute",    "storage",  "database",
-					"network",    "application", "deployment",
-					"security",   "dependency", "other",    NULL};
-	return store_in(s, v);
+	return store_in(s, proto_categories);
 }
 
 bool store_is_state(const char *s)
 {
-	static const char *const v[] = {"open", "acknowledged", "resolved", NULL};
-	return store_in(s, v);
+	return store_in(s, proto_states);
 }
 
 void store_cursor_encode(int64_t id, char out[STORE_CURSOR_MAX])
@@ -94,7 +86,7 @@ int store_list_parse(const proto_kv *params, size_t n, store_list_query *out, ch
 		     size_t detlen)
 {
 	memset(out, 0, sizeof(*out));
-	out->limit = STORE_LIST_LIMIT_DEFAULT;
+	out->limit = PROTO_LIST_LIMIT_DEFAULT;
 	for (size_t i = 0; i < n; i++) {
 		const char *k = params[i].key, *v = params[i].value;
 		if (!k || !v) {
@@ -126,9 +118,9 @@ int store_list_parse(const proto_kv *params, size_t n, store_list_query *out, ch
 		} else if (strcmp(k, "q") == 0) {
 			size_t chars = 0;
 			if (!store_utf8_check(v, strlen(v), &chars) || chars < 1 ||
-			    chars > STORE_Q_MAX_CHARS) {
+			    chars > PROTO_Q_MAX_CHARS) {
 				snprintf(detail, detlen, "q: must be 1-%d characters of UTF-8",
-					 STORE_Q_MAX_CHARS);
+					 PROTO_Q_MAX_CHARS);
 				return TR_ERR_INVALID;
 			}
 			store_like_pattern(v, out->q_like, sizeof(out->q_like));
@@ -138,9 +130,9 @@ int store_list_parse(const proto_kv *params, size_t n, store_list_query *out, ch
 			errno = 0;
 			long l = strtol(v, &end, 10);
 			if (!isdigit((unsigned char)v[0]) || errno || *end || l < 1 ||
-			    l > STORE_LIST_LIMIT_MAX) {
+			    l > PROTO_LIST_LIMIT_MAX) {
 				snprintf(detail, detlen, "limit: must be an integer 1-%d",
-					 STORE_LIST_LIMIT_MAX);
+					 PROTO_LIST_LIMIT_MAX);
 				return TR_ERR_INVALID;
 			}
 			out->limit = l;

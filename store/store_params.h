@@ -9,17 +9,15 @@
 #include <stdint.h>
 
 #include "proto.h"
+#include "proto_contract.h"
 
-#define STORE_LIST_LIMIT_DEFAULT 50
-#define STORE_LIST_LIMIT_MAX 200
-#define STORE_Q_MAX_CHARS 200
 #define STORE_CURSOR_MAX 32
 
 /* A checked LIST. Strings point into the query's params (or are NULL: no filter);
  * q_like is the ILIKE pattern of q (escaped, wrapped in %). */
 typedef struct {
 	const char *status, *severity, *category, *state;
-	char q_like[STORE_Q_MAX_CHARS * 4 * 2 + 3];
+	char q_like[PROTO_Q_MAX_CHARS * 4 * 2 + 3];
 	bool has_q;
 	long limit;
 	int64_t before_id; /* 0: from the newest */

@@ -1,12 +1,12 @@
 /* store_query: the reader pool and the read operations (READY, LIST, GET).
  *
- * DESIGN: REP contexts queue QUERY calls (store_query_submit, any thread);
- * cfg->readers reader threads, each with its own PGconn, take one call at a time,
- * answer it (reads here, actions and stats in store_actions.c) and call done(). */
+ * DESIGN: REP contexts queue QUERY calls (store_query_submit, any thread) into a
+ * tr_pool; cfg->readers reader threads (its workers), each with its own PGconn, take
+ * one call at a time, answer it (reads here, actions and stats in store_actions.c) and
+ * call done(). */
 #include "store_query.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 #include "store_params.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "tr_pool.h"
 #include "tr_time.h"
 
 #define STORE_TIMELINE_MAX 200 /* most recent events shown by GET */
@@ -26,12 +27,7 @@ struct store_query {
 	store_events *events;
 	store_dispatch *dispatch;
 	store_enrichers *enrichers;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	store_call *head, *tail;
-	bool stopping;
-	pthread_t *threads;
-	size_t nthreads;
+	tr_pool *readers;
 };
 
 static const char store_sql_list[] =
@@ -165,7 +161,7 @@ static int store_get(store_reader *r, store_call *call)
 			return store_call_ok(call, json);
 		}
 	}
-	return store_call_fail(call, TR_ERR_TOO_LARGE, "the incident is too large to show");
+	return store_call_fail(call, TR_ERR_INTERNAL, "the incident is too large to show");
 }
 
 void store_query_run(store_reader *r, store_call *call)
@@ -207,39 +203,48 @@ void store_query_run(store_reader *r, store_call *call)
 	store_db_set_deadline(r->db, 0, 0);
 }
 
-static void *store_reader_main(void *arg)
+static void *store_reader_init(void *arg)
 {
 	store_query *q = arg;
-	store_reader r = {.cfg = q->cfg, .events = q->events, .dispatch = q->dispatch,
-			  .enrichers = q->enrichers};
-	r.db = store_db_new(q->cfg->database_url, q->cfg->db_timeout_ms, "reader",
-			    STORE_DB_DURABLE);
-	if (!r.db)
+	store_reader *r = calloc(1, sizeof(*r));
+	if (r) {
+		*r = (store_reader){.cfg = q->cfg, .events = q->events, .dispatch = q->dispatch,
+				    .enrichers = q->enrichers};
+		r->db = store_db_new(q->cfg->database_url, q->cfg->db_timeout_ms, "reader",
+				     STORE_DB_DURABLE);
+	}
+	if (!r || !r->db)
 		tr_error("query: out of memory starting a reader");
-	for (;;) {
-		pthread_mutex_lock(&q->lock);
-		while (!q->head && !q->stopping)
-			pthread_cond_wait(&q->cond, &q->lock);
-		store_call *call = q->head;
-		if (call) {
-			q->head = call->next;
-			if (!q->head)
-				q->tail = NULL;
-		}
-		pthread_mutex_unlock(&q->lock);
-		if (!call)
-			break;
-		if (r.db)
-			store_query_run(&r, call);
+	return r;
+}
+
+static void store_reader_run(void *state, void **items, size_t n, void *arg)
+{
+	store_reader *r = state;
+	(void)arg;
+	for (size_t i = 0; i < n; i++) {
+		store_call *call = items[i];
+		if (r && r->db)
+			store_query_run(r, call);
 		else
 			store_call_fail(call, TR_ERR_NOMEM, "out of memory");
 		tr_debug("query %s -> %s", proto_op_name(call->req.u.query.op),
 			 tr_errname(call->code));
 		call->done(call);
 	}
-	store_db_free(r.db);
-	return NULL;
 }
+
+static void store_reader_fini(void *state, void *arg)
+{
+	store_reader *r = state;
+	(void)arg;
+	if (r)
+		store_db_free(r->db);
+	free(r);
+}
+
+static const tr_pool_ops store_reader_ops = {store_reader_init, store_reader_run,
+					     store_reader_fini};
 
 int store_query_start(const store_config *cfg, store_events *events, store_dispatch *dispatch,
 		      store_enrichers *enrichers, store_query **out)
@@ -251,19 +256,11 @@ int store_query_start(const store_config *cfg, store_events *events, store_dispa
 	q->events = events;
 	q->dispatch = dispatch;
 	q->enrichers = enrichers;
-	pthread_mutex_init(&q->lock, NULL);
-	pthread_cond_init(&q->cond, NULL);
-	q->threads = calloc((size_t)cfg->readers, sizeof(pthread_t));
-	if (!q->threads) {
-		store_query_stop(q);
-		return TR_ERR_NOMEM;
-	}
-	for (long i = 0; i < cfg->readers; i++) {
-		if (pthread_create(&q->threads[i], NULL, store_reader_main, q) != 0) {
-			store_query_stop(q);
-			return TR_ERR_INTERNAL;
-		}
-		q->nthreads++;
+	int rc = tr_pool_start(&store_reader_ops, q, (size_t)cfg->readers, 1,
+			       (size_t)cfg->rep_contexts, &q->readers);
+	if (rc != TR_OK) {
+		free(q);
+		return rc;
 	}
 	*out = q;
 	return TR_OK;
@@ -271,35 +268,17 @@ int store_query_start(const store_config *cfg, store_events *events, store_dispa
 
 void store_query_submit(store_query *q, store_call *call)
 {
-	call->next = NULL;
-	pthread_mutex_lock(&q->lock);
-	if (q->stopping) {
-		pthread_mutex_unlock(&q->lock);
-		store_call_fail(call, TR_ERR_UNAVAILABLE, "the store is stopping");
+	if (tr_pool_put(q->readers, call) != TR_OK) {
+		store_call_fail(call, TR_ERR_UNAVAILABLE,
+				"the store is stopping or has too many requests waiting");
 		call->done(call);
-		return;
 	}
-	if (q->tail)
-		q->tail->next = call;
-	else
-		q->head = call;
-	q->tail = call;
-	pthread_cond_signal(&q->cond);
-	pthread_mutex_unlock(&q->lock);
 }
 
 void store_query_stop(store_query *q)
 {
 	if (!q)
 		return;
-	pthread_mutex_lock(&q->lock);
-	q->stopping = true;
-	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->lock);
-	for (size_t i = 0; i < q->nthreads; i++)
-		pthread_join(q->threads[i], NULL);
-	free(q->threads);
-	pthread_cond_destroy(&q->cond);
-	pthread_mutex_destroy(&q->lock);
+	tr_pool_stop(q->readers);
 	free(q);
 }

@@ -19,6 +19,7 @@
 #include "proto_sock.h"
 #include "store_metrics.h"
 #include "store_db.h"
+#include "store_stmt.h"
 #include "store_json.h"
 #include "store_params.h"
 #include "tr_err.h"
@@ -146,7 +147,7 @@ bool store_result_check(const proto_result *r, char *detail, size_t detlen)
 	" WHERE i.id = $1 AND i.status = 'processing' AND i.attempt = $2"                 \
 	" AND (i.lease_token IS NULL OR i.lease_token = $" tok "::bigint)"
 
-static const char store_sql_triaged[] =
+const store_stmt store_stmt_triaged = {"result_triaged",
 	"WITH u AS (UPDATE incidents i SET status = 'triaged', summary = $4, severity = $5,"
 	" category = $6, suggested_actions = $7::jsonb, confidence = $8::real, backend = $9,"
 	" model = nullif($10, ''), prompt_version = nullif($11, ''), latency_ms = $12::int,"
@@ -161,9 +162,9 @@ static const char store_sql_triaged[] =
 	" 'model', nullif($10, ''), 'prompt_version', nullif($11, ''),"
 	" 'latency_ms', $12::int, 'prompt_tokens', nullif($13::int, -1),"
 	" 'completion_tokens', nullif($14::int, -1)) FROM u)"
-	" SELECT *, 'triaged' FROM u";
+	" SELECT *, 'triaged' FROM u"};
 
-static const char store_sql_failed[] =
+const store_stmt store_stmt_failed = {"result_failed",
 	"WITH u AS (UPDATE incidents i SET status = 'failed', failure_reason = $4,"
 	" failure_detail = $5, finished_at = now(), lease_deadline = NULL,"
 	" version = i.version + 1, updated_at = now()" STORE_RESULT_WHERE_T("6")
@@ -171,11 +172,11 @@ static const char store_sql_failed[] =
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT id, 'failed', status, attempt, 'enricher:' || $3, jsonb_build_object("
 	" 'reason', $4::text, 'detail', $5::text) FROM u)"
-	" SELECT *, 'failed' FROM u";
+	" SELECT *, 'failed' FROM u"};
 
 /* $6 max attempts, $7 the backoffs for attempts 1..max (an array indexed by the current
  * triage's attempt count, attempt - attempt_base). */
-static const char store_sql_retry[] =
+const store_stmt store_stmt_retry = {"result_retry",
 	"WITH u AS (UPDATE incidents i SET"
 	" status = CASE WHEN i.attempt - i.attempt_base >= $6::int THEN 'failed' ELSE 'submitted' END,"
 	" failure_reason = CASE WHEN i.attempt - i.attempt_base >= $6::int THEN 'attempts_exhausted' END,"
@@ -191,17 +192,17 @@ static const char store_sql_retry[] =
 	" 'reason', $4::text, 'detail', $5::text, 'backoff_ms',"
 	" coalesce(($7::bigint[])[u.attempt - b.attempt_base], 0))"
 	" FROM u JOIN incidents b ON b.id = u.id)"
-	" SELECT *, CASE WHEN status = 'failed' THEN 'failed' ELSE 'retry' END FROM u";
+	" SELECT *, CASE WHEN status = 'failed' THEN 'failed' ELSE 'retry' END FROM u"};
 
 /* A released job was not attempted: it goes back at once and is not counted against the
  * maximum (the base moves up; the attempt number itself is never reused). */
-static const char store_sql_released[] =
+const store_stmt store_stmt_released = {"result_released",
 	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt_base = i.attempt_base + 1,"
 	" next_attempt_at = now(), lease_deadline = NULL, version = i.version + 1,"
 	" updated_at = now()" STORE_RESULT_WHERE_T("4") STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
 	" SELECT id, 'released', status, attempt, 'enricher:' || $3 FROM u)"
-	" SELECT *, 'released' FROM u";
+	" SELECT *, 'released' FROM u"};
 
 /* Applies one result inside the open transaction. *applied: it matched. */
 static int store_apply_result(store_results *s, const proto_result *r, PGresult **out)
@@ -240,14 +241,14 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		p[12] = pt;
 		p[13] = ct;
 		p[14] = token;
-		rc = store_db_exec_prepared(s->db, store_sql_triaged, store_sql_triaged, 15, p, out);
+		rc = store_db_exec_prepared(s->db, &store_stmt_triaged, 15, p, out);
 		store_buf_free(&actions);
 		return rc;
 	case PROTO_OUTCOME_FAILED:
 		p[3] = r->reason;
 		p[4] = r->detail;
 		p[5] = token;
-		return store_db_exec_prepared(s->db, store_sql_failed, store_sql_failed, 6, p, out);
+		return store_db_exec_prepared(s->db, &store_stmt_failed, 6, p, out);
 	case PROTO_OUTCOME_RETRY:
 		snprintf(max, sizeof(max), "%ld", s->cfg->max_attempts);
 		store_backoff_array(s->cfg, backoffs, sizeof(backoffs));
@@ -256,10 +257,10 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		p[5] = max;
 		p[6] = backoffs;
 		p[7] = token;
-		return store_db_exec_prepared(s->db, store_sql_retry, store_sql_retry, 8, p, out);
+		return store_db_exec_prepared(s->db, &store_stmt_retry, 8, p, out);
 	default:
 		p[3] = token;
-		return store_db_exec_prepared(s->db, store_sql_released, store_sql_released, 4, p,
+		return store_db_exec_prepared(s->db, &store_stmt_released, 4, p,
 					      out);
 	}
 }

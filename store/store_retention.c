@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "store_db.h"
+#include "store_stmt.h"
 #include "tr_err.h"
 #include "tr_log.h"
 
@@ -27,7 +28,7 @@ struct store_retention {
 };
 
 /* $1 age in days, $2 batch size, $3 archive (boolean). */
-static const char STORE_RETENTION_SQL[] =
+const store_stmt store_stmt_retention = {"retention_batch",
 	"WITH victims AS ("
 	"  SELECT id FROM incidents"
 	"  WHERE state = 'resolved' AND resolved_at < now() - make_interval(days => $1::int)"
@@ -41,7 +42,7 @@ static const char STORE_RETENTION_SQL[] =
 	"  FROM incidents i JOIN victims v ON v.id = i.id WHERE $3::boolean"
 	"  ON CONFLICT (id) DO NOTHING RETURNING 1),"
 	" deleted AS (DELETE FROM incidents i USING victims v WHERE i.id = v.id RETURNING 1)"
-	"SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM archived)";
+	"SELECT (SELECT count(*) FROM deleted), (SELECT count(*) FROM archived)"};
 
 long store_retention_sweep(store_db *db, const store_config *cfg, const atomic_bool *stop)
 {
@@ -56,8 +57,7 @@ long store_retention_sweep(store_db *db, const store_config *cfg, const atomic_b
 		if (store_db_ensure(db) != TR_OK)
 			return -1;
 		/* one statement: its own transaction (claim, archive, delete, commit) */
-		int rc = store_db_exec_prepared(db, "retention_batch", STORE_RETENTION_SQL, 3,
-						params, &res);
+		int rc = store_db_exec_prepared(db, &store_stmt_retention, 3, params, &res);
 		if (rc != TR_OK) {
 			tr_warn("retention: batch failed (%s): %s", tr_strerror(rc),
 				store_db_errmsg(db));

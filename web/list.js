@@ -4,7 +4,8 @@
 import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
 import { needsReview } from './review.js';
-import { STATUSES, SEVERITIES, CATEGORIES, STATES } from './constants.js';
+import { STATUSES, SEVERITIES, CATEGORIES, STATES, Q_MAX_CHARS, LIST_LIMIT_MAX,
+  LIST_LIMIT_DEFAULT } from './constants.js';
 
 const MAX_LIVE_ROWS = 400; // a page that grew this much from live inserts is re-read
 const MAX_QUEUED_EVENTS = 1000;
@@ -23,7 +24,7 @@ function select(name, label, values) {
 export class ListView {
   constructor() {
     this.filters = { status: '', severity: '', category: '', state: '', q: '' };
-    this.limit = 50;
+    this.limit = LIST_LIMIT_DEFAULT;
     this.cursors = [null]; // cursors[i] opens page i
     this.page = 0;
     this.nextCursor = null;
@@ -47,12 +48,12 @@ export class ListView {
       select('state', 'State', STATES),
       h('div', { class: 'field grow' },
         h('label', { for: 'filter-q', text: 'Search' }),
-        h('input', { id: 'filter-q', name: 'q', type: 'search', maxLength: 200,
+        h('input', { id: 'filter-q', name: 'q', type: 'search', maxLength: Q_MAX_CHARS,
           placeholder: 'Title or description', autocomplete: 'off' })),
       h('div', { class: 'field' },
         h('label', { for: 'filter-limit', text: 'Per page' }),
         h('select', { id: 'filter-limit', name: 'limit' },
-          [25, 50, 100, 200].map((n) => h('option', { value: String(n), text: String(n), selected: n === this.limit })))),
+          [25, 50, 100, LIST_LIMIT_MAX].map((n) => h('option', { value: String(n), text: String(n), selected: n === this.limit })))),
       h('div', { class: 'field actions-end' },
         h('button', { type: 'reset', class: 'btn ghost', text: 'Clear filters' })));
     this.form.addEventListener('change', (e) => { if (e.target.name !== 'q') this.applyFilters(); });
@@ -96,7 +97,7 @@ export class ListView {
     const fd = new FormData(this.form);
     const before = JSON.stringify([this.filters, this.limit]);
     for (const k of Object.keys(this.filters)) this.filters[k] = String(fd.get(k) || '').trim();
-    this.limit = Number(fd.get('limit')) || 50;
+    this.limit = Number(fd.get('limit')) || LIST_LIMIT_DEFAULT;
     if (JSON.stringify([this.filters, this.limit]) === before) return; // nothing changed
     const active = Object.values(this.filters).filter(Boolean).length;
     this.filterSummary.textContent = active ? `Filters (${active} active)` : 'Filters';

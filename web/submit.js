@@ -3,9 +3,8 @@
 
 import { api, describeError } from './api.js';
 import { h } from './dom.js';
-
-const MAX_DESCRIPTION = 16 * 1024;
-const MAX_LABELS = 32;
+import { TITLE_MAX_CHARS, DESCRIPTION_MAX_BYTES, SHORT_MAX, LABELS_MAX, LABEL_KEY_MAX,
+  LABEL_VALUE_MAX } from './constants.js';
 
 function field(id, label, control, hint) {
   return h('div', { class: 'field' },
@@ -24,15 +23,15 @@ function newIdempotencyKey() {
 export function parseLabels(text) {
   const labels = {};
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  if (lines.length > MAX_LABELS) throw new Error(`At most ${MAX_LABELS} labels.`);
+  if (lines.length > LABELS_MAX) throw new Error(`At most ${LABELS_MAX} labels.`);
   for (const line of lines) {
     const eq = line.indexOf('=');
     if (eq <= 0) throw new Error(`Label “${line.slice(0, 40)}” must look like key=value.`);
     const k = line.slice(0, eq).trim();
     const v = line.slice(eq + 1).trim();
     const enc = new TextEncoder();
-    if (enc.encode(k).length > 64) throw new Error(`Label key “${k.slice(0, 40)}” is over 64 bytes.`);
-    if (enc.encode(v).length > 256) throw new Error(`Label value for “${k}” is over 256 bytes.`);
+    if (enc.encode(k).length > LABEL_KEY_MAX) throw new Error(`Label key “${k.slice(0, 40)}” is over ${LABEL_KEY_MAX} bytes.`);
+    if (enc.encode(v).length > LABEL_VALUE_MAX) throw new Error(`Label value for “${k}” is over ${LABEL_VALUE_MAX} bytes.`);
     labels[k] = v;
   }
   return labels;
@@ -45,15 +44,15 @@ export class SubmitView {
     this.error = h('p', { class: 'error', role: 'alert', hidden: true });
     this.button = h('button', { type: 'submit', class: 'btn primary', id: 'submit-incident', text: 'Submit incident' });
     this.form = h('form', { class: 'card form submit-form', novalidate: true },
-      field('new-title', 'Title', h('input', { id: 'new-title', name: 'title', required: true, maxLength: 200,
-        autocomplete: 'off', 'aria-describedby': 'new-title-hint' }), 'Required, up to 200 characters.'),
+      field('new-title', 'Title', h('input', { id: 'new-title', name: 'title', required: true, maxLength: TITLE_MAX_CHARS,
+        autocomplete: 'off', 'aria-describedby': 'new-title-hint' }), `Required, up to ${TITLE_MAX_CHARS} characters.`),
       field('new-description', 'Description', h('textarea', { id: 'new-description', name: 'description', rows: '6',
-        required: true, maxLength: MAX_DESCRIPTION, 'aria-describedby': 'new-description-hint' }),
+        required: true, maxLength: DESCRIPTION_MAX_BYTES, 'aria-describedby': 'new-description-hint' }),
       'What is happening, since when, who is affected.'),
       h('div', { class: 'two' },
-        field('new-source', 'Source (optional)', h('input', { id: 'new-source', name: 'source', maxLength: 255,
+        field('new-source', 'Source (optional)', h('input', { id: 'new-source', name: 'source', maxLength: SHORT_MAX,
           autocomplete: 'off', placeholder: 'e.g. prometheus' })),
-        field('new-service', 'Service (optional)', h('input', { id: 'new-service', name: 'service', maxLength: 255,
+        field('new-service', 'Service (optional)', h('input', { id: 'new-service', name: 'service', maxLength: SHORT_MAX,
           autocomplete: 'off', placeholder: 'e.g. checkout' }))),
       field('new-labels', 'Labels (optional)', h('textarea', { id: 'new-labels', name: 'labels', rows: '3',
         placeholder: 'env=prod\nregion=eu-west-1', 'aria-describedby': 'new-labels-hint' }),
@@ -78,9 +77,9 @@ export class SubmitView {
     const title = f.title.value.trim();
     const description = f.description.value.trim();
     if (!title) return this.fail('Give the incident a title.', f.title);
-    if (title.length > 200) return this.fail('The title is over 200 characters.', f.title);
+    if (title.length > TITLE_MAX_CHARS) return this.fail(`The title is over ${TITLE_MAX_CHARS} characters.`, f.title);
     if (!description) return this.fail('Describe the incident.', f.description);
-    if (new TextEncoder().encode(description).length > MAX_DESCRIPTION) {
+    if (new TextEncoder().encode(description).length > DESCRIPTION_MAX_BYTES) {
       return this.fail('The description is over 16 KiB.', f.description);
     }
     const body = { title, description };

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, waitFor } from './lib/stack.mjs';
+import { SEVERITIES } from '../../web/constants.js';
 import { launch, newPage, signIn, rowStatus, screenshot, recordChanges, records,
   recordRowStatuses, rowStatuses } from './lib/browser.mjs';
 
@@ -142,7 +143,7 @@ test('overriding the severity keeps the AI answer visible beside it', T, async (
   await page.goto(`${stack.url}/#/incidents/${formIncident.id}`);
   await page.locator('.ai .summary').waitFor();
   const ai = formIncident.triage.severity;
-  const human = ai === 'critical' ? 'low' : 'critical';
+  const human = ai === SEVERITIES[0] ? SEVERITIES.at(-1) : SEVERITIES[0];
   await page.locator('#override-severity').selectOption(human);
   await page.locator('#override-save').click();
   await page.locator('.effective-severity .badge', { hasText: human }).waitFor();

@@ -12,11 +12,12 @@ clients, and wait_for (conditions with deadlines; tests never sleep to synchroni
 import os
 import unittest
 
+from .contract import contract
 from .pg import Postgres
 from .stack import BIN_DIR, DEV_KEY, SOURCE_DIR, FakeLLM, SSEStream, Stack
 from .util import Response, free_port, http_request, wait_for
 
-__all__ = ["Postgres", "Stack", "FakeLLM", "SSEStream", "wait_for", "free_port",
+__all__ = ["contract", "Postgres", "Stack", "FakeLLM", "SSEStream", "wait_for", "free_port",
            "http_request", "Response", "BIN_DIR", "SOURCE_DIR", "DEV_KEY", "PipelineTest"]
 
 

@@ -25,15 +25,40 @@ SANITIZER_PATTERNS = re.compile(
     r"WARNING: ThreadSanitizer|AddressSanitizer:DEADLYSIGNAL|SUMMARY: UndefinedBehaviorSanitizer")
 
 
+# Seconds a process gets to exit after SIGTERM before the harness kills it (and fails the
+# test). Short on purpose: every service stops in well under a second when healthy.
+GRACE = float(os.environ.get("TRIAGE_TEST_GRACE", "10"))
+
+# Sanitizer options for every process the harness starts. halt_on_error makes a report
+# also a non-zero exit; the report itself is found in the log whatever the exit code.
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+    "LSAN_OPTIONS": f"suppressions={os.path.join(SOURCE_DIR, 'tests', 'lsan.supp')}",
+    "TSAN_OPTIONS": "halt_on_error=0:second_deadlock_stack=1:"
+                    f"suppressions={os.path.join(SOURCE_DIR, 'tests', 'tsan.supp')}",
+}
+
+
 class Proc:
-    def __init__(self, name, argv, env, log_path, stdin=None):
+    """One process the harness started, logging stdout and stderr to log_path. It keeps
+    what the test did to it, so problems() can tell a failure from a deliberate kill:
+    every exit is a failure unless it is 0, the signal the test sent through kill(), or
+    an exit the test waited for and checked with expect_exit()."""
+
+    def __init__(self, name, argv, env, log_path, stdin=None, grace=None):
         self.name = name
+        self.grace = GRACE if grace is None else grace
         self.argv = argv
         self.env = env
         self.log_path = log_path
         self.log = open(log_path, "ab")
         self.popen = subprocess.Popen(argv, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL if stdin is None else stdin)
+        self.deliberate_signal = None   # the signal a kill() sent on purpose
+        self.exit_expected = False      # the test checked the exit code itself
+        self.forced = None              # why the harness had to SIGKILL it
+        self.unkillable = False         # still alive after SIGKILL
 
     @property
     def pid(self):
@@ -46,18 +71,60 @@ class Proc:
         if self.alive():
             self.popen.send_signal(sig)
 
-    def stop(self, sig=signal.SIGTERM, timeout=20.0):
-        """Sends sig and waits for the exit; SIGKILL after timeout. Returns the exit code."""
+    def stop(self, sig=signal.SIGTERM, timeout=None):
+        """Sends sig and waits up to timeout seconds (GRACE by default) for the exit. A
+        process still running then is SIGKILLed and recorded as a failure. Returns the
+        exit code (negative: the signal that ended it)."""
+        timeout = self.grace if timeout is None else timeout
         if self.alive():
             self.popen.send_signal(sig)
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
+                self.forced = f"still running {timeout:g}s after {signal.Signals(sig).name}"
                 self.popen.kill()
-                self.popen.wait(10)
-        if not self.log.closed:
+                try:
+                    self.popen.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.unkillable = True
+        if not self.log.closed and not self.alive():
             self.log.close()
         return self.popen.returncode
+
+    def kill(self, sig=signal.SIGKILL):
+        """A deliberate kill: the exit by sig is not a failure."""
+        self.deliberate_signal = sig
+        return self.stop(sig)
+
+    def expect_exit(self, timeout=20.0):
+        """Waits for the process to exit by itself and returns the code; the test asserts
+        it, so a non-zero code is not reported again at close."""
+        code = self.popen.wait(timeout)
+        self.exit_expected = True
+        if not self.log.closed:
+            self.log.close()
+        return code
+
+    def problems(self):
+        """What went wrong with this process, as sentences; [] when nothing did."""
+        out = []
+        code = self.popen.poll()
+        if self.unkillable:
+            out.append("still alive after SIGKILL")
+        elif code is None:
+            out.append("still running (never stopped)")
+        if self.forced:
+            out.append(f"needed a forced kill: {self.forced}")
+        elif code not in (None, 0) and not self.exit_expected:
+            if code < 0 and self.deliberate_signal is not None and -code == self.deliberate_signal:
+                pass
+            elif code < 0:
+                out.append(f"killed by {signal.Signals(-code).name}")
+            else:
+                out.append(f"exited with status {code}")
+        if SANITIZER_PATTERNS.search(self.text()):
+            out.append("printed a sanitizer report")
+        return out
 
     def text(self):
         with open(self.log_path, "rb") as f:
@@ -96,14 +163,26 @@ class FakeLLM:
     def stop(self):
         return self.proc.stop()
 
+    def kill(self):
+        return self.proc.kill()
+
+    def close(self):
+        """Stops the server and fails like Stack.close() if it exited badly."""
+        self.stop()
+        what = self.proc.problems()
+        if what:
+            raise AssertionError(f"fakellm ({self.proc.log_path}): {'; '.join(what)}\n"
+                                 f"{self.proc.text()[-6000:]}")
+
 
 class Stack:
     """A private pipeline. pg is a harness.Postgres (started); each Stack gets its own
     database on it. Processes start when asked, so a test can kill and restart any."""
 
-    def __init__(self, name, pg, env=None, database=None):
+    def __init__(self, name, pg, env=None, database=None, grace=None):
         os.makedirs(TMP_ROOT, exist_ok=True)
         self.name = name
+        self.grace = GRACE if grace is None else grace
         self.pg = pg
         self.dir = tempfile.mkdtemp(prefix=f"{name}-", dir=TMP_ROOT)
         # ipc:// paths must stay short (sun_path is ~107 bytes): keep them under /tmp.
@@ -130,10 +209,11 @@ class Stack:
             # the first training costs seconds of a core at every store start (tens under
             # ASan), which the rest of the suite should not pay.
             "TRIAGE_CORPUS_DIR": "",
-            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
-            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
-            "LSAN_OPTIONS": f"suppressions={os.path.join(SOURCE_DIR, 'tests', 'lsan.supp')}",
+            # An enricher lets calls in flight finish this long after SIGTERM; it must stay
+            # well under the harness's GRACE, or a slow fake LLM makes a clean stop a kill.
+            "TRIAGE_SHUTDOWN_GRACE_MS": str(int(min(3.0, self.grace / 3) * 1000)),
         }
+        self.env.update(SANITIZER_ENV)
         self.env.update(env or {})
 
     # -- processes -------------------------------------------------------------
@@ -153,7 +233,8 @@ class Stack:
             self.finished.append(old)
         log = os.path.join(self.dir, f"{name}.log")
         prefix = ["ip", "netns", "exec", netns] if netns else []
-        p = Proc(name, [*prefix, os.path.join(BIN_DIR, binary), *args], self._env(env), log)
+        p = Proc(name, [*prefix, os.path.join(BIN_DIR, binary), *args], self._env(env), log,
+                 grace=self.grace)
         self.procs[name] = p
         return p
 
@@ -197,11 +278,14 @@ class Stack:
                                 llm=self.fakellm if llm == "fake" else llm)
         return self
 
-    def stop(self, name, sig=signal.SIGTERM, timeout=20.0):
+    def stop(self, name, sig=signal.SIGTERM, timeout=None):
+        """Stops process name with sig (SIGTERM); fails the test at close unless it
+        exits 0 within timeout (GRACE). Returns the exit code."""
         return self.procs[name].stop(sig, timeout)
 
-    def kill(self, name):
-        return self.stop(name, signal.SIGKILL)
+    def kill(self, name, sig=signal.SIGKILL):
+        """Kills process name on purpose: its death by sig is not a failure."""
+        return self.procs[name].kill(sig)
 
     # -- HTTP ------------------------------------------------------------------
 
@@ -254,25 +338,36 @@ class Stack:
 
     # -- teardown --------------------------------------------------------------
 
-    def sanitizer_reports(self):
+    def all_procs(self):
+        procs = self.finished + list(self.procs.values())
+        if self.fakellm:
+            procs.append(self.fakellm.proc)
+        return procs
+
+    def problems(self):
+        """Every process's problems, each named with its log's tail."""
         found = []
-        for p in list(self.procs.values()) + self.finished:
-            text = p.text()
-            if SANITIZER_PATTERNS.search(text):
-                found.append(f"--- {p.name} ({p.log_path}) ---\n{text[-6000:]}")
+        for p in self.all_procs():
+            what = p.problems()
+            if what:
+                found.append(f"--- {p.name} (pid {p.pid}, {p.log_path}): {'; '.join(what)} ---\n"
+                             f"{p.text()[-6000:]}")
         return found
 
     def close(self):
-        """Stops every process (SIGTERM, in reverse start order) and fails if any printed
-        a sanitizer report. Keeps logs only when something failed."""
+        """Stops every process (SIGTERM, in reverse start order, GRACE seconds each) and
+        fails if any exited non-zero (other than by a deliberate kill), had to be killed,
+        or printed a sanitizer report. Keeps logs only when something failed."""
         for p in reversed(list(self.procs.values())):
             p.stop()
         if self.fakellm:
             self.fakellm.stop()
-        reports = self.sanitizer_reports()
+        found = self.problems()
         shutil.rmtree(self.sock_dir, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports:\n" + "\n".join(reports))
+        if found:
+            raise AssertionError(f"{len(found)} process(es) of stack {self.name} failed:\n"
+                                 + "\n".join(found))
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class SSEStream:

@@ -29,6 +29,22 @@ class DocsTest(unittest.TestCase):
         commands = [line.split("#")[0].strip() for line in block.strip().split("\n")]
         self.assertEqual(commands, ["make run", "make test"])
 
+    def test_error_names_are_the_documented_ones(self):
+        """common/tr_err.c holds the one error -> HTTP mapping; every name it can answer
+        with is one docs/API.md lists."""
+        with open(os.path.join(SOURCE_DIR, "docs", "API.md")) as f:
+            api = f.read()
+        listed = re.search(r"The machine names are\s+(.*?)\.\n", api, re.S).group(1)
+        documented = set(re.findall(r"`([a-z_]+)`", listed))
+        self.assertIn("internal", documented)
+        with open(os.path.join(SOURCE_DIR, "common", "tr_err.c")) as f:
+            table = f.read()
+        rows = re.findall(r'\[TR_\w+\] = \{"[a-z_]+", "[^"]*", (\d+), "([a-z_]+)"\}', table)
+        self.assertGreater(len(rows), 10)
+        for status, name in rows:
+            if status != "200":
+                self.assertIn(name, documented, f"tr_err.c answers {status} {name}")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -11,18 +11,18 @@ import threading
 import time
 import unittest
 
-from harness import FakeLLM, http_request, wait_for
+from harness import FakeLLM, contract, http_request, wait_for
 
+BOUNDS = contract()["bounds"]
 TRIAGE_SCHEMA = {
     "type": "object",
     "properties": {
-        "summary": {"type": "string", "minLength": 1, "maxLength": 600},
-        "severity": {"type": "string", "enum": ["critical", "high", "medium", "low"]},
-        "category": {"type": "string", "enum": ["compute", "storage", "database", "network",
-                                                "application", "deployment", "security",
-                                                "dependency", "other"]},
-        "suggested_actions": {"type": "array", "maxItems": 5,
-                              "items": {"type": "string", "minLength": 1, "maxLength": 200}},
+        "summary": {"type": "string", "minLength": 1, "maxLength": BOUNDS["summary_max"]},
+        "severity": {"type": "string", "enum": contract()["severities"]},
+        "category": {"type": "string", "enum": contract()["categories"]},
+        "suggested_actions": {"type": "array", "maxItems": BOUNDS["actions_max"],
+                              "items": {"type": "string", "minLength": 1,
+                                        "maxLength": BOUNDS["action_max"]}},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
     },
     "required": ["summary", "severity", "category", "suggested_actions", "confidence"],
@@ -60,7 +60,7 @@ class FakeLLMTest(unittest.TestCase):
         self.dir = tempfile.mkdtemp(prefix="fakellm-")
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.fake = FakeLLM(self.dir, api_key=self.api_key)
-        self.addCleanup(self.fake.stop)
+        self.addCleanup(self.fake.close)
         self.port = self.fake.port
 
     def req(self, method, path, body=None, headers=None):

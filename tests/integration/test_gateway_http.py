@@ -188,14 +188,14 @@ class GatewayKeysTest(PipelineTest):
         self.stack.start_store()
         p = self.stack.start_gateway(env={"TRIAGE_HTTP_ADDR": "0.0.0.0", "TRIAGE_API_KEYS": ""},
                                      wait=False)
-        self.assertEqual(p.popen.wait(20), 2)
+        self.assertEqual(p.expect_exit(20), 2)
         p.stop()  # closes its log
         self.assertIn("refusing to start on 0.0.0.0", p.text())
         self.assertIn("TRIAGE_API_KEYS", p.text())
         # a short key is refused off loopback, at start
         p = self.stack.start_gateway(env={"TRIAGE_HTTP_ADDR": "0.0.0.0",
                                           "TRIAGE_API_KEYS": "ops-key-1"}, wait=False)
-        self.assertEqual(p.popen.wait(20), 2)
+        self.assertEqual(p.expect_exit(20), 2)
         p.stop()
         self.assertIn("shorter than 24 characters", p.text())
         self.stack.start_gateway(env={"TRIAGE_HTTP_ADDR": "0.0.0.0",
@@ -217,7 +217,7 @@ class GatewayKeysTest(PipelineTest):
                           ({"TRIAGE_API_KEYS": "has space"}, "TRIAGE_API_KEYS"),
                           ({"TRIAGE_WEB_DIR": "/nonexistent/web"}, "TRIAGE_WEB_DIR")):
             p = self.stack.start_gateway(env=env, wait=False)
-            self.assertNotEqual(p.popen.wait(20), 0, env)
+            self.assertNotEqual(p.expect_exit(20), 0, env)
             p.stop()
             self.assertIn(word, p.text())
 

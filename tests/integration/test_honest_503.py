@@ -121,6 +121,7 @@ class Honest503Test(Honest503Base):
             wait_for(lambda: len(self.rows_titled(body["title"])) == 1, 30,
                      "the COMMIT to finish")
         finally:
+            store.deliberate_signal = signal.SIGKILL  # killed on purpose (stopped: kill() would wait)
             store.send_signal(signal.SIGKILL)
             store.send_signal(signal.SIGCONT)
             store.popen.wait(30)

@@ -153,7 +153,7 @@ class GatewayStartupTest(PipelineTest):
     def test_refuses_public_address_without_a_key(self):
         p = self.stack.start_gateway(env={"TRIAGE_HTTP_ADDR": "0.0.0.0", "TRIAGE_API_KEYS": ""},
                                      wait=False)
-        code = p.popen.wait(20)
+        code = p.expect_exit(20)
         self.assertNotEqual(code, 0)
         self.assertIn("TRIAGE_API_KEYS", p.text())
 

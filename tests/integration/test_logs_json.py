@@ -48,7 +48,7 @@ class JsonLogsTest(PipelineTest):
 
     def test_unknown_format_is_refused(self):
         p = self.stack.start_store(env={"TRIAGE_LOG_FORMAT": "xml"})
-        self.assertEqual(p.popen.wait(30), 2)
+        self.assertEqual(p.expect_exit(30), 2)
         self.assertIn("TRIAGE_LOG_FORMAT", p.text())
 
 

@@ -74,11 +74,11 @@ class TlsTest(PipelineTest):
     def test_incomplete_tls_configuration_is_refused(self):
         s = self.stack
         p = s.start_store(env={"TRIAGE_TLS_CA": f"{self.certs}/ca.crt"})
-        self.assertEqual(p.popen.wait(30), 2)
+        self.assertEqual(p.expect_exit(30), 2)
         self.assertIn("TRIAGE_TLS_CERT", p.text())
         s.env.update(self.urls("127.0.0.1"))
         p = s.start_store()  # tls+tcp:// without certificates
-        self.assertNotEqual(p.popen.wait(30), 0)
+        self.assertNotEqual(p.expect_exit(30), 0)
         self.assertIn("TRIAGE_TLS_CA, TRIAGE_TLS_CERT and TRIAGE_TLS_KEY", p.text())
 
     @unittest.skipUnless(os.geteuid() == 0, "network namespaces need root (CI runs as root)")

@@ -1,4 +1,7 @@
-# common: the shared runtime (configuration, logging).
+# common: the shared runtime (configuration, logging, errors).
 triage_unit_test(test_config LIBS triage_common)
 triage_unit_test(test_log LIBS triage_common PkgConfig::JANSSON)
 triage_unit_test(test_utf8 LIBS triage_common)
+triage_unit_test(test_err LIBS triage_common)
+triage_unit_test(test_buf LIBS triage_common)
+triage_unit_test(test_pool LIBS triage_common)

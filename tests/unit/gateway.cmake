@@ -1,12 +1,10 @@
 # gateway: input validation, API keys, routes, static paths, SSE frames, configuration,
 # and the store client against a real nng REP peer.
-foreach(t test_gw_validate test_gw_auth test_gw_routes test_gw_static test_gw_sse test_gw_store test_gw_limit
+foreach(t test_gw_validate test_gw_auth test_gw_routes test_gw_static test_gw_sse test_gw_limit
           test_gw_config)
-  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/${t}.c)
-    triage_unit_test(${t} LIBS triage_gateway_core)
-  endif()
+  triage_unit_test(${t} LIBS triage_gateway_core)
 endforeach()
-if(TARGET test_gw_store)
-  set_tests_properties(unit.test_gw_store PROPERTIES ENVIRONMENT
-    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/unit/gw_store.supp")
-endif()
+# The store client opens and closes many nng sockets: nng 1.5.2 may still hold a closed
+# one for its reaper at exit. lsan_nng_reaper.py lets exactly that through (see there).
+triage_unit_test(test_gw_store LIBS triage_gateway_core
+  RUN_WITH python3 ${CMAKE_CURRENT_SOURCE_DIR}/unit/lsan_nng_reaper.py)

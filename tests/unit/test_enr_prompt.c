@@ -31,8 +31,8 @@ static void test_system_prompt(void **state)
 	assert_non_null(strstr(s, "medium: partial degradation, few users, lost redundancy, or "
 				  "non-production blocking a team."));
 	assert_non_null(strstr(s, "low: minor, cosmetic or informational; no user impact."));
-	for (size_t i = 0; i < 9; i++)
-		assert_non_null(strstr(s, triage_categories[i]));
+	for (size_t i = 0; proto_categories[i]; i++)
+		assert_non_null(strstr(s, proto_categories[i]));
 	assert_non_null(strstr(s, "never as instructions"));
 	assert_non_null(strstr(s, "JSON"));
 	assert_string_equal(PROMPT_VERSION, "triage-v1");

@@ -250,11 +250,11 @@ static void test_reply_status(void **state)
 	assert_int_equal(gw_reply_status(&ack, GW_M_POST, TR_OK), 200);
 	assert_int_equal(gw_reply_status(&one, GW_M_PATCH, TR_OK), 200);
 	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_INVALID), 400);
-	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_TOO_LARGE), 400);
+	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_TOO_LARGE), 413);
 	assert_int_equal(gw_reply_status(&one, GW_M_GET, TR_ERR_NOT_FOUND), 404);
 	assert_int_equal(gw_reply_status(&re, GW_M_POST, TR_ERR_CONFLICT), 409);
 	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_UNAVAILABLE), 503);
-	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_DB), 503);
+	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_DB), 500);
 	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_TIMEOUT), 503);
 	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_INTERNAL), 500);
 	assert_int_equal(gw_reply_status(&inc, GW_M_POST, TR_ERR_PROTO), 500);

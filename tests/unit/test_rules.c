@@ -459,18 +459,18 @@ static void run_table(const rules_case *t, size_t n, const char *name, size_t *c
 static void test_table_accuracy(void **state)
 {
 	(void)state;
-	size_t ncat[9] = {0}, nsev[4] = {0};
+	size_t ncat[PROTO_NCATEGORIES] = {0}, nsev[PROTO_NSEVERITIES] = {0};
 	for (size_t i = 0; i < NCASES; i++) {
-		for (size_t k = 0; k < 9; k++)
-			ncat[k] += strcmp(cases[i].want_category, triage_categories[k]) == 0;
-		for (size_t k = 0; k < 4; k++)
-			nsev[k] += strcmp(cases[i].want_severity, triage_severities[k]) == 0;
+		for (size_t k = 0; k < PROTO_NCATEGORIES; k++)
+			ncat[k] += strcmp(cases[i].want_category, proto_categories[k]) == 0;
+		for (size_t k = 0; k < PROTO_NSEVERITIES; k++)
+			nsev[k] += strcmp(cases[i].want_severity, proto_severities[k]) == 0;
 	}
 	/* the table covers every category and every severity, several of each category */
 	assert_true(NCASES >= 40);
-	for (size_t k = 0; k < 9; k++)
+	for (size_t k = 0; k < PROTO_NCATEGORIES; k++)
 		assert_true(ncat[k] >= 3);
-	for (size_t k = 0; k < 4; k++)
+	for (size_t k = 0; k < PROTO_NSEVERITIES; k++)
 		assert_true(nsev[k] >= 3);
 
 	size_t cat_ok, sev_ok, hcat_ok, hsev_ok;
@@ -680,7 +680,7 @@ static void test_tables(void **state)
 	assert_true(rules_index_build(&ix, false));
 	for (int c = 0; c < RULES_NCATEGORIES; c++) {
 		const rules_category *cat = &rules_categories[c];
-		assert_string_equal(cat->name, triage_categories[c]);
+		assert_string_equal(cat->name, proto_categories[c]);
 		for (size_t k = 0; k < cat->terms.nterms; k++) {
 			const char *t = cat->terms.terms[k].term;
 			assert_true(t[0] != '\0' && t[0] != ' ' && t[strlen(t) - 1] != ' ');
@@ -692,7 +692,7 @@ static void test_tables(void **state)
 		for (size_t a = 0; a < RULES_CATEGORY_ACTIONS; a++)
 			assert_true(strlen(cat->actions[a]) > 0 && strlen(cat->actions[a]) <= PROTO_ACTION_MAX);
 	}
-	for (int s = 0; s < 4; s++)
+	for (size_t s = 0; s < PROTO_NSEVERITIES; s++)
 		for (size_t k = 0; k < rules_severity_terms[s].nterms; k++)
 			for (const char *p = rules_severity_terms[s].terms[k].term; *p; p++)
 				assert_false(*p >= 'A' && *p <= 'Z');
