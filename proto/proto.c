@@ -48,7 +48,7 @@ static const proto_field submit_fields[] = {
 
 static const proto_field query_fields[] = {
 	F_STR(query, request_id, true, 1, SHORT),
-	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_SETTINGS_PUT),
+	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_MAX),
 	F_I64(query, incident_id, false, 0, ID_MAX, 0),
 	F_KV(query, params, nparams, PROTO_PARAMS_MAX, SHORT, PROTO_PARAM_VALUE_MAX),
 };
@@ -113,6 +113,14 @@ static const proto_field event_fields[] = {
 	F_I64(event, at_ms, false, 0, INT64_MAX, 0),
 };
 
+static const proto_field alerts_fields[] = {
+	F_STR(alerts, request_id, true, 1, SHORT),
+	F_STR(alerts, source, true, 1, SHORT),
+	F_STR(alerts, delivery_key, false, 1, SHORT),
+	F_I64(alerts, delivery_ttl_ms, false, 0, INT64_MAX, 0),
+	F_STR(alerts, events, true, 2, PROTO_ALERTS_MAX),
+};
+
 /* A triage result must carry the triage; the enum values themselves are checked by
  * the store and the enricher, not here. */
 static int result_check(const proto_msg *m, char *err, size_t errlen)
@@ -141,11 +149,13 @@ static const proto_schema schemas[] = {
 	[PROTO_RESULT] = SCHEMA("result", result_fields, result_check),
 	[PROTO_HEARTBEAT] = SCHEMA("heartbeat", heartbeat_fields, NULL),
 	[PROTO_EVENT] = SCHEMA("event", event_fields, NULL),
+	[PROTO_ALERTS] = SCHEMA("alerts", alerts_fields, NULL),
 };
 
 const proto_schema *proto_schema_of(int type)
 {
-	if (type < PROTO_SUBMIT || type > PROTO_EVENT)
+	if (type < PROTO_SUBMIT || type >= (int)(sizeof(schemas) / sizeof(schemas[0])) ||
+	    !schemas[type].name)
 		return NULL;
 	return &schemas[type];
 }
@@ -311,8 +321,9 @@ const char *proto_op_name(int op)
 		[PROTO_OP_STATS] = "stats",
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
+		[PROTO_OP_INTEGRATIONS] = "integrations",
 	};
-	if (op < PROTO_OP_READY || op > PROTO_OP_SETTINGS_PUT)
+	if (op < PROTO_OP_READY || op >= (int)(sizeof(names) / sizeof(names[0])) || !names[op])
 		return "unknown";
 	return names[op];
 }

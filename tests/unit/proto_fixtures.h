@@ -110,6 +110,10 @@ static inline proto_msg full_msg(proto_type t)
 		m.u.event = (proto_event){1764075600000LL, 17, 9, 5, "triaged", "triaged", "open",
 					  "high", "storage", 1764075600999LL};
 		break;
+	case PROTO_ALERTS:
+		m.u.alerts = (proto_alerts){"req-4", "alertmanager", "am:0f3a", 600000,
+					    "[{\"a\":\"trigger\",\"fp\":\"f1\"}]"};
+		break;
 	}
 	return m;
 }
@@ -144,6 +148,11 @@ static inline proto_msg min_msg(proto_type t)
 		break;
 	case PROTO_HEARTBEAT:
 		m.u.heartbeat.enricher_id = "e";
+		break;
+	case PROTO_ALERTS:
+		m.u.alerts.request_id = "r";
+		m.u.alerts.source = "grafana";
+		m.u.alerts.events = "[]";
 		break;
 	case PROTO_EVENT:
 		m.u.event.kind = "created";
