@@ -154,3 +154,63 @@ void gw_auth_idempotency_key(const uint8_t tenant[GW_SHA256_LEN], const char *id
 	gw_sha256_final(&c, d);
 	gw_hex(d, GW_SHA256_LEN, out);
 }
+
+static int gw_b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+bool gw_auth_basic(const char *authorization, char *buf, size_t buflen, const char **key,
+		   size_t *len)
+{
+	if (!authorization)
+		return false;
+	const char *p = authorization;
+	while (gw_is_blank(*p))
+		p++;
+	if (strncasecmp(p, "Basic", 5) != 0 || !gw_is_blank(p[5]))
+		return false;
+	p += 6;
+	while (gw_is_blank(*p))
+		p++;
+	size_t n = 0, bits = 0;
+	uint32_t acc = 0;
+	for (; *p && !gw_is_blank(*p) && *p != '='; p++) {
+		int v = gw_b64val(*p);
+		if (v < 0)
+			return false;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n + 1 >= buflen)
+				return false;
+			buf[n++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	while (*p == '=')
+		p++;
+	while (gw_is_blank(*p))
+		p++;
+	if (*p)
+		return false;
+	buf[n] = '\0';
+	if (strlen(buf) != n)
+		return false; /* a NUL inside */
+	char *colon = memchr(buf, ':', n);
+	if (!colon || colon + 1 == buf + n)
+		return false;
+	*key = colon + 1;
+	*len = (size_t)(buf + n - (colon + 1));
+	return true;
+}

@@ -34,6 +34,15 @@ bool gw_auth_dev_mode(const gw_auth *a);
 bool gw_auth_presented(const char *x_api_key, const char *authorization, const char **key,
 		       size_t *len);
 
+/* "Authorization: Basic <base64 of user:password>" (what Grafana and Alertmanager's
+ * basic_auth send): the password is the key, the user name is ignored. Decodes into
+ * buf (buflen bytes; GW_AUTH_BASIC_BUF is enough for any valid key); *key points at
+ * the password inside buf. False when the header is not a well-formed Basic
+ * credential with a non-empty password. */
+#define GW_AUTH_BASIC_BUF 1024
+bool gw_auth_basic(const char *authorization, char *buf, size_t buflen, const char **key,
+		   size_t *len);
+
 /* Checks a presented key against every configured key in constant time (the work does
  * not depend on which key matched, or on where the first differing byte is). On success
  * writes the key's digest to tenant (the caller's namespace for idempotency keys). */

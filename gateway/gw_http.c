@@ -158,9 +158,13 @@ static enum MHD_Result gw_start_store(gw_req *r)
 		.idempotency_key =
 			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key"),
 		.tenant = r->tenant,
+		.auth = h->deps.auth,
 	};
 	if (!gw_build_request(&r->match, &in, &sr, detail, sizeof detail)) {
 		gw_store_request_free(&sr);
+		char *pd = gw_route_pd_errors(&r->match) ? gw_pd_invalid_json(detail) : NULL;
+		if (pd)
+			return gw_respond_json(r, 400, pd, NULL);
 		return gw_respond_error(r, 400, "invalid", detail, NULL);
 	}
 	long timeout = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms
@@ -258,7 +262,7 @@ static bool gw_is_json_type(const char *ct)
 static enum MHD_Result gw_respond_too_large(gw_req *r)
 {
 	char detail[96];
-	snprintf(detail, sizeof detail, "body: over the limit of %ld bytes", r->h->deps.cfg->max_body);
+	snprintf(detail, sizeof detail, "body: over the limit of %zu bytes", r->max_body);
 	return gw_respond_error(r, 413, "too_large", detail, NULL);
 }
 
@@ -269,6 +273,7 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 	char allow[64];
 	if (!gw_route_match(url, &r->match))
 		return gw_respond_error(r, 404, "not_found", "no such route or incident", NULL);
+	r->max_body = (size_t)gw_route_max_body(&r->match, h->deps.cfg->max_body);
 	r->method = gw_method_bit(method);
 	if (!(r->match.allowed & r->method)) {
 		gw_allow_header(r->match.allowed, allow, sizeof allow);
@@ -281,10 +286,14 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 		const char *key;
 		size_t len;
 		static const char *const extra[] = {"WWW-Authenticate", "Bearer", NULL};
+		char basic[GW_AUTH_BASIC_BUF];
+		const char *authz =
+			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization");
 		bool ok = gw_auth_presented(
-			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-KEY"),
-			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"),
+			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-KEY"), authz,
 			&key, &len);
+		if (!ok)
+			ok = gw_auth_basic(authz, basic, sizeof basic, &key, &len);
 		if (!ok)
 			return gw_respond_error(r, 401, "unauthorized", "an API key is required",
 						extra);
@@ -305,7 +314,7 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 	if (cl) {
 		char *end = NULL;
 		unsigned long long n = strtoull(cl, &end, 10);
-		if (n > (unsigned long long)h->deps.cfg->max_body)
+		if (n > (unsigned long long)r->max_body)
 			return gw_respond_too_large(r);
 		if (r->keep_body && n > 0) {
 			r->body = malloc((size_t)n + 1);
@@ -324,7 +333,7 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 #define GW_DISCARD_FACTOR 4
 static enum MHD_Result gw_on_body(gw_req *r, const char *data, size_t size)
 {
-	size_t max = (size_t)r->h->deps.cfg->max_body;
+	size_t max = r->max_body;
 	r->len += size;
 	if (r->len > max) {
 		free(r->body);

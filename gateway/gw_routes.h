@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_auth.h"
+#include "gw_integrations.h"
 #include "gw_sha256.h"
 #include "gw_store.h"
 #include "gw_validate.h"
@@ -26,6 +28,10 @@ typedef enum {
 	GW_R_HEALTHZ,
 	GW_R_READYZ,
 	GW_R_STATIC, /* a file of web/ */
+	GW_R_INT_ALERTMANAGER, /* POST /integrations/alertmanager */
+	GW_R_INT_GRAFANA,      /* POST /integrations/grafana */
+	GW_R_INT_PAGERDUTY,    /* POST /v2/enqueue, /integrations/pagerduty[/v2/enqueue] */
+	GW_R_INTEGRATIONS,     /* GET /integrations: the last event per source */
 } gw_route_id;
 
 enum {
@@ -61,6 +67,14 @@ void gw_allow_header(unsigned mask, char *out, size_t len);
  * PUT /settings); other requests' bodies are read up to the limit and ignored. */
 bool gw_route_takes_body(const gw_match *m, unsigned method);
 
+/* The largest body the route takes: GW_INTEGRATION_MAX_BODY (or max_body if larger)
+ * for the integrations, max_body elsewhere. */
+long gw_route_max_body(const gw_match *m, long max_body);
+
+/* True for the routes of alerting tools whose errors PagerDuty's clients read
+ * ({"status":"invalid event",...}). */
+bool gw_route_pd_errors(const gw_match *m);
+
 /* True if the route is answered by the store (a REQ round trip). */
 bool gw_route_uses_store(const gw_match *m);
 
@@ -72,6 +86,7 @@ typedef struct {
 	char model[GW_MODEL_MAX + 1];
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
+	gw_alerts_request alerts;
 } gw_store_request;
 
 /* Input to gw_build_request: what the HTTP layer collected. */
@@ -83,6 +98,7 @@ typedef struct {
 	size_t nparams;
 	const char *idempotency_key; /* header value or NULL */
 	const uint8_t *tenant;       /* the key's digest (GW_SHA256_LEN) */
+	const gw_auth *auth;         /* the keys (PagerDuty's routing_key is checked here) */
 } gw_http_input;
 
 /* Validates the input for a store route and builds the request (with a fresh

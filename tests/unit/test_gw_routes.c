@@ -135,7 +135,7 @@ static bool build(const char *path, unsigned method, const char *body, const gw_
 	gw_match m;
 	assert_true(gw_route_match(path, &m));
 	gw_http_input in = {method, body ? body : "", body ? strlen(body) : 0, params, np, idem,
-			    tenant};
+			    tenant, NULL};
 	return gw_build_request(&m, &in, out, detail, GW_DETAIL_MAX);
 }
 

@@ -1,0 +1,429 @@
+"""Alerting tools through the real gateway and store: Alertmanager's and Grafana's
+webhooks and PagerDuty's Events API v2, with bodies shaped as those tools send them;
+storm control (occurrences, recurrences), retried deliveries, every invalid case."""
+
+import base64
+import copy
+import json
+import socket
+import threading
+import unittest
+
+from harness import PipelineTest, wait_for
+
+KEY = "0123456789abcdef0123456789abcdef"  # 32 characters: a PagerDuty integration key
+ZERO = "0001-01-01T00:00:00Z"
+
+
+def am_alert(fp, status="firing", name="HighLatency", **over):
+    a = {"status": status,
+         "labels": {"alertname": name, "instance": "api-1:9100", "job": "api",
+                    "severity": "critical"},
+         "annotations": {"summary": f"{name} on api-1", "description": "p99 over 2 s",
+                         "runbook_url": "https://runbooks.example/latency"},
+         "startsAt": "2026-12-01T00:00:00.000Z",
+         "endsAt": ZERO if status == "firing" else "2026-12-01T00:05:00.000Z",
+         "generatorURL": "http://prometheus:9090/graph?g0.expr=up",
+         "fingerprint": fp}
+    a.update(over)
+    return a
+
+
+def am_body(alerts, status=None, truncated=0):
+    """Alertmanager 0.25's webhook body (notify/webhook: version 4)."""
+    if status is None:
+        status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+    return {"receiver": "triage", "status": status, "alerts": alerts,
+            "groupLabels": {"alertname": "HighLatency"},
+            "commonLabels": {"alertname": "HighLatency", "job": "api"},
+            "commonAnnotations": {}, "externalURL": "http://alertmanager:9093",
+            "version": "4", "groupKey": "{}:{alertname=\"HighLatency\"}",
+            "truncatedAlerts": truncated}
+
+
+def grafana_body(fp, status="firing"):
+    """Grafana unified alerting's webhook body (version 1)."""
+    return {"receiver": "triage", "status": status, "orgId": 1,
+            "alerts": [{"status": status,
+                        "labels": {"alertname": "DiskFull", "grafana_folder": "infra",
+                                   "instance": "db-1"},
+                        "annotations": {"summary": "Disk almost full on db-1"},
+                        "startsAt": "2026-12-01T00:00:00Z",
+                        "endsAt": ZERO if status == "firing" else "2026-12-01T00:09:00Z",
+                        "generatorURL": "http://grafana:3000/alerting/grafana/abc/view",
+                        "fingerprint": fp,
+                        "silenceURL": "http://grafana:3000/alerting/silence/new?matcher=x",
+                        "dashboardURL": "http://grafana:3000/d/dash1",
+                        "panelURL": "http://grafana:3000/d/dash1?viewPanel=2",
+                        "values": {"B": 97.5, "C": 1},
+                        "valueString": "[ var='B' labels={instance=db-1} value=97.5 ]"}],
+            "groupLabels": {"alertname": "DiskFull"}, "commonLabels": {"alertname": "DiskFull"},
+            "commonAnnotations": {}, "externalURL": "http://grafana:3000/",
+            "version": "1", "groupKey": "{}:{alertname=\"DiskFull\"}", "truncatedAlerts": 0,
+            "title": "[FIRING:1] DiskFull", "state": "alerting",
+            "message": "**Firing**"}
+
+
+def pd_event(action="trigger", dedup=None, **payload):
+    e = {"routing_key": KEY, "event_action": action}
+    if dedup is not None:
+        e["dedup_key"] = dedup
+    if action == "trigger":
+        p = {"summary": "Checkout 5xx rate at 12%", "source": "checkout-7f9", "severity": "error",
+             "timestamp": "2026-12-01T00:00:00.000+0000", "component": "checkout",
+             "group": "payments", "class": "http",
+             "custom_details": {"rate": 0.12, "region": "eu-west-1"}}
+        p.update(payload)
+        e["payload"] = p
+        e["links"] = [{"href": "https://grafana.example/d/1", "text": "Dashboard"}]
+        e["images"] = [{"src": "https://grafana.example/render/1.png", "alt": "graph"}]
+        e["client"] = "Monitoring"
+        e["client_url"] = "https://monitoring.example"
+    return e
+
+
+class IntegrationsTest(PipelineTest):
+    def setUp(self):
+        super().setUp()
+        self.stack.env["TRIAGE_API_KEYS"] = KEY
+        self.stack.key = KEY
+        self.stack.start_store()
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+
+    def post(self, path, body, headers=None, key=False):
+        h = {"Authorization": f"Bearer {KEY}"} if key is False and not path.startswith(
+            ("/v2", "/integrations/pagerduty")) else {}
+        h.update(headers or {})
+        return self.stack.request("POST", path, body, headers=h, key=key)
+
+    def incidents_by_fp(self, fp):
+        return self.stack.sql("SELECT id, state, occurrence_count FROM incidents "
+                              f"WHERE dedup_key = '{fp}' ORDER BY id")
+
+    # -- Alertmanager ----------------------------------------------------------
+
+    def test_alertmanager_firing_group_dedup_and_resolve(self):
+        body = am_body([am_alert("aaaa000000000001"), am_alert("aaaa000000000002", name="Errors",
+                                                                annotations={})])
+        r = self.post("/integrations/alertmanager", body)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual([x["result"] for x in r.json["results"]], ["created", "created"])
+        one = self.stack.incident(r.json["results"][0]["incident_id"])
+        self.assertEqual(one["title"], "HighLatency on api-1")
+        self.assertEqual(one["description"], "p99 over 2 s")
+        self.assertEqual(one["source"], "alertmanager")
+        self.assertEqual(one["service"], "api")
+        self.assertEqual(one["source_severity"], "critical")
+        self.assertEqual(one["labels"]["instance"], "api-1:9100")
+        rels = {l["rel"]: l["href"] for l in one["source_links"]}
+        self.assertEqual(rels["generator"], "http://prometheus:9090/graph?g0.expr=up")
+        self.assertEqual(rels["runbook"], "https://runbooks.example/latency")
+        self.assertEqual(one["source_details"]["truncatedAlerts"], 0)
+        self.assertEqual(one["source_details"]["endsAt"], ZERO)
+        # no summary/description annotation: the alert name and labels
+        two = self.stack.incident(r.json["results"][1]["incident_id"])
+        self.assertTrue(two["title"].startswith("Errors: "), two["title"])
+        self.assertIn("instance=api-1:9100", two["title"])
+        self.assertIn("job=api", two["description"])
+
+        # the group again, one alert changed (a new body): occurrences, no new incident
+        body2 = copy.deepcopy(body)
+        body2["alerts"][0]["annotations"]["description"] = "p99 over 3 s"
+        r = self.post("/integrations/alertmanager", body2)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual([x["result"] for x in r.json["results"]], ["occurrence", "occurrence"])
+        self.assertEqual(self.incidents_by_fp("aaaa000000000001"), [[str(one["id"]), "open", "2"]])
+        got = self.stack.incident(one["id"])
+        self.assertEqual(got["occurrence_count"], 2)
+        self.assertEqual([e["kind"] for e in got["timeline"]], ["created", "occurrence"])
+
+        # mixed: one resolved, one still firing
+        body3 = am_body([am_alert("aaaa000000000001", status="resolved"),
+                         am_alert("aaaa000000000002", name="Errors", annotations={})])
+        r = self.post("/integrations/alertmanager", body3)
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual([x["result"] for x in r.json["results"]], ["resolved", "occurrence"])
+        self.assertEqual(self.incidents_by_fp("aaaa000000000001")[0][1], "resolved")
+        self.assertEqual(self.incidents_by_fp("aaaa000000000002")[0][1:], ["open", "3"])
+
+        # it fires again: a new incident that links to the earlier one
+        r = self.post("/integrations/alertmanager", am_body([am_alert("aaaa000000000001")]))
+        self.assertEqual(r.json["results"][0]["result"], "created")
+        again = self.stack.incident(r.json["results"][0]["incident_id"])
+        self.assertEqual(again["recurrence_of"], one["id"])
+        self.assertEqual(again["recurrences_7d"], 1)
+        self.assertNotEqual(again["id"], one["id"])
+
+    def test_retried_delivery_counts_once(self):
+        body = am_body([am_alert("bbbb000000000001")])
+        r1 = self.post("/integrations/alertmanager", body)
+        r2 = self.post("/integrations/alertmanager", body)  # Alertmanager retrying after a 5xx
+        self.assertEqual((r1.status, r2.status), (202, 202))
+        self.assertEqual(r1.json, r2.json)
+        self.assertEqual(self.incidents_by_fp("bbbb000000000001")[0][2], "1")
+        # concurrently too: the same delivery twice at once
+        body = am_body([am_alert("bbbb000000000002")])
+        out = []
+        ts = [threading.Thread(target=lambda: out.append(
+            self.post("/integrations/alertmanager", body))) for _ in range(4)]
+        [t.start() for t in ts]
+        [t.join(30) for t in ts]
+        self.assertEqual([r.status for r in out], [202] * 4)
+        self.assertEqual(self.incidents_by_fp("bbbb000000000002")[0][2], "1")
+
+    def test_truncated_group_and_empty_optionals(self):
+        a = am_alert("cccc000000000001", annotations={}, generatorURL="")
+        body = am_body([a], truncated=7)
+        body["commonAnnotations"] = {}
+        body["groupLabels"] = {}
+        r = self.post("/integrations/alertmanager", body)
+        self.assertEqual(r.status, 202, r)
+        inc = self.stack.incident(r.json["results"][0]["incident_id"])
+        self.assertEqual(inc["source_details"]["truncatedAlerts"], 7)
+        self.assertEqual(inc["source_links"], [])  # "" generatorURL is no link
+
+    def test_resolve_for_unknown_fingerprint_is_ignored(self):
+        r = self.post("/integrations/alertmanager",
+                      am_body([am_alert("dddd000000000001", status="resolved")]))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json["results"][0]["result"], "ignored")
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM incidents"), "0")
+
+    def test_alertmanager_invalid_payloads_name_the_field(self):
+        good = am_body([am_alert("eeee000000000001"), am_alert("eeee000000000002")])
+        cases = [
+            (lambda b: b.update(version="3"), "version"),
+            (lambda b: b.pop("version"), "version"),
+            (lambda b: b.update(status="pending"), "status"),
+            (lambda b: b.update(alerts=[]), "alerts"),
+            (lambda b: b.update(alerts={}), "alerts"),
+            (lambda b: b["alerts"][1].pop("fingerprint"), "alerts[1].fingerprint"),
+            (lambda b: b["alerts"][1].update(fingerprint=""), "alerts[1].fingerprint"),
+            (lambda b: b["alerts"][1].update(status="weird"), "alerts[1].status"),
+            (lambda b: b["alerts"][0].update(labels={}), "alerts[0].labels"),
+            (lambda b: b["alerts"][0].update(labels={"a": 1}), "alerts[0].labels.a"),
+            (lambda b: b["alerts"][1].update(annotations=[]), "alerts[1].annotations"),
+            (lambda b: b["alerts"][1].pop("startsAt"), "alerts[1].startsAt"),
+            (lambda b: b["alerts"][1].update(generatorURL=5), "alerts[1].generatorURL"),
+            (lambda b: b.update(truncatedAlerts=-1), "truncatedAlerts"),
+            (lambda b: b.update(commonLabels="x"), "commonLabels"),
+            (lambda b: b["alerts"].__setitem__(0, "x"), "alerts[0]"),
+        ]
+        for change, field in cases:
+            b = copy.deepcopy(good)
+            change(b)
+            r = self.post("/integrations/alertmanager", b)
+            self.assertEqual(r.status, 400, (field, r))
+            self.assertEqual(r.json["error"], "invalid")
+            self.assertTrue(r.json["detail"].startswith(field + ":"), (field, r.json))
+        for raw, what in [(b"{", "invalid JSON"), (b"[]", "JSON object"), (b"", "empty"),
+                          (b'{"version":"4","version":"4"}', "invalid JSON"),
+                          (b'{"version":"\xff"}', "UTF-8")]:
+            r = self.post("/integrations/alertmanager", raw,
+                          headers={"Content-Type": "application/json"})
+            self.assertEqual(r.status, 400, r)
+            self.assertIn(what, r.json["detail"])
+        # nothing half-written: the first alert of each bad group was not stored
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM incidents"), "0")
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM integration_deliveries"), "0")
+
+    def test_auth_bearer_basic_and_refusals(self):
+        body = am_body([am_alert("ffff000000000001")])
+        basic = base64.b64encode(f"grafana:{KEY}".encode()).decode()
+        r = self.stack.request("POST", "/integrations/alertmanager", body, key=False,
+                               headers={"Authorization": f"Basic {basic}"})
+        self.assertEqual(r.status, 202, r)
+        for h in [{}, {"Authorization": "Bearer nope"},
+                  {"Authorization": "Basic " + base64.b64encode(b"u:wrong").decode()},
+                  {"Authorization": "Basic !!!"}]:
+            r = self.stack.request("POST", "/integrations/alertmanager", body, key=False,
+                                   headers=h)
+            self.assertEqual(r.status, 401, (h, r))
+        r = self.post("/integrations/alertmanager", "x", headers={"Content-Type": "text/plain"})
+        self.assertEqual(r.status, 415, r)
+        r = self.stack.request("GET", "/integrations/alertmanager")
+        self.assertEqual(r.status, 405, r)
+
+    # -- Grafana ---------------------------------------------------------------
+
+    def test_grafana_firing_links_values_and_resolve(self):
+        basic = base64.b64encode(f"admin:{KEY}".encode()).decode()
+        hdr = {"Authorization": f"Basic {basic}"}
+        r = self.stack.request("POST", "/integrations/grafana", grafana_body("9a1b2c3d4e5f6071"),
+                               key=False, headers=hdr)
+        self.assertEqual(r.status, 202, r)
+        inc = self.stack.incident(r.json["results"][0]["incident_id"])
+        self.assertEqual(inc["title"], "Disk almost full on db-1")
+        self.assertEqual(inc["source"], "grafana")
+        rels = {l["rel"]: l["href"] for l in inc["source_links"]}
+        self.assertEqual(set(rels), {"generator", "dashboard", "panel", "silence"})
+        self.assertEqual(inc["source_details"]["values"], {"B": 97.5, "C": 1})
+        self.assertEqual(inc["source_details"]["orgId"], 1)
+        self.assertIn("value=97.5", inc["source_details"]["valueString"])
+        r = self.post("/integrations/grafana", grafana_body("9a1b2c3d4e5f6071", "resolved"))
+        self.assertEqual(r.json["results"][0]["result"], "resolved")
+        for change, field in [(lambda b: b.update(version="4"), "version"),
+                              (lambda b: b.update(orgId="1"), "orgId"),
+                              (lambda b: b["alerts"][0].update(values={"B": "x"}),
+                               "alerts[0].values"),
+                              (lambda b: b["alerts"][0].update(dashboardURL=1),
+                               "alerts[0].dashboardURL")]:
+            b = grafana_body("9a1b2c3d4e5f6072")
+            change(b)
+            r = self.post("/integrations/grafana", b)
+            self.assertEqual(r.status, 400, (field, r))
+            self.assertTrue(r.json["detail"].startswith(field + ":"), (field, r.json))
+        # empty optionals as Grafana sends them
+        b = grafana_body("9a1b2c3d4e5f6073")
+        b["alerts"][0].update(values=None, dashboardURL="", panelURL="", silenceURL="",
+                              valueString="", annotations={})
+        r = self.post("/integrations/grafana", b)
+        self.assertEqual(r.status, 202, r)
+
+    # -- PagerDuty -------------------------------------------------------------
+
+    def test_pagerduty_trigger_ack_resolve(self):
+        r = self.post("/v2/enqueue", pd_event(dedup="checkout-5xx"))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json["status"], "success")
+        self.assertEqual(r.json["message"], "Event processed")
+        self.assertEqual(r.json["dedup_key"], "checkout-5xx")
+        inc = self.stack.incident(r.json["incident_id"])
+        self.assertEqual(inc["source_severity"], "error")
+        self.assertEqual(inc["service"], "checkout")
+        self.assertEqual(inc["labels"]["severity"], "error")
+        self.assertEqual(inc["source_details"]["custom_details"]["region"], "eu-west-1")
+        self.assertIn("eu-west-1", inc["description"])
+        self.assertEqual({l["rel"] for l in inc["source_links"]}, {"link", "image", "client"})
+        r = self.post("/integrations/pagerduty", pd_event(dedup="checkout-5xx",
+                                                          summary="Checkout 5xx rate at 14%"))
+        self.assertEqual(r.json["incident_id"], inc["id"])
+        r = self.post("/v2/enqueue", pd_event("acknowledge", dedup="checkout-5xx"))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(self.stack.incident(inc["id"])["state"], "acknowledged")
+        r = self.post("/integrations/pagerduty/v2/enqueue", pd_event("resolve", dedup="checkout-5xx"))
+        self.assertEqual(r.status, 202, r)
+        got = self.stack.incident(inc["id"])
+        self.assertEqual((got["state"], got["occurrence_count"]), ("resolved", 2))
+        # resolve/acknowledge of an unknown key: accepted, ignored
+        for action in ("resolve", "acknowledge"):
+            r = self.post("/v2/enqueue", pd_event(action, dedup="never-seen"))
+            self.assertEqual((r.status, r.json["dedup_key"]), (202, "never-seen"))
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM incidents WHERE dedup_key = 'never-seen'"), "0")
+
+    def test_pagerduty_generated_dedup_key_and_retry(self):
+        body = pd_event()
+        r1 = self.post("/v2/enqueue", body)
+        self.assertEqual(r1.status, 202, r1)
+        key = r1.json["dedup_key"]
+        self.assertTrue(key.startswith("triage-"), key)
+        r2 = self.post("/v2/enqueue", body)  # a client retry: the same answer, nothing new
+        self.assertEqual(r2.json["dedup_key"], key)
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM incidents"), "1")
+
+    def test_pagerduty_invalid_events(self):
+        long = "x" * 1025
+        cases = [
+            (lambda e: e.pop("routing_key"), "routing_key"),
+            (lambda e: e.update(routing_key="short"), "routing_key"),
+            (lambda e: e.update(routing_key="f" * 32), "routing_key"),
+            (lambda e: e.update(event_action="snooze"), "event_action"),
+            (lambda e: e.update(dedup_key="d" * 256), "dedup_key"),
+            (lambda e: e.update(dedup_key=""), "dedup_key"),
+            (lambda e: e.pop("payload"), "payload"),
+            (lambda e: e["payload"].pop("summary"), "payload.summary"),
+            (lambda e: e["payload"].update(summary=long), "payload.summary"),
+            (lambda e: e["payload"].pop("source"), "payload.source"),
+            (lambda e: e["payload"].update(severity="high"), "payload.severity"),
+            (lambda e: e["payload"].update(component=3), "payload.component"),
+            (lambda e: e.update(links=[{"text": "no href"}]), "links[0].href"),
+            (lambda e: e.update(images="x"), "images"),
+            (lambda e: e.update(client_url=7), "client_url"),
+        ]
+        for change, field in cases:
+            e = pd_event(dedup="bad-1")
+            change(e)
+            r = self.post("/v2/enqueue", e)
+            self.assertEqual(r.status, 400, (field, r))
+            self.assertEqual(r.json["status"], "invalid event")
+            self.assertEqual(r.json["message"], "Event object is invalid")
+            self.assertTrue(r.json["errors"][0].startswith(field + ":"), (field, r.json))
+        r = self.post("/v2/enqueue", {"routing_key": KEY, "event_action": "resolve"})
+        self.assertEqual((r.status, r.json["errors"][0][:10]), (400, "dedup_key:"))
+        # 1024 characters (multi-byte) is fine; a body up to 512 KB is accepted
+        e = pd_event(dedup="big-1", summary="é" * 1024,
+                     custom_details={"blob": "y" * (400 * 1024)})
+        r = self.post("/v2/enqueue", e)
+        self.assertEqual(r.status, 202, r)
+        inc = self.stack.incident(r.json["incident_id"])
+        self.assertEqual(len(inc["title"]), 200)
+        self.assertTrue(inc["title"].endswith("..."))
+        self.assertEqual(inc["source_details"]["truncated"], True)  # over 64 KiB: its size
+        self.assertGreater(inc["source_details"]["bytes"], 400 * 1024)
+        # over 512 KB: refused from the declared length, before the body is sent
+        with socket.create_connection(("127.0.0.1", self.stack.http_port), timeout=30) as s:
+            s.sendall(b"POST /v2/enqueue HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                      b"\r\nContent-Length: %d\r\n\r\n" % (512 * 1024 + 1))
+            status = s.makefile("rb").readline()
+        self.assertIn(b" 413 ", status)
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM incidents WHERE dedup_key = 'bad-1'"), "0")
+
+    # -- storm control ---------------------------------------------------------
+
+    def test_storm_10000_events_10_incidents(self):
+        """10,000 events over 10 fingerprints: 10 incidents, one triage job each."""
+        fps = [f"storm{i:011d}" for i in range(10)]
+        per_post, posts, threads = 50, 200, 8
+        sent, lock, errors = [0], threading.Lock(), []
+
+        def worker(w):
+            for p in range(w, posts, threads):
+                alerts = [am_alert(fps[(p * per_post + k) % 10],
+                                   annotations={"summary": "storm", "description": f"{p}-{k}"})
+                          for k in range(per_post)]
+                r = self.post("/integrations/alertmanager", am_body(alerts))
+                with lock:
+                    if r.status != 202:
+                        errors.append(r)
+                    sent[0] += per_post
+
+        ts = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
+        [t.start() for t in ts]
+        [t.join(120) for t in ts]
+        self.assertEqual(errors, [])
+        self.assertEqual(sent[0], 10000)
+        rows = self.stack.sql("SELECT count(*), sum(occurrence_count) FROM incidents")
+        self.assertEqual(rows, [["10", "10000"]])
+        # an enricher now sees exactly 10 jobs
+        self.stack.start_enricher(llm="rules")
+        wait_for(lambda: self.stack.scalar(
+            "SELECT count(*) FROM incidents WHERE status = 'triaged'") == "10", 60,
+            "the 10 incidents to be triaged")
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM incident_events WHERE kind = 'dispatched'"), "10")
+        # the timeline did not grow per event: bursts are coalesced
+        self.assertLessEqual(int(self.stack.scalar(
+            "SELECT count(*) FROM incident_events WHERE kind = 'occurrence'")), 200)
+
+    # -- the Integrations page's data ------------------------------------------
+
+    def test_integrations_last_event_per_source(self):
+        r = self.stack.request("GET", "/integrations")
+        self.assertEqual((r.status, r.json), (200, {"sources": []}))
+        self.post("/integrations/alertmanager", am_body([am_alert("gggg000000000001"),
+                                                         am_alert("gggg000000000002")]))
+        self.post("/v2/enqueue", pd_event(dedup="gggg-pd"))
+        r = self.stack.request("GET", "/integrations")
+        src = {s["source"]: s for s in r.json["sources"]}
+        self.assertEqual(set(src), {"alertmanager", "pagerduty"})
+        self.assertEqual(src["alertmanager"]["last_events"], 2)
+        self.assertEqual(src["alertmanager"]["last_summary"]["created"], 2)
+        self.assertEqual(src["pagerduty"]["deliveries"], 1)
+        self.assertTrue(src["pagerduty"]["last_at"].endswith("Z"))
+
+
+if __name__ == "__main__":
+    unittest.main()
