@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, when they are missing.
 #   scripts/deps.sh build   - compiler, libraries, PostgreSQL server, python3
-#   scripts/deps.sh test    - build + chromium and Node.js for the browser tests
+#   scripts/deps.sh test    - build + chromium and Node.js for the browser tests,
+#                             prometheus-alertmanager for the real-Alertmanager test
 #   scripts/deps.sh bench   - build + wrk
 set -euo pipefail
 
@@ -11,7 +12,8 @@ want=(build-essential cmake pkg-config git
       postgresql-15 postgresql-client-15 python3 util-linux curl)
 case "${1:-build}" in
   build) ;;
-  test) want+=(chromium) ;;
+  test) want+=(chromium)
+        want+=(prometheus-alertmanager) ;;
   bench) want+=(wrk) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
