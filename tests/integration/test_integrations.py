@@ -5,6 +5,8 @@ storm control (occurrences, recurrences), retried deliveries, every invalid case
 import base64
 import copy
 import json
+import os
+import shutil
 import socket
 import threading
 import unittest
@@ -423,6 +425,47 @@ class IntegrationsTest(PipelineTest):
         self.assertEqual(src["alertmanager"]["last_summary"]["created"], 2)
         self.assertEqual(src["pagerduty"]["deliveries"], 1)
         self.assertTrue(src["pagerduty"]["last_at"].endswith("Z"))
+
+
+class Migration008Test(PipelineTest):
+    """008 upgrades a populated database in place."""
+
+    def test_upgrade_keeps_rows_and_links_recurrences(self):
+        below = os.path.join(self.stack.dir, "sql-below-008")
+        os.makedirs(below)
+        src = self.stack.env["TRIAGE_SQL_DIR"]
+        for f in sorted(os.listdir(src)):
+            if f.endswith(".sql") and f[:3].isdigit() and int(f[:3]) < 8:
+                shutil.copy(os.path.join(src, f), below)
+        self.stack.env["TRIAGE_API_KEYS"] = KEY
+        self.stack.key = KEY
+        self.stack.start_store(env={"TRIAGE_SQL_DIR": below})
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+        old = self.stack.submit(title="before 008", dedup_key="upgrade-1",
+                                labels={"team": "db"})
+        r = self.stack.request("POST", f"/incidents/{old['id']}/resolve")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM schema_migrations WHERE version >= 8"), "0")
+        self.stack.stop("store")
+        self.stack.start_store()
+        self.stack.wait_ready()
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM schema_migrations WHERE version = 8"), "1")
+        got = self.stack.incident(old["id"])
+        self.assertEqual((got["title"], got["state"], got["labels"]),
+                         ("before 008", "resolved", {"team": "db"}))
+        self.assertEqual((got["source_links"], got["source_details"], got["recurrence_of"]),
+                         ([], {}, None))
+        # the same dedup_key after the upgrade: a new incident linked to the old one
+        new = self.stack.submit(title="after 008", dedup_key="upgrade-1")
+        got = self.stack.incident(new["id"])
+        self.assertEqual((got["recurrence_of"], got["recurrences_7d"]), (old["id"], 1))
+        r = self.stack.request("POST", "/integrations/alertmanager",
+                               am_body([am_alert("upgrade-1")]),
+                               headers={"Authorization": f"Bearer {KEY}"}, key=False)
+        self.assertEqual(r.json["results"][0]["result"], "occurrence")
 
 
 if __name__ == "__main__":
