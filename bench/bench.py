@@ -12,6 +12,10 @@
    calls in flight, for M = 1, 2, 4, over a backlog of 25 rounds: triages/s against the
    ideal M*C/0.2 (target 90%), both in the steady state (middle 80% of completions) and
    for draining the whole batch (first to last completion).
+4. Storm ingestion: alerts over 10 fingerprints at 64 connections for 10 s (wrk,
+   bench/storm.lua), fsync on: Alertmanager webhook groups of 10 alerts (one per
+   fingerprint), and single PagerDuty events; events/s counted in the database (the sum
+   of occurrence counts). Target: >= 20,000 events/s.
 """
 
 import argparse
@@ -41,11 +45,12 @@ def bench_stack(name, pg):
     return stack
 
 
-def wrk(port, seconds, connections, threads=2):
+def wrk(port, seconds, connections, threads=2, script="submit.lua", env=None):
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
-                          "--latency", "-s", os.path.join(HERE, "submit.lua"),
+                          "--latency", "-s", os.path.join(HERE, script),
                           f"http://127.0.0.1:{port}"],
-                         check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, **(env or {})})
     m = re.search(r"WRK_JSON (\{.*\})", out.stdout)
     if not m:
         raise RuntimeError("wrk printed no summary:\n" + out.stdout)
@@ -168,11 +173,45 @@ def scaling(pg, enrichers, slots, incidents_per_slot=25):
         stack.close()
 
 
+STORM_KEY = "b3nchb3nchb3nchb3nchb3nchb3nch12"  # 32 characters: a PagerDuty routing key
+
+
+def storm(pg, mode, seconds, connections, alerts=10):
+    stack = bench_stack(f"bench-storm-{mode}", pg)
+    stack.env["TRIAGE_API_KEYS"] = STORM_KEY
+    stack.key = STORM_KEY
+    try:
+        stack.start_store()
+        stack.start_gateway()
+        stack.wait_ready()
+        count = "SELECT coalesce(sum(occurrence_count), 0) FROM incidents"
+        before = int(stack.scalar(count))
+        load = loadavg()
+        w = wrk(stack.http_port, seconds, connections, script="storm.lua",
+                env={"TRIAGE_BENCH_STORM_MODE": mode, "TRIAGE_BENCH_STORM_ALERTS": str(alerts),
+                     "TRIAGE_BENCH_KEY": STORM_KEY})
+        events = int(stack.scalar(count)) - before
+        res = {"mode": mode, "events_per_request": alerts if mode == "alertmanager" else 1,
+               "events_per_s": round(events / (w["duration_us"] / 1e6)),
+               "requests_per_s": round(w["requests"] / (w["duration_us"] / 1e6)),
+               "incidents": int(stack.scalar("SELECT count(*) FROM incidents")),
+               "timeline_occurrence_rows": int(stack.scalar(
+                   "SELECT count(*) FROM incident_events WHERE kind = 'occurrence'")),
+               "non2xx": w["non2xx"],
+               "errors": w["connect_err"] + w["read_err"] + w["write_err"] + w["timeout"],
+               "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+               "loadavg_before": load, "loadavg_after": loadavg()}
+        print(json.dumps({"storm": res}), flush=True)
+        return res
+    finally:
+        stack.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "storm"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -197,6 +236,14 @@ def main():
                       f"{s['steady_ratio'] * 100:.0f}%, batch drain {s['drain_per_s']}/s = "
                       f"{s['drain_ratio'] * 100:.0f}% of ideal {s['ideal_per_s']}/s "
                       f"(target 90%)", flush=True)
+        if args.only in (None, "storm"):
+            for mode in ("alertmanager", "pagerduty"):
+                s = storm(pg, mode, args.seconds, args.connections)
+                print(f"storm ({mode}, {s['events_per_request']} events/request, 10 "
+                      f"fingerprints): {s['events_per_s']} events/s ({s['requests_per_s']} "
+                      f"requests/s), {s['incidents']} incidents, p50 {s['p50_ms']} ms p99 "
+                      f"{s['p99_ms']} ms, load {s['loadavg_before']} -> {s['loadavg_after']} "
+                      f"| target >= 20000 events/s", flush=True)
     finally:
         pg.destroy()
 
