@@ -35,13 +35,14 @@ typedef struct {
 	json_t *results;    /* triage_alerts_apply's answer, one per operation */
 } alert_batch;
 
+/* Every statement on integration_deliveries goes through its primary key (ON CONFLICT,
+ * = ANY): a join against unnest() may be planned as a hash join over the whole table. */
 static const char store_sql_claim[] =
-	"WITH k AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(key, ttl)),"
-	" gone AS (DELETE FROM integration_deliveries d USING k WHERE d.delivery_key = k.key"
-	" AND d.expires_at < now())"
-	" INSERT INTO integration_deliveries (delivery_key, expires_at)"
-	" SELECT key, now() + ttl * interval '1 millisecond' FROM k"
-	" ON CONFLICT DO NOTHING RETURNING delivery_key";
+	"INSERT INTO integration_deliveries AS d (delivery_key, expires_at)"
+	" SELECT key, now() + ttl * interval '1 millisecond'"
+	" FROM unnest($1::text[], $2::bigint[]) AS k(key, ttl)"
+	" ON CONFLICT (delivery_key) DO UPDATE SET expires_at = excluded.expires_at, reply = ''"
+	" WHERE d.expires_at < now() RETURNING delivery_key";
 
 static const char store_sql_replies[] =
 	"SELECT delivery_key, reply FROM integration_deliveries WHERE delivery_key = ANY($1::text[])";
@@ -49,8 +50,9 @@ static const char store_sql_replies[] =
 static const char store_sql_apply[] = "SELECT triage_alerts_apply($1::jsonb)";
 
 static const char store_sql_record[] =
-	"WITH r AS (UPDATE integration_deliveries d SET reply = u.reply"
-	" FROM unnest($1::text[], $2::text[]) AS u(key, reply) WHERE d.delivery_key = u.key)"
+	"WITH r AS (INSERT INTO integration_deliveries AS d (delivery_key, reply, expires_at)"
+	" SELECT key, reply, now() FROM unnest($1::text[], $2::text[]) AS u(key, reply)"
+	" ON CONFLICT (delivery_key) DO UPDATE SET reply = excluded.reply)"
 	" INSERT INTO integration_sources AS s (source, last_at, last_events, last_summary,"
 	" deliveries, events)"
 	" SELECT src, now(), last_n, last_sum::jsonb, nd, ne"
