@@ -171,6 +171,44 @@ static void gw_cap_details(json_t *events)
 	}
 }
 
+/* One compact JSON object per line (compact JSON has no raw newline), each starting
+ * with "a" and "fp" as the parsers pack them: the store reads those two without parsing
+ * the rest. */
+static bool gw_events_ndjson(json_t *events, char **out)
+{
+	size_t i, used = 0, cap = 4096;
+	json_t *ev;
+	char *buf = malloc(cap);
+	if (!buf)
+		return false;
+	buf[0] = '\0';
+	json_array_foreach(events, i, ev) {
+		char *line = json_dumps(ev, JSON_COMPACT);
+		size_t n = line ? strlen(line) : 0;
+		if (!line || used + n + 2 > PROTO_ALERTS_MAX + 1) {
+			free(line);
+			free(buf);
+			return false;
+		}
+		while (used + n + 2 > cap)
+			cap *= 2;
+		char *grown = realloc(buf, cap);
+		if (!grown) {
+			free(line);
+			free(buf);
+			return false;
+		}
+		buf = grown;
+		if (used)
+			buf[used++] = '\n';
+		memcpy(buf + used, line, n + 1);
+		used += n;
+		free(line);
+	}
+	*out = buf;
+	return true;
+}
+
 bool gw_integration_build(gw_source source, const char *body, size_t len,
 			  const char *request_id, const gw_auth *auth, gw_alerts_request *out,
 			  char *detail, size_t dlen)
@@ -207,8 +245,7 @@ bool gw_integration_build(gw_source source, const char *body, size_t len,
 		goto out;
 	}
 	gw_cap_details(events);
-	out->events = json_dumps(events, JSON_COMPACT);
-	if (!out->events || strlen(out->events) > PROTO_ALERTS_MAX) {
+	if (!gw_events_ndjson(events, &out->events)) {
 		snprintf(detail, dlen, "body: too large once normalised");
 		goto out;
 	}

@@ -30,7 +30,7 @@ typedef enum { GW_SRC_ALERTMANAGER = 1, GW_SRC_GRAFANA, GW_SRC_PAGERDUTY } gw_so
 /* An ALERTS request being built: msg's strings point into the storage here. */
 typedef struct {
 	proto_alerts alerts;
-	char *events; /* malloc'd JSON */
+	char *events; /* malloc'd, one JSON object per line */
 	char delivery_key[PROTO_SHORT_MAX + 1];
 } gw_alerts_request;
 

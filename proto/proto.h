@@ -121,8 +121,8 @@ typedef struct {
 /* PROTO_JOB: one attempt at triaging one incident. The enricher must report back
  * before lease_deadline_ms (wall clock) or the store re-dispatches the row. */
 /* PROTO_ALERTS: one HTTP delivery from an alerting tool, already validated and
- * normalised by the gateway; the store commits all its events or none. events is a
- * JSON array (see gateway/gw_integrations.h for the element shape). delivery_key, when
+ * normalised by the gateway; the store commits all its events or none. events holds
+ * one compact JSON object per line (see gateway/gw_integrations.h for their shape). delivery_key, when
  * present, identifies the delivery (source and exact body): a repeat within
  * delivery_ttl_ms is answered with the first answer and changes nothing. */
 typedef struct {
@@ -130,7 +130,7 @@ typedef struct {
 	char *source;            /* required: alertmanager|grafana|pagerduty */
 	char *delivery_key;      /* optional */
 	int64_t delivery_ttl_ms; /* 0: no replay window */
-	char *events;            /* required, 2..PROTO_ALERTS_MAX bytes */
+	char *events;            /* required, 2..PROTO_ALERTS_MAX bytes, newline-separated */
 } proto_alerts;
 
 typedef struct {

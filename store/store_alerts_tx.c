@@ -14,29 +14,37 @@
 
 typedef enum { AL_FRESH = 0, AL_INVALID, AL_REPLAY, AL_FOLLOWER } alert_state;
 
+/* One event: a line of the delivery's events (NDJSON, see proto.h), which starts with
+ * {"a":"<action>","fp":"<fingerprint>" as the gateway writes it, so the store reads
+ * the action and the fingerprint without parsing the rest (PostgreSQL checks the JSON).
+ * The fingerprint is kept in its JSON form (quotes and escapes): equal fingerprints
+ * have equal forms, and it goes into replies as it is. */
+typedef enum { AL_TRIGGER = 0, AL_ACK, AL_RESOLVE } alert_action;
+
 typedef struct {
-	const char *fp;
-	const char *action;
-	json_t *ev;  /* borrowed from its call's array */
-	size_t call; /* index of its delivery */
-	size_t seq;  /* order over the whole batch */
-	size_t op;   /* the coalesced operation it belongs to */
-	bool first;  /* first event of that operation */
+	const char *line; /* into the call's message; not NUL-terminated at len */
+	size_t len;
+	const char *fp;   /* the fingerprint's JSON string, quotes included */
+	size_t fplen;
+	alert_action action;
+	size_t call;      /* index of its delivery */
+	size_t seq;       /* order over the whole batch */
+	size_t op;        /* the coalesced operation it belongs to */
+	bool first;       /* first event of that operation */
 } alert_ev;
 
 typedef struct {
 	store_call **calls;
 	size_t n;
-	json_t **arrays;    /* parsed events per call */
+	alert_ev **items;   /* per call: its events */
+	size_t *nitems;
 	alert_state *state;
 	size_t *leader;     /* AL_FOLLOWER: the call with the same delivery key */
-	alert_ev *evs;
+	alert_ev *evs;      /* the fresh calls' events, sorted by fingerprint */
 	size_t nev;
 	json_t *results;    /* triage_alerts_apply's answer, one per operation */
 } alert_batch;
 
-/* Every statement on integration_deliveries goes through its primary key (ON CONFLICT,
- * = ANY): a join against unnest() may be planned as a hash join over the whole table. */
 static const char store_sql_claim[] =
 	"INSERT INTO integration_deliveries AS d (delivery_key, expires_at)"
 	" SELECT key, now() + ttl * interval '1 millisecond'"
@@ -62,44 +70,80 @@ static const char store_sql_record[] =
 	" last_summary = excluded.last_summary, deliveries = s.deliveries + excluded.deliveries,"
 	" events = s.events + excluded.events";
 
-/* Parses call i's events; false (with the reply set) when they are malformed. */
+/* Reads one line; false if it is not what the gateway writes. */
+static bool alert_line(const char *p, size_t len, alert_ev *e)
+{
+	static const char *const actions[] = {"trigger", "acknowledge", "resolve"};
+	size_t i = 6;
+	if (len < 8 || memcmp(p, "{\"a\":\"", 6) != 0 || p[len - 1] != '}')
+		return false;
+	int act = -1;
+	for (int k = 0; k < 3 && act < 0; k++) {
+		size_t n = strlen(actions[k]);
+		if (len - i > n && memcmp(p + i, actions[k], n) == 0 && p[i + n] == '"') {
+			act = k;
+			i += n + 1;
+		}
+	}
+	if (act < 0 || len - i < 8 || memcmp(p + i, ",\"fp\":\"", 7) != 0)
+		return false;
+	i += 6; /* the opening quote */
+	size_t start = i++;
+	while (i < len && p[i] != '"')
+		i += p[i] == '\\' ? 2 : 1;
+	if (i >= len || i - start < 2 || i - start > 6 * PROTO_SHORT_MAX)
+		return false; /* unterminated, empty or far too long */
+	e->line = p;
+	e->len = len;
+	e->fp = p + start;
+	e->fplen = i - start + 1;
+	e->action = (alert_action)act;
+	return true;
+}
+
+/* Splits call i's events into lines; false (with the reply set) when malformed. */
 static bool alert_parse(alert_batch *b, size_t i)
 {
-	const proto_alerts *m = &b->calls[i]->req.u.alerts;
-	json_error_t jerr;
-	json_t *arr = json_loads(m->events, JSON_REJECT_DUPLICATES, &jerr);
-	const char *why = NULL;
-	size_t k;
-	json_t *ev;
-	if (!arr || !json_is_array(arr) || json_array_size(arr) == 0)
-		why = "events: not a non-empty JSON array";
-	json_array_foreach(arr, k, ev) {
-		const char *a = json_string_value(json_object_get(ev, "a"));
-		const char *fp = json_string_value(json_object_get(ev, "fp"));
-		if (why)
-			break;
-		if (!a || (strcmp(a, "trigger") && strcmp(a, "acknowledge") && strcmp(a, "resolve")))
-			why = "events: an action is not trigger|acknowledge|resolve";
-		else if (!fp || !*fp || strlen(fp) > PROTO_SHORT_MAX)
-			why = "events: a fingerprint is not 1-255 bytes";
-		else if (!strcmp(a, "trigger") && !json_is_string(json_object_get(ev, "title")))
-			why = "events: a trigger has no title";
+	const char *ev = b->calls[i]->req.u.alerts.events;
+	size_t n = 1;
+	for (const char *p = ev; *p; p++)
+		n += *p == '\n';
+	alert_ev *items = calloc(n, sizeof(*items));
+	size_t k = 0;
+	const char *why = items ? NULL : "out of memory";
+	for (const char *p = ev; !why && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		if (!alert_line(p, len, &items[k]))
+			why = "events: a line is not an event as the gateway writes it";
+		k++;
+		p += len + (nl ? 1 : 0);
 	}
+	if (!why && k == 0)
+		why = "events: none";
 	if (why) {
-		json_decref(arr);
+		free(items);
 		store_call_fail(b->calls[i], TR_ERR_INVALID, why);
 		return false;
 	}
-	b->arrays[i] = arr;
+	b->items[i] = items;
+	b->nitems[i] = k;
 	return true;
+}
+
+static bool alert_same_fp(const alert_ev *a, const alert_ev *b)
+{
+	return a->fplen == b->fplen && memcmp(a->fp, b->fp, a->fplen) == 0;
 }
 
 static int alert_ev_cmp(const void *x, const void *y)
 {
 	const alert_ev *a = x, *b = y;
-	int c = strcmp(a->fp, b->fp);
+	int c = memcmp(a->fp, b->fp, a->fplen < b->fplen ? a->fplen : b->fplen);
 	if (c)
 		return c;
+	if (a->fplen != b->fplen)
+		return a->fplen < b->fplen ? -1 : 1;
 	return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
@@ -173,80 +217,87 @@ out:
 }
 
 /* Sorts the fresh calls' events by fingerprint (keeping their order within one) and
- * coalesces each run of triggers into one operation. Returns the operations, or NULL
- * when out of memory. Sorting also fixes the order in which rows are locked, so two
- * transactions cannot deadlock on them. */
-static json_t *alert_coalesce(alert_batch *b)
+ * coalesces each run of triggers into one operation; writes the operations as the JSON
+ * array triage_alerts_apply takes. Returns the number of operations, or -1 when out of
+ * memory. Sorting also fixes the order in which rows are locked, so two transactions
+ * cannot deadlock on them. */
+static long alert_coalesce(alert_batch *b, store_buf *ops)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < b->n; i++)
 		if (b->state[i] == AL_FRESH)
-			total += json_array_size(b->arrays[i]);
+			total += b->nitems[i];
 	b->evs = calloc(total ? total : 1, sizeof(*b->evs));
-	json_t *ops = json_array();
-	if (!b->evs || !ops) {
-		json_decref(ops);
-		return NULL;
-	}
+	size_t *count = calloc(total ? total : 1, sizeof(size_t));
+	long nops = -1;
+	if (!b->evs || !count)
+		goto out;
 	b->nev = 0;
 	for (size_t i = 0; i < b->n; i++) {
-		size_t k;
-		json_t *ev;
 		if (b->state[i] != AL_FRESH)
 			continue;
-		json_array_foreach(b->arrays[i], k, ev) {
+		for (size_t k = 0; k < b->nitems[i]; k++) {
 			alert_ev *e = &b->evs[b->nev];
-			e->ev = ev;
-			e->fp = json_string_value(json_object_get(ev, "fp"));
-			e->action = json_string_value(json_object_get(ev, "a"));
+			*e = b->items[i][k];
 			e->call = i;
 			e->seq = b->nev++;
 		}
 	}
 	qsort(b->evs, b->nev, sizeof(*b->evs), alert_ev_cmp);
-	json_t *cur = NULL;
+	size_t n = 0;
 	for (size_t k = 0; k < b->nev; k++) {
 		alert_ev *e = &b->evs[k];
 		const alert_ev *prev = k ? &b->evs[k - 1] : NULL;
-		if (cur && prev && !strcmp(prev->fp, e->fp) && !strcmp(e->action, "trigger") &&
-		    !strcmp(prev->action, "trigger")) {
-			json_int_t n = json_integer_value(json_object_get(cur, "n"));
-			json_object_set_new(cur, "n", json_integer(n + 1));
-			e->op = json_array_size(ops) - 1;
+		if (prev && alert_same_fp(prev, e) && e->action == AL_TRIGGER &&
+		    prev->action == AL_TRIGGER) {
+			e->op = n - 1;
+			count[n - 1]++;
 			continue;
 		}
+		e->op = n++;
+		e->first = true;
+		count[e->op] = 1;
+	}
+	store_buf_adds(ops, "[");
+	for (size_t k = 0; k < b->nev; k++) {
+		const alert_ev *e = &b->evs[k];
 		const proto_alerts *m = &b->calls[e->call]->req.u.alerts;
 		char rid[PROTO_SHORT_MAX + 32];
+		if (!e->first)
+			continue;
 		snprintf(rid, sizeof(rid), "%s:%zu", m->request_id, e->seq);
-		cur = json_copy(e->ev);
-		if (!cur || json_object_set_new(cur, "n", json_integer(1)) ||
-		    json_object_set_new(cur, "src", json_string(m->source)) ||
-		    json_object_set_new(cur, "rid", json_string(rid)) || json_array_append_new(ops, cur)) {
-			json_decref(ops);
-			return NULL;
-		}
-		e->op = json_array_size(ops) - 1;
-		e->first = true;
+		store_buf_addf(ops, "%s{\"n\":%zu,\"src\":", e->op ? "," : "", count[e->op]);
+		store_buf_json_str(ops, m->source);
+		store_buf_adds(ops, ",\"rid\":");
+		store_buf_json_str(ops, rid);
+		store_buf_adds(ops, ",");
+		store_buf_add(ops, e->line + 1, e->len - 1);
 	}
-	return ops;
+	store_buf_adds(ops, "]");
+	if (!ops->failed)
+		nops = (long)n;
+out:
+	free(count);
+	return nops;
 }
 
-/* The reply of fresh call i from the operations' results; counts into sum[5]. */
-static char *alert_reply(alert_batch *b, size_t i, long sum[5])
+/* The reply of fresh call i from the operations' results; counts into sum[5].
+ * Malloc'd; NULL when out of memory. */
+static char *alert_reply(alert_batch *b, size_t i, size_t *order, long sum[5])
 {
 	static const char *const kinds[] = {"created", "occurrence", "acknowledged", "resolved",
 					    "ignored"};
 	const proto_alerts *m = &b->calls[i]->req.u.alerts;
-	json_t *list = json_array();
-	json_t *body = NULL;
-	const char *last_fp = NULL;
+	bool pd = strcmp(m->source, "pagerduty") == 0;
+	const alert_ev *last = NULL;
 	json_int_t last_id = 0;
-	/* events in their delivery order: evs is sorted, so walk by seq */
-	size_t *order = calloc(b->nev ? b->nev : 1, sizeof(size_t));
-	if (!order || !list)
-		goto out;
-	for (size_t k = 0; k < b->nev; k++)
-		order[b->evs[k].seq] = k;
+	size_t nev = 0;
+	store_buf out;
+	store_buf_init(&out, PROTO_JSON_MAX);
+	store_buf_adds(&out, "{\"status\":\"success\"");
+	if (!pd)
+		store_buf_addf(&out, ",\"events\":%zu,\"results\":[", b->nitems[i]);
+	/* events in their delivery order: evs is sorted, order[] maps seq to position */
 	for (size_t s = 0; s < b->nev; s++) {
 		const alert_ev *e = &b->evs[order[s]];
 		if (e->call != i)
@@ -260,28 +311,33 @@ static char *alert_reply(alert_batch *b, size_t i, long sum[5])
 			what = "occurrence";
 		for (int k = 0; k < 5; k++)
 			sum[k] += !strcmp(what, kinds[k]);
-		json_array_append_new(list, json_pack("{s:s, s:O?, s:s}", "fingerprint", e->fp,
-						      "incident_id", json_is_integer(id) ? id : NULL,
-						      "result", what));
-		last_fp = e->fp;
+		last = e;
 		last_id = json_integer_value(id);
+		if (pd)
+			continue;
+		store_buf_adds(&out, nev++ ? ",{\"fingerprint\":" : "{\"fingerprint\":");
+		store_buf_add(&out, e->fp, e->fplen);
+		if (json_is_integer(id))
+			store_buf_addf(&out, ",\"incident_id\":%" JSON_INTEGER_FORMAT,
+				       json_integer_value(id));
+		else
+			store_buf_adds(&out, ",\"incident_id\":null");
+		store_buf_addf(&out, ",\"result\":\"%s\"}", what);
 	}
-	if (!strcmp(m->source, "pagerduty")) {
-		body = json_pack("{s:s, s:s, s:s?}", "status", "success", "message",
-				 "Event processed", "dedup_key", last_fp);
-		if (body && last_id > 0)
-			json_object_set_new(body, "incident_id", json_integer(last_id));
+	if (pd) {
+		store_buf_adds(&out, ",\"message\":\"Event processed\",\"dedup_key\":");
+		if (last)
+			store_buf_add(&out, last->fp, last->fplen);
+		else
+			store_buf_adds(&out, "null");
+		if (last_id > 0)
+			store_buf_addf(&out, ",\"incident_id\":%" JSON_INTEGER_FORMAT, last_id);
+		store_buf_adds(&out, "}");
 	} else {
-		body = json_pack("{s:s, s:I, s:O}", "status", "success", "events",
-				 (json_int_t)json_array_size(list), "results", list);
+		store_buf_adds(&out, "]}");
 	}
 	b->calls[i]->incident_id = last_id;
-out:
-	free(order);
-	json_decref(list);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
-	return text;
+	return store_buf_take(&out);
 }
 
 /* Applies the operations, answers the fresh calls and followers, records the replies
@@ -289,10 +345,11 @@ out:
 static int alert_step_apply(store_db *db, alert_batch *b)
 {
 	PGresult *res = NULL;
-	char *ops_text = NULL;
+	size_t *order = NULL;
 	int rc = TR_ERR_NOMEM;
-	store_buf keys, replies, srcs, lastn, lastsum, nd, ne;
+	store_buf ops, keys, replies, srcs, lastn, lastsum, nd, ne;
 	size_t cap = 64 * 1024 * 1024;
+	store_buf_init(&ops, cap);
 	store_buf_init(&keys, cap);
 	store_buf_init(&replies, cap);
 	store_buf_init(&srcs, 4096);
@@ -300,23 +357,25 @@ static int alert_step_apply(store_db *db, alert_batch *b)
 	store_buf_init(&lastsum, 4096);
 	store_buf_init(&nd, 4096);
 	store_buf_init(&ne, 4096);
-	json_t *ops = alert_coalesce(b);
-	if (!ops)
+	long nops = alert_coalesce(b, &ops);
+	if (nops < 0)
 		goto out;
 	rc = TR_OK;
-	if (json_array_size(ops) == 0)
+	if (nops == 0)
 		goto out; /* every call was a replay */
 	rc = TR_ERR_NOMEM;
-	ops_text = json_dumps(ops, JSON_COMPACT);
-	if (!ops_text)
+	order = calloc(b->nev, sizeof(size_t));
+	if (!order)
 		goto out;
-	const char *p[] = {ops_text};
+	for (size_t k = 0; k < b->nev; k++)
+		order[b->evs[k].seq] = k;
+	const char *p[] = {ops.data};
 	rc = store_db_exec_prepared(db, store_sql_apply, store_sql_apply, 1, p, &res);
 	if (rc != TR_OK)
 		goto out;
 	rc = TR_ERR_INTERNAL;
 	b->results = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-	if (!json_is_array(b->results) || json_array_size(b->results) != json_array_size(ops))
+	if (!json_is_array(b->results) || json_array_size(b->results) != (size_t)nops)
 		goto out;
 	store_buf_array_open(&keys);
 	store_buf_array_open(&replies);
@@ -333,7 +392,7 @@ static int alert_step_apply(store_db *db, alert_batch *b)
 			if (b->state[i] != AL_FRESH || strcmp(m->source, sources[s]) != 0)
 				continue;
 			memset(sum, 0, sizeof(sum));
-			char *text = alert_reply(b, i, sum);
+			char *text = alert_reply(b, i, order, sum);
 			if (!text) {
 				rc = TR_ERR_NOMEM;
 				goto out;
@@ -344,7 +403,7 @@ static int alert_step_apply(store_db *db, alert_batch *b)
 				store_buf_array_item(&replies, text);
 			}
 			deliveries++;
-			last_events = (long)json_array_size(b->arrays[i]);
+			last_events = (long)b->nitems[i];
 			events += last_events;
 			memcpy(last, sum, sizeof(last));
 		}
@@ -379,8 +438,8 @@ static int alert_step_apply(store_db *db, alert_batch *b)
 			    lastsum.data, nd.data, ne.data};
 	rc = store_db_exec_prepared(db, store_sql_record, store_sql_record, 7, p2, NULL);
 out:
-	json_decref(ops);
-	free(ops_text);
+	free(order);
+	store_buf_free(&ops);
 	PQclear(res);
 	store_buf_free(&keys);
 	store_buf_free(&replies);
@@ -452,10 +511,11 @@ void store_alerts_run(store_db *db, store_events *events, store_dispatch *dispat
 	alert_batch b = {.calls = calls, .n = n};
 	size_t valid = 0;
 	int rc = TR_ERR_NOMEM;
-	b.arrays = calloc(n, sizeof(*b.arrays));
+	b.items = calloc(n, sizeof(*b.items));
+	b.nitems = calloc(n, sizeof(*b.nitems));
 	b.state = calloc(n, sizeof(*b.state));
 	b.leader = calloc(n, sizeof(*b.leader));
-	if (!b.arrays || !b.state || !b.leader) {
+	if (!b.items || !b.nitems || !b.state || !b.leader) {
 		for (size_t i = 0; i < n; i++)
 			store_call_fail(calls[i], TR_ERR_UNAVAILABLE, "out of memory");
 		goto out;
@@ -509,9 +569,10 @@ void store_alerts_run(store_db *db, store_events *events, store_dispatch *dispat
 	}
 	alert_publish(&b, events, dispatch);
 out:
-	for (size_t i = 0; b.arrays && i < n; i++)
-		json_decref(b.arrays[i]);
-	free(b.arrays);
+	for (size_t i = 0; b.items && i < n; i++)
+		free(b.items[i]);
+	free(b.items);
+	free(b.nitems);
 	free(b.state);
 	free(b.leader);
 	free(b.evs);

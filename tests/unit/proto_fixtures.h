@@ -112,7 +112,7 @@ static inline proto_msg full_msg(proto_type t)
 		break;
 	case PROTO_ALERTS:
 		m.u.alerts = (proto_alerts){"req-4", "alertmanager", "am:0f3a", 600000,
-					    "[{\"a\":\"trigger\",\"fp\":\"f1\"}]"};
+					    "{\"a\":\"trigger\",\"fp\":\"f1\"}"};
 		break;
 	}
 	return m;

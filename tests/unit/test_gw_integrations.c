@@ -36,8 +36,18 @@ static json_t *build_ok(gw_source src, const char *body, const gw_auth *auth,
 				       auth, r, detail, sizeof detail);
 	if (!ok)
 		fail_msg("refused: %s", detail);
-	json_t *events = json_loads(r->events, 0, NULL);
-	assert_non_null(events);
+	/* one object per line, each starting with "a" and "fp" */
+	json_t *events = json_array();
+	for (char *p = r->events; *p;) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		assert_int_equal(strncmp(p, "{\"a\":\"", 6), 0);
+		assert_non_null(strstr(p, "\",\"fp\":\""));
+		json_t *ev = json_loadb(p, len, 0, NULL);
+		assert_non_null(ev);
+		json_array_append_new(events, ev);
+		p += len + (nl ? 1 : 0);
+	}
 	return events;
 }
 
