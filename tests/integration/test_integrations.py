@@ -8,10 +8,13 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import unittest
 
-from harness import PipelineTest, wait_for
+from harness import BIN_DIR, PipelineTest, wait_for
+
+PROBE = os.path.join(BIN_DIR, "triage-probe")
 
 KEY = "0123456789abcdef0123456789abcdef"  # 32 characters: a PagerDuty integration key
 ZERO = "0001-01-01T00:00:00Z"
@@ -425,6 +428,45 @@ class IntegrationsTest(PipelineTest):
         self.assertEqual(src["alertmanager"]["last_summary"]["created"], 2)
         self.assertEqual(src["pagerduty"]["deliveries"], 1)
         self.assertTrue(src["pagerduty"]["last_at"].endswith("Z"))
+
+
+def mp(v):
+    """A minimal msgpack encoder (str, int, dict, list) for hand-made store messages."""
+    if isinstance(v, int):
+        assert 0 <= v < 128
+        return bytes([v])
+    if isinstance(v, str):
+        b = v.encode()
+        return (bytes([0xa0 | len(b)]) if len(b) < 32 else bytes([0xda]) + len(b).to_bytes(2, "big")) + b
+    if isinstance(v, list):
+        return bytes([0x90 | len(v)]) + b"".join(mp(x) for x in v)
+    return bytes([0x80 | len(v)]) + b"".join(mp(k) + mp(x) for k, x in v.items())
+
+
+class StoreAlertsInputTest(PipelineTest):
+    """ALERTS messages that did not come from a gateway: refused, nothing stored."""
+
+    def test_malformed_events_are_refused(self):
+        self.stack.start_store()
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+        url = self.stack.env["TRIAGE_STORE_URL"]
+        bad = ["garbage", "{\"a\":\"explode\",\"fp\":\"x\"}", "{\"a\":\"trigger\",\"fp\":\"\"}",
+               "{\"a\":\"trigger\",\"fp\":\"x\",\"title\":}",  # not JSON: PostgreSQL refuses
+               "{\"a\":\"trigger\",\"fp\":\"y\"}",                 # no title: NOT NULL refuses
+               "{\"a\":\"resolve\",\"fp\":\"z\"}\n\n{\"a\":\"resolve\",\"fp\":\"w\"}"]  # empty line
+        msgs = [mp([1, 12, {"request_id": f"probe-{i}", "source": "alertmanager", "events": e}]).hex()
+                for i, e in enumerate(bad)]
+        r = subprocess.run([PROBE, "raw", "req", url, *msgs], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(r.stdout.split(), ["reply"] * len(bad))  # each answered (an error)
+        self.assertTrue(self.stack.procs["store"].alive())
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM incidents"), "0")
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM integration_deliveries"), "0")
+        r = self.stack.request("POST", "/integrations/alertmanager", am_body([am_alert("ok-after")]),
+                               headers={"Authorization": "Bearer secret123"}, key=False)
+        self.assertEqual(r.status, 202, r)
 
 
 class Migration008Test(PipelineTest):
