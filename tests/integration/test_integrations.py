@@ -376,43 +376,6 @@ class IntegrationsTest(PipelineTest):
         self.assertEqual(self.stack.scalar(
             "SELECT count(*) FROM incidents WHERE dedup_key = 'bad-1'"), "0")
 
-    # -- storm control ---------------------------------------------------------
-
-    def test_storm_10000_events_10_incidents(self):
-        """10,000 events over 10 fingerprints: 10 incidents, one triage job each."""
-        fps = [f"storm{i:011d}" for i in range(10)]
-        per_post, posts, threads = 50, 200, 8
-        sent, lock, errors = [0], threading.Lock(), []
-
-        def worker(w):
-            for p in range(w, posts, threads):
-                alerts = [am_alert(fps[(p * per_post + k) % 10],
-                                   annotations={"summary": "storm", "description": f"{p}-{k}"})
-                          for k in range(per_post)]
-                r = self.post("/integrations/alertmanager", am_body(alerts))
-                with lock:
-                    if r.status != 202:
-                        errors.append(r)
-                    sent[0] += per_post
-
-        ts = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
-        [t.start() for t in ts]
-        [t.join(120) for t in ts]
-        self.assertEqual(errors, [])
-        self.assertEqual(sent[0], 10000)
-        rows = self.stack.sql("SELECT count(*), sum(occurrence_count) FROM incidents")
-        self.assertEqual(rows, [["10", "10000"]])
-        # an enricher now sees exactly 10 jobs
-        self.stack.start_enricher(llm="rules")
-        wait_for(lambda: self.stack.scalar(
-            "SELECT count(*) FROM incidents WHERE status = 'triaged'") == "10", 60,
-            "the 10 incidents to be triaged")
-        self.assertEqual(self.stack.scalar(
-            "SELECT count(*) FROM incident_events WHERE kind = 'dispatched'"), "10")
-        # the timeline did not grow per event: bursts are coalesced
-        self.assertLessEqual(int(self.stack.scalar(
-            "SELECT count(*) FROM incident_events WHERE kind = 'occurrence'")), 200)
-
     # -- the Integrations page's data ------------------------------------------
 
     def test_integrations_last_event_per_source(self):
