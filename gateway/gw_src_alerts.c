@@ -138,10 +138,14 @@ static bool gw_alert_one(json_t *a, size_t idx, bool grafana, json_t *top, json_
 	gw_src_link(links, "silence", silence, NULL);
 	gw_src_link(links, "image", image, NULL);
 	gw_src_link(links, "runbook", json_string_value(json_object_get(ann, "runbook_url")), NULL);
-	json_t *details = json_pack("{s:s, s:s, s:s?, s:O, s:o, s:O?}", "status", status,
-				    "startsAt", starts, "endsAt", ends, "labels", labels,
+	json_t *kept = gw_src_labels(labels);
+	json_t *details = json_pack("{s:s, s:s, s:s?, s:o, s:O?}", "status", status,
+				    "startsAt", starts, "endsAt", ends,
 				    "annotations", ann ? json_incref(ann) : json_object(),
 				    "truncatedAlerts", json_object_get(top, "truncatedAlerts"));
+	/* every label, when some did not fit the incident's labels */
+	if (details && kept && json_object_size(kept) != json_object_size(labels))
+		json_object_set(details, "labels", labels);
 	const char *tops[] = {"receiver", "groupKey", "externalURL", "orgId", "state", NULL};
 	for (size_t i = 0; details && tops[i]; i++) {
 		json_t *v = json_object_get(top, tops[i]);
@@ -155,7 +159,7 @@ static bool gw_alert_one(json_t *a, size_t idx, bool grafana, json_t *top, json_
 	json_t *ev = json_pack("{s:s, s:s, s:o, s:o, s:s?, s:o, s:s?, s:o, s:o}", "a", "trigger",
 			       "fp", fp, "title", title, "description",
 			       gw_alert_description(ann, labels), "service", service, "labels",
-			       gw_src_labels(labels), "sev", sev, "links", links, "details",
+			       kept, "sev", sev, "links", links, "details",
 			       details);
 	if (!ev)
 		return gw_src_fail(detail, dlen, path, "out of memory");

@@ -98,6 +98,32 @@ static void test_alertmanager_group(void **state)
 	gw_alerts_request_free(&r);
 }
 
+/* More labels than an incident keeps: 32 in labels, all of them in the details. */
+static void test_alertmanager_many_labels(void **state)
+{
+	(void)state;
+	char body[8192];
+	size_t used = (size_t)snprintf(body, sizeof body,
+		"{\"version\":\"4\",\"status\":\"firing\",\"alerts\":[{\"status\":\"firing\","
+		"\"startsAt\":\"t\",\"fingerprint\":\"f\",\"labels\":{\"alertname\":\"Many\"");
+	for (int i = 0; i < 40; i++)
+		used += (size_t)snprintf(body + used, sizeof body - used, ",\"l%02d\":\"v\"", i);
+	snprintf(body + used, sizeof body - used, "}}]}");
+	gw_alerts_request r;
+	json_t *ev = build_ok(GW_SRC_ALERTMANAGER, body, NULL, &r);
+	json_t *a = json_array_get(ev, 0);
+	assert_int_equal(json_object_size(json_object_get(a, "labels")), PROTO_LABELS_MAX);
+	json_t *all = json_object_get(json_object_get(a, "details"), "labels");
+	assert_int_equal(json_object_size(all), 41);
+	json_decref(ev);
+	gw_alerts_request_free(&r);
+	/* when they all fit, the details do not repeat them */
+	ev = build_ok(GW_SRC_ALERTMANAGER, am_firing, NULL, &r);
+	assert_null(json_object_get(json_object_get(json_array_get(ev, 0), "details"), "labels"));
+	json_decref(ev);
+	gw_alerts_request_free(&r);
+}
+
 static void test_alertmanager_refusals(void **state)
 {
 	(void)state;
@@ -204,6 +230,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alertmanager_group),
+		cmocka_unit_test(test_alertmanager_many_labels),
 		cmocka_unit_test(test_alertmanager_refusals),
 		cmocka_unit_test(test_pagerduty),
 		cmocka_unit_test(test_clip),
