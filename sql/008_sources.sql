@@ -43,15 +43,15 @@ CREATE TABLE integration_sources (
     events         bigint NOT NULL DEFAULT 0
 );
 
--- The incident with what its source said (wraps 002's function: the same fields plus
--- these).
+-- The incident with what its source said: 002's fields in their order, then these
+-- (spliced as text: json keeps key order, jsonb would not).
 ALTER FUNCTION triage_incident_json(incidents) RENAME TO triage_incident_json_base;
 CREATE FUNCTION triage_incident_json(i incidents) RETURNS json
 LANGUAGE sql STABLE AS $$
-    SELECT (triage_incident_json_base(i)::jsonb || jsonb_build_object(
+    SELECT (left(triage_incident_json_base(i)::text, -1) || ', ' || substr(json_build_object(
         'source_severity', i.source_severity, 'source_links', i.source_links,
         'source_details', i.source_details, 'recurrence_of', i.recurrence_of,
-        'recurrences_7d', i.recurrences_7d))::json
+        'recurrences_7d', i.recurrences_7d)::text, 2))::json
 $$;
 
 -- Applies a batch of coalesced events in order, in the caller's transaction. Each

@@ -11,6 +11,7 @@
 #include "tr_log.h"
 
 #define STORE_ALERTS_RETRIES 3
+#define STORE_ALERTS_LIST_MAX 500 /* events listed one by one in a reply */
 
 typedef enum { AL_FRESH = 0, AL_INVALID, AL_REPLAY, AL_FOLLOWER } alert_state;
 
@@ -294,9 +295,12 @@ static char *alert_reply(alert_batch *b, size_t i, size_t *order, long sum[5])
 	size_t nev = 0;
 	store_buf out;
 	store_buf_init(&out, PROTO_JSON_MAX);
+	/* a delivery of thousands of alerts is answered with counts only, so the reply
+	 * always fits PROTO_JSON_MAX */
+	bool list = !pd && b->nitems[i] <= STORE_ALERTS_LIST_MAX;
 	store_buf_adds(&out, "{\"status\":\"success\"");
 	if (!pd)
-		store_buf_addf(&out, ",\"events\":%zu,\"results\":[", b->nitems[i]);
+		store_buf_addf(&out, ",\"events\":%zu%s", b->nitems[i], list ? ",\"results\":[" : "");
 	/* events in their delivery order: evs is sorted, order[] maps seq to position */
 	for (size_t s = 0; s < b->nev; s++) {
 		const alert_ev *e = &b->evs[order[s]];
@@ -313,7 +317,7 @@ static char *alert_reply(alert_batch *b, size_t i, size_t *order, long sum[5])
 			sum[k] += !strcmp(what, kinds[k]);
 		last = e;
 		last_id = json_integer_value(id);
-		if (pd)
+		if (!list)
 			continue;
 		store_buf_adds(&out, nev++ ? ",{\"fingerprint\":" : "{\"fingerprint\":");
 		store_buf_add(&out, e->fp, e->fplen);
@@ -333,8 +337,12 @@ static char *alert_reply(alert_batch *b, size_t i, size_t *order, long sum[5])
 		if (last_id > 0)
 			store_buf_addf(&out, ",\"incident_id\":%" JSON_INTEGER_FORMAT, last_id);
 		store_buf_adds(&out, "}");
-	} else {
+	} else if (list) {
 		store_buf_adds(&out, "]}");
+	} else {
+		store_buf_addf(&out, ",\"summary\":{\"created\":%ld,\"occurrence\":%ld,"
+			       "\"acknowledged\":%ld,\"resolved\":%ld,\"ignored\":%ld}}",
+			       sum[0], sum[1], sum[2], sum[3], sum[4]);
 	}
 	b->calls[i]->incident_id = last_id;
 	return store_buf_take(&out);

@@ -29,10 +29,11 @@ static const char store_sql_insert[] =
 	" WHERE o.idempotency_key = src.idempotency_key))"
 	" ORDER BY ord"
 	" ON CONFLICT DO NOTHING"
-	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms),"
+	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms,"
+	" coalesce(recurrence_of, 0) AS rec, recurrences_7d AS recn),"
 	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
 	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins)"
-	" SELECT request_id, id, ms FROM ins";
+	" SELECT request_id, id, ms, rec, recn FROM ins";
 
 /* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
  * submit that was counted as an occurrence. $1/$2: request ids and keys. */
@@ -128,7 +129,9 @@ static int store_step_insert(store_db *db, store_batch_run *b)
 		store_call *c = b->calls[i];
 		c->incident_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
 		store_call_ok(c, store_created_json(b->subs[i], c->incident_id,
-						    strtoll(PQgetvalue(res, r, 2), NULL, 10)));
+						    strtoll(PQgetvalue(res, r, 2), NULL, 10),
+						    strtoll(PQgetvalue(res, r, 3), NULL, 10),
+						    strtoll(PQgetvalue(res, r, 4), NULL, 10)));
 		c->created = true;
 		b->done[i] = true;
 	}

@@ -444,17 +444,21 @@ class Migration008Test(PipelineTest):
                 shutil.copy(os.path.join(src, f), below)
         self.stack.env["TRIAGE_API_KEYS"] = KEY
         self.stack.key = KEY
-        self.stack.start_store(env={"TRIAGE_SQL_DIR": below})
-        self.stack.start_gateway()
-        self.stack.wait_ready()
-        old = self.stack.submit(title="before 008", dedup_key="upgrade-1",
-                                labels={"team": "db"})
-        r = self.stack.request("POST", f"/incidents/{old['id']}/resolve")
-        self.assertEqual(r.status, 200, r)
+        # the schema before 008, populated as an older store would have left it
+        store = self.stack.start_store(env={"TRIAGE_SQL_DIR": below})
+        wait_for(lambda: "ready:" in store.text() or not store.alive(), 30, "the old schema")
+        self.stack.stop("store")
         self.assertEqual(self.stack.scalar(
             "SELECT count(*) FROM schema_migrations WHERE version >= 8"), "0")
-        self.stack.stop("store")
+        old_id = self.stack.scalar(
+            "INSERT INTO incidents (request_id, title, description, labels, dedup_key, fingerprint,"
+            " state, resolved_at) VALUES ('old-1', 'before 008', '', '{\"team\": \"db\"}',"
+            " 'upgrade-1', md5('d:upgrade-1'), 'resolved', now()) RETURNING id")
+        self.stack.sql(f"INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
+                       f" VALUES ({old_id}, 'created', 'submitted', 0, 'api')")
+        old = {"id": int(old_id)}
         self.stack.start_store()
+        self.stack.start_gateway()
         self.stack.wait_ready()
         self.assertEqual(self.stack.scalar(
             "SELECT count(*) FROM schema_migrations WHERE version = 8"), "1")

@@ -1,5 +1,6 @@
 """Storm control through the real gateway and store: 10,000 Alertmanager events over 10
-fingerprints give 10 incidents, 10 triage jobs and a timeline that does not grow per event."""
+fingerprints give 10 incidents, 10 triage jobs and a timeline that does not grow per event;
+a group of hundreds of new alerts is committed at once and answered with counts."""
 
 import threading
 import unittest
@@ -20,6 +21,15 @@ class StormTest(PipelineTest):
     def post(self, path, body):
         return self.stack.request("POST", path, body,
                                   headers={"Authorization": f"Bearer {ti.KEY}"}, key=False)
+
+    def test_large_group_is_answered_with_counts(self):
+        alerts = [ti.am_alert(f"big{i:013d}", annotations={}) for i in range(520)]
+        r = self.post("/integrations/alertmanager", ti.am_body(alerts))
+        self.assertEqual(r.status, 202, r)
+        self.assertEqual(r.json["events"], 520)
+        self.assertEqual(r.json["summary"]["created"], 520)
+        self.assertNotIn("results", r.json)
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM incidents"), "520")
 
     def test_storm_10000_events_10_incidents(self):
         """10,000 events over 10 fingerprints: 10 incidents, one triage job each."""
