@@ -4,10 +4,8 @@ storm control (occurrences, recurrences), retried deliveries, every invalid case
 
 import base64
 import copy
-import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import unittest
