@@ -78,8 +78,34 @@ BEGIN
          WHERE dedup_key = op->>'fp' AND state <> 'resolved' FOR UPDATE;
         found_open := FOUND;
         n := coalesce((op->>'n')::integer, 1);
+        res := NULL;
         IF op->>'a' = 'trigger' THEN
-            IF found_open THEN
+            IF NOT found_open THEN
+                -- ON CONFLICT: a submit with this dedup_key may be opening one right now
+                INSERT INTO incidents (request_id, title, description, source, service, labels,
+                       dedup_key, fingerprint, occurrence_count, source_severity,
+                       source_links, source_details)
+                VALUES (op->>'rid', op->>'title', op->>'description', op->>'src',
+                        op->>'service', coalesce(op->'labels', '{}'::jsonb), op->>'fp',
+                        md5('d:' || (op->>'fp')), n, op->>'sev',
+                        coalesce(op->'links', '[]'::jsonb), coalesce(op->'details', '{}'::jsonb))
+                ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL AND state <> 'resolved'
+                DO NOTHING
+                RETURNING * INTO inc;
+                IF FOUND THEN
+                    INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)
+                    VALUES (inc.id, 'created', 'submitted', 0, op->>'src',
+                            CASE WHEN inc.recurrence_of IS NULL THEN jsonb_build_object('count', n)
+                            ELSE jsonb_build_object('count', n, 'recurrence_of', inc.recurrence_of,
+                                                    'recurrences_7d', inc.recurrences_7d) END);
+                    res := 'created';
+                ELSE
+                    SELECT * INTO inc FROM incidents
+                     WHERE dedup_key = op->>'fp' AND state <> 'resolved' FOR UPDATE;
+                    found_open := FOUND;
+                END IF;
+            END IF;
+            IF res IS NULL AND found_open THEN
                 UPDATE incidents SET occurrence_count = occurrence_count + n,
                        last_seen_at = now(), updated_at = now(), version = version + 1
                  WHERE id = inc.id RETURNING * INTO inc;
@@ -97,21 +123,8 @@ BEGIN
                                                'last_at', triage_ts(now())));
                 END IF;
                 res := 'occurrence';
-            ELSE
-                INSERT INTO incidents (request_id, title, description, source, service, labels,
-                       dedup_key, fingerprint, occurrence_count, source_severity,
-                       source_links, source_details)
-                VALUES (op->>'rid', op->>'title', op->>'description', op->>'src',
-                        op->>'service', coalesce(op->'labels', '{}'::jsonb), op->>'fp',
-                        md5('d:' || (op->>'fp')), n, op->>'sev',
-                        coalesce(op->'links', '[]'::jsonb), coalesce(op->'details', '{}'::jsonb))
-                RETURNING * INTO inc;
-                INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)
-                VALUES (inc.id, 'created', 'submitted', 0, op->>'src',
-                        CASE WHEN inc.recurrence_of IS NULL THEN jsonb_build_object('count', n)
-                        ELSE jsonb_build_object('count', n, 'recurrence_of', inc.recurrence_of,
-                                                'recurrences_7d', inc.recurrences_7d) END);
-                res := 'created';
+            ELSIF res IS NULL THEN
+                res := 'ignored'; -- opened and resolved by someone else meanwhile
             END IF;
         ELSIF op->>'a' = 'acknowledge' AND found_open AND inc.state = 'open' THEN
             UPDATE incidents SET state = 'acknowledged', acknowledged_at = now(),
@@ -127,7 +140,7 @@ BEGIN
             INSERT INTO incident_events (incident_id, kind, status, attempt, actor)
             VALUES (inc.id, 'resolved', inc.status, inc.attempt, op->>'src');
             res := 'resolved';
-        ELSE
+        ELSIF res IS NULL THEN
             res := 'ignored';
         END IF;
         IF res = 'ignored' THEN

@@ -186,6 +186,23 @@ class IntegrationsTest(PipelineTest):
         self.assertEqual(inc["source_details"]["truncatedAlerts"], 7)
         self.assertEqual(inc["source_links"], [])  # "" generatorURL is no link
 
+    def test_submit_and_alert_opening_the_same_fingerprint_at_once(self):
+        """POST /incidents and Alertmanager race to open one fingerprint: both 202, one
+        incident (the unique index decides; the loser becomes an occurrence)."""
+        for round_ in range(15):
+            fp = f"race{round_:012d}"
+            out = []
+            ts = [threading.Thread(target=lambda: out.append(self.stack.request(
+                      "POST", "/incidents", {"title": "race", "description": "",
+                                             "dedup_key": fp}))),
+                  threading.Thread(target=lambda: out.append(
+                      self.post("/integrations/alertmanager", am_body([am_alert(fp)]))))]
+            [t.start() for t in ts]
+            [t.join(30) for t in ts]
+            self.assertEqual(sorted(r.status for r in out), [202, 202], out)
+            self.assertEqual(self.incidents_by_fp(fp)[0][1:], ["open", "2"])
+            self.assertEqual(len(self.incidents_by_fp(fp)), 1)
+
     def test_resolve_for_unknown_fingerprint_is_ignored(self):
         r = self.post("/integrations/alertmanager",
                       am_body([am_alert("dddd000000000001", status="resolved")]))
