@@ -28,6 +28,7 @@ typedef enum {
 	GW_R_HEALTHZ,
 	GW_R_READYZ,
 	GW_R_STATIC, /* a file of web/ */
+	GW_R_METRICS, /* /metrics: Prometheus text */
 	GW_R_INT_ALERTMANAGER, /* POST /integrations/alertmanager */
 	GW_R_INT_GRAFANA,      /* POST /integrations/grafana */
 	GW_R_INT_PAGERDUTY,    /* POST /v2/enqueue, /integrations/pagerduty[/v2/enqueue] */

@@ -322,6 +322,7 @@ const char *proto_op_name(int op)
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
 		[PROTO_OP_INTEGRATIONS] = "integrations",
+		[PROTO_OP_METRICS] = "metrics",
 	};
 	if (op < PROTO_OP_READY || op >= (int)(sizeof(names) / sizeof(names[0])) || !names[op])
 		return "unknown";

@@ -93,11 +93,12 @@ typedef enum {
 	PROTO_OP_SETTINGS_GET = 9,
 	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
 	PROTO_OP_INTEGRATIONS = 51, /* the last event received per integration source */
+	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 } proto_op;
 
-/* The highest op number the decoder accepts (ranges are reserved per feature up to
- * here); the store answers an op it does not know with TR_ERR_INVALID. */
-#define PROTO_OP_MAX 89
+/* The highest op number the decoder accepts (ranges are reserved per feature below
+ * it); the store answers an op it does not know with TR_ERR_INVALID. */
+#define PROTO_OP_MAX 99
 
 typedef struct {
 	char *request_id; /* required */
