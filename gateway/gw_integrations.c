@@ -210,7 +210,7 @@ static bool gw_events_ndjson(json_t *events, char **out)
 }
 
 bool gw_integration_build(gw_source source, const char *body, size_t len,
-			  const char *request_id, const gw_auth *auth, gw_alerts_request *out,
+			  const char *request_id, gw_auth *auth, gw_alerts_request *out,
 			  char *detail, size_t dlen)
 {
 	bool ok = false;
@@ -252,11 +252,9 @@ bool gw_integration_build(gw_source source, const char *body, size_t len,
 	/* the delivery: the source and the exact body (a retry sends the same bytes) */
 	uint8_t d[GW_SHA256_LEN];
 	char hex[2 * GW_SHA256_LEN + 1];
-	gw_sha256_ctx c;
-	gw_sha256_init(&c);
-	gw_sha256_update(&c, gw_source_name(source), strlen(gw_source_name(source)) + 1);
-	gw_sha256_update(&c, body, len);
-	gw_sha256_final(&c, d);
+	const void *pieces[] = {gw_source_name(source), body};
+	const size_t lens[] = {strlen(gw_source_name(source)) + 1, len};
+	gw_sha256_v(2, pieces, lens, d);
 	gw_hex(d, GW_SHA256_LEN, hex);
 	snprintf(out->delivery_key, sizeof out->delivery_key, "%s:%s", gw_source_name(source), hex);
 	out->alerts.request_id = (char *)request_id;

@@ -39,7 +39,7 @@ typedef struct {
  * configured API key of GW_PD_ROUTING_KEY_LEN characters) and a trigger without
  * dedup_key gets "triage-<request_id>". False with detail on invalid input. */
 bool gw_integration_build(gw_source source, const char *body, size_t len,
-			  const char *request_id, const gw_auth *auth, gw_alerts_request *out,
+			  const char *request_id, gw_auth *auth, gw_alerts_request *out,
 			  char *detail, size_t dlen);
 void gw_alerts_request_free(gw_alerts_request *r);
 
@@ -76,7 +76,7 @@ json_t *gw_src_labels(json_t *labels);
 
 /* The parsers: each appends its events to events (a JSON array). */
 bool gw_src_alertmanager(json_t *root, bool grafana, json_t *events, char *detail, size_t dlen);
-bool gw_src_pagerduty(json_t *root, const char *request_id, const gw_auth *auth, json_t *events,
+bool gw_src_pagerduty(json_t *root, const char *request_id, gw_auth *auth, json_t *events,
 		      char *detail, size_t dlen);
 
 /* Appends {"rel": rel, "href": href, "text": text?} to links when href is not empty. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gw_integrations.h"
+#include "tr_time.h"
 #include "tr_utf8.h"
 
 static bool gw_pd_chars(const char *s, size_t min, size_t max)
@@ -55,19 +56,21 @@ static bool gw_pd_list(json_t *root, const char *name, const char *req, const ch
 	return true;
 }
 
-bool gw_src_pagerduty(json_t *root, const char *request_id, const gw_auth *auth, json_t *events,
+bool gw_src_pagerduty(json_t *root, const char *request_id, gw_auth *auth, json_t *events,
 		      char *detail, size_t dlen)
 {
 	const char *key, *action, *dedup, *client, *client_url;
-	uint8_t tenant[GW_SHA256_LEN];
 	char generated[PROTO_SHORT_MAX + 1];
 	if (!gw_src_opt_string(root, "routing_key", "", 255, &key, detail, dlen))
 		return false;
 	if (!key || !*key)
 		return gw_src_fail(detail, dlen, "routing_key", "required");
-	/* length first (a public rule), then the constant-time key check */
+	/* length first (a public rule), then the constant-time key check: a configured key
+	 * (or a store key the gateway has cached) with at least the reporter role */
+	gw_principal who;
 	if (strlen(key) != GW_PD_ROUTING_KEY_LEN || !auth ||
-	    !gw_auth_check(auth, key, strlen(key), tenant))
+	    gw_auth_check(auth, key, strlen(key), tr_mono_ms(), &who) != GW_AUTH_OK ||
+	    !gw_role_allows(who.role, GW_ROLE_REPORTER))
 		return gw_src_fail(detail, dlen, "routing_key", "not a known integration key");
 	if (!gw_src_opt_string(root, "event_action", "", 32, &action, detail, dlen))
 		return false;

@@ -1,6 +1,6 @@
 /* test_gw_integrations: the alerting tools' bodies normalised into ALERTS events
  * (Alertmanager, Grafana, PagerDuty), the fields each 400 names, clipping, the delivery
- * key, PagerDuty's error body, and Basic credentials. */
+ * key and PagerDuty's error body. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,7 +28,7 @@ static const char am_firing[] =
 	"\"groupLabels\":{},\"commonLabels\":{},\"commonAnnotations\":{},\"externalURL\":"
 	"\"http://am\",\"version\":\"4\",\"groupKey\":\"{}:{}\",\"truncatedAlerts\":3}";
 
-static json_t *build_ok(gw_source src, const char *body, const gw_auth *auth,
+static json_t *build_ok(gw_source src, const char *body, gw_auth *auth,
 			gw_alerts_request *r)
 {
 	char detail[256];
@@ -51,7 +51,7 @@ static json_t *build_ok(gw_source src, const char *body, const gw_auth *auth,
 	return events;
 }
 
-static void expect_refused(gw_source src, const char *body, const gw_auth *auth,
+static void expect_refused(gw_source src, const char *body, gw_auth *auth,
 			   const char *field)
 {
 	char detail[256];
@@ -149,7 +149,7 @@ static void test_pagerduty(void **state)
 	(void)state;
 	gw_auth *auth;
 	char err[200];
-	assert_int_equal(gw_auth_create(KEY ",short-key", false, &auth, err, sizeof err), TR_OK);
+	assert_int_equal(gw_auth_create(KEY ",short-key", true, 5000, &auth, err, sizeof err), TR_OK);
 	gw_alerts_request r;
 	json_t *ev = build_ok(GW_SRC_PAGERDUTY,
 			      "{\"routing_key\":\"" KEY "\",\"event_action\":\"trigger\","
@@ -206,26 +206,6 @@ static void test_clip(void **state)
 	json_decref(s);
 }
 
-static void test_basic_credentials(void **state)
-{
-	(void)state;
-	char buf[GW_AUTH_BASIC_BUF];
-	const char *key;
-	size_t len;
-	/* "grafana:s3cret" */
-	assert_true(gw_auth_basic("Basic Z3JhZmFuYTpzM2NyZXQ=", buf, sizeof buf, &key, &len));
-	assert_int_equal(len, 6);
-	assert_memory_equal(key, "s3cret", 6);
-	assert_true(gw_auth_basic("  basic   Z3JhZmFuYTpzM2NyZXQ=  ", buf, sizeof buf, &key, &len));
-	assert_false(gw_auth_basic("Bearer Z3JhZmFuYTpzM2NyZXQ=", buf, sizeof buf, &key, &len));
-	assert_false(gw_auth_basic("Basic !!!", buf, sizeof buf, &key, &len));
-	assert_false(gw_auth_basic("Basic dXNlcg==", buf, sizeof buf, &key, &len));   /* "user" */
-	assert_false(gw_auth_basic("Basic dXNlcjo=", buf, sizeof buf, &key, &len));   /* "user:" */
-	assert_false(gw_auth_basic("Basic dQB1OnA=", buf, sizeof buf, &key, &len));   /* NUL */
-	assert_false(gw_auth_basic(NULL, buf, sizeof buf, &key, &len));
-	assert_false(gw_auth_basic("Basic Z3JhZmFuYTpzM2NyZXQ=", buf, 4, &key, &len)); /* too long */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,7 +214,6 @@ int main(void)
 		cmocka_unit_test(test_alertmanager_refusals),
 		cmocka_unit_test(test_pagerduty),
 		cmocka_unit_test(test_clip),
-		cmocka_unit_test(test_basic_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
