@@ -30,10 +30,13 @@ static const char store_sql_insert[] =
 	" ORDER BY ord"
 	" ON CONFLICT DO NOTHING"
 	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms,"
-	" coalesce(recurrence_of, 0) AS rec, recurrences_7d AS recn),"
+	/* recurrence_of and recurrences_7d (sql/008) read through the row's JSON, so this
+	 * statement also runs on a schema from before 008 (as upgrade tests do) */
+	" (SELECT coalesce(j->>'recurrence_of', '0') || ':' || coalesce(j->>'recurrences_7d', '0')"
+	" FROM (SELECT to_jsonb(incidents) AS j) r) AS rec),"
 	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
 	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins)"
-	" SELECT request_id, id, ms, rec, recn FROM ins";
+	" SELECT request_id, id, ms, rec FROM ins";
 
 /* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
  * submit that was counted as an occurrence. $1/$2: request ids and keys. */
@@ -128,10 +131,12 @@ static int store_step_insert(store_db *db, store_batch_run *b)
 			continue;
 		store_call *c = b->calls[i];
 		c->incident_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		char *rec_n = NULL;
+		int64_t rec = strtoll(PQgetvalue(res, r, 3), &rec_n, 10);
+		int64_t recn = rec_n && *rec_n == ':' ? strtoll(rec_n + 1, NULL, 10) : 0;
 		store_call_ok(c, store_created_json(b->subs[i], c->incident_id,
-						    strtoll(PQgetvalue(res, r, 2), NULL, 10),
-						    strtoll(PQgetvalue(res, r, 3), NULL, 10),
-						    strtoll(PQgetvalue(res, r, 4), NULL, 10)));
+						    strtoll(PQgetvalue(res, r, 2), NULL, 10), rec,
+						    recn));
 		c->created = true;
 		b->done[i] = true;
 	}
