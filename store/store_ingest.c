@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_alerts.h"
 #include "store_batch.h"
 #include "store_metrics.h"
 #include "store_ingest_tx.h"
@@ -34,6 +35,7 @@ struct store_ingest {
 	bool stopping;
 	pthread_t *threads;
 	size_t nthreads;
+	store_alerts *alerts; /* deliveries from alerting tools: their own writer */
 };
 
 static void store_publish_batch(store_ingest *in, store_batch_run *b)
@@ -218,7 +220,7 @@ int store_ingest_start(const store_config *cfg, store_events *events, store_disp
 	pthread_mutex_init(&in->lock, NULL);
 	pthread_cond_init(&in->cond, NULL);
 	in->threads = calloc((size_t)cfg->ingest_writers, sizeof(pthread_t));
-	if (!in->threads) {
+	if (!in->threads || store_alerts_start(cfg, events, dispatch, &in->alerts) != TR_OK) {
 		store_ingest_stop(in);
 		return TR_ERR_NOMEM;
 	}
@@ -252,10 +254,16 @@ void store_ingest_submit(store_ingest *in, store_call *call)
 	pthread_mutex_unlock(&in->lock);
 }
 
+void store_ingest_alerts(store_ingest *in, store_call *call)
+{
+	store_alerts_submit(in->alerts, call);
+}
+
 void store_ingest_stop(store_ingest *in)
 {
 	if (!in)
 		return;
+	store_alerts_stop(in->alerts);
 	pthread_mutex_lock(&in->lock);
 	in->stopping = true;
 	pthread_cond_broadcast(&in->cond);
