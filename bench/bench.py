@@ -16,6 +16,10 @@
    (bench_streams.py). Target: <= 64 MB.
 5. Front door: normal requests alone and with 1,000 slowloris connections held
    (bench_frontdoor.py); target: all answered, max <= 1000 ms.
+6. Storm ingestion: alerts over 10 fingerprints at 64 connections for 10 s (wrk,
+   bench/storm.lua), fsync on: Alertmanager webhook groups of 10 alerts (one per
+   fingerprint), and single PagerDuty events; events/s counted in the database (the sum
+   of occurrence counts). Target: >= 20,000 events/s.
 """
 
 import argparse
@@ -50,11 +54,12 @@ def bench_stack(name, pg):
     return stack
 
 
-def wrk(port, seconds, connections, threads=2):
+def wrk(port, seconds, connections, threads=2, script="submit.lua", env=None):
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
-                          "--latency", "-s", os.path.join(HERE, "submit.lua"),
+                          "--latency", "-s", os.path.join(HERE, script),
                           f"http://127.0.0.1:{port}"],
-                         check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env={**os.environ, **(env or {})})
     m = re.search(r"WRK_JSON (\{.*\})", out.stdout)
     if not m:
         raise RuntimeError("wrk printed no summary:\n" + out.stdout)
@@ -177,11 +182,74 @@ def scaling(pg, enrichers, slots, incidents_per_slot=25):
         stack.close()
 
 
+def cpu_seconds(pids):
+    """User + system CPU seconds of these processes (0 for one that is gone)."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+STORM_KEY = "b3nchb3nchb3nchb3nchb3nchb3nch12"  # 32 characters: a PagerDuty routing key
+
+
+def storm(pg, mode, seconds, connections, alerts=10):
+    stack = bench_stack(f"bench-storm-{mode}", pg)
+    stack.env["TRIAGE_API_KEYS"] = STORM_KEY
+    stack.key = STORM_KEY
+    try:
+        stack.start_store()
+        stack.start_gateway()
+        stack.wait_ready()
+        # the alerts writer connects on its first delivery: make it, so its backend is
+        # counted (a resolve of an unknown key: ignored, no incident)
+        r = stack.request("POST", "/v2/enqueue", {"routing_key": STORM_KEY,
+                                                  "event_action": "resolve",
+                                                  "dedup_key": "warm-up"}, key=False)
+        assert r.status == 202, r
+        count = "SELECT coalesce(sum(occurrence_count), 0) FROM incidents"
+        before = int(stack.scalar(count))
+        backends = [int(r[0]) for r in stack.sql(
+            f"SELECT pid FROM pg_stat_activity WHERE datname = '{stack.database}' "
+            "AND pid <> pg_backend_pid()")]
+        procs = {"gateway": [stack.procs["gateway"].popen.pid], "store": [stack.procs["store"].popen.pid],
+                 "postgres": backends}
+        cpu0 = {k: cpu_seconds(v) for k, v in procs.items()}
+        load = loadavg()
+        w = wrk(stack.http_port, seconds, connections, script="storm.lua",
+                env={"TRIAGE_BENCH_STORM_MODE": mode, "TRIAGE_BENCH_STORM_ALERTS": str(alerts),
+                     "TRIAGE_BENCH_KEY": STORM_KEY})
+        cpu = {k: cpu_seconds(v) - cpu0[k] for k, v in procs.items()}
+        events = int(stack.scalar(count)) - before
+        res = {"mode": mode, "events_per_request": alerts if mode == "alertmanager" else 1,
+               "events_per_s": round(events / (w["duration_us"] / 1e6)),
+               "requests_per_s": round(w["requests"] / (w["duration_us"] / 1e6)),
+               "incidents": int(stack.scalar("SELECT count(*) FROM incidents")),
+               "timeline_occurrence_rows": int(stack.scalar(
+                   "SELECT count(*) FROM incident_events WHERE kind = 'occurrence'")),
+               "non2xx": w["non2xx"],
+               "errors": w["connect_err"] + w["read_err"] + w["write_err"] + w["timeout"],
+               "p50_ms": w["p50_us"] / 1000, "p99_ms": w["p99_us"] / 1000,
+               "loadavg_before": load, "loadavg_after": loadavg(),
+               "cpu_us_per_event": {k: round(v * 1e6 / max(1, events), 1) for k, v in cpu.items()}}
+        print(json.dumps({"storm": res}), flush=True)
+        return res
+    finally:
+        stack.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "streams", "slowloris"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "streams", "slowloris",
+                                       "storm"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -215,6 +283,15 @@ def main():
                   f"with {f['slow_connections']} slowloris connections p50 {w['p50_ms']} ms "
                   f"p99 {w['p99_ms']} ms max {w['max_ms']} ms, {w['failed']} failed "
                   f"| target all answered, max <= 1000 ms", flush=True)
+        if args.only in (None, "storm"):
+            for mode in ("alertmanager", "pagerduty"):
+                s = storm(pg, mode, args.seconds, args.connections)
+                print(f"storm ({mode}, {s['events_per_request']} events/request, 10 "
+                      f"fingerprints): {s['events_per_s']} events/s ({s['requests_per_s']} "
+                      f"requests/s), {s['incidents']} incidents, p50 {s['p50_ms']} ms p99 "
+                      f"{s['p99_ms']} ms, load {s['loadavg_before']} -> {s['loadavg_after']}, "
+                      f"CPU us/event {s['cpu_us_per_event']} | target >= 20000 events/s",
+                      flush=True)
     finally:
         pg.destroy()
 

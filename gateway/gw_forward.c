@@ -184,6 +184,7 @@ enum MHD_Result gw_start_store(gw_req *r)
 			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key"),
 		.tenant = r->tenant,
 		.new_key = NULL,
+		.auth = h->deps.auth,
 	};
 	if (r->match.id == GW_R_KEYS && r->method == GW_M_POST) {
 		if (!gw_auth_new_key(r->new_key))
@@ -193,6 +194,9 @@ enum MHD_Result gw_start_store(gw_req *r)
 	}
 	if (!gw_build_request(&r->match, &in, &sr, detail, sizeof detail)) {
 		gw_store_request_free(&sr);
+		char *pd = gw_route_pd_errors(&r->match) ? gw_pd_invalid_json(detail) : NULL;
+		if (pd)
+			return gw_respond_json(r, 400, pd, NULL);
 		return gw_respond_error(r, 400, "invalid", detail, NULL);
 	}
 	long timeout = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms

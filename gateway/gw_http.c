@@ -132,7 +132,7 @@ static bool gw_is_json_type(const char *ct)
 static enum MHD_Result gw_respond_too_large(gw_req *r)
 {
 	char detail[96];
-	snprintf(detail, sizeof detail, "body: over the limit of %ld bytes", r->h->deps.cfg->max_body);
+	snprintf(detail, sizeof detail, "body: over the limit of %zu bytes", r->max_body);
 	return gw_respond_error(r, 413, "too_large", detail, NULL);
 }
 
@@ -147,6 +147,7 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 		return ret;
 	if (!gw_route_match(url, &r->match))
 		return gw_respond_error(r, 404, "not_found", "no such route or incident", NULL);
+	r->max_body = (size_t)gw_route_max_body(&r->match, h->deps.cfg->max_body);
 	r->method = gw_method_bit(method);
 	if (!(r->match.allowed & r->method)) {
 		gw_allow_header(r->match.allowed, allow, sizeof allow);
@@ -175,7 +176,7 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 	if (cl) {
 		char *end = NULL;
 		unsigned long long n = strtoull(cl, &end, 10);
-		if (n > (unsigned long long)h->deps.cfg->max_body)
+		if (n > (unsigned long long)r->max_body)
 			return gw_respond_too_large(r);
 		tr_buf_init(&r->body, (size_t)n + 1); /* no more than declared */
 	}
@@ -189,7 +190,7 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 #define GW_DISCARD_FACTOR 4
 static enum MHD_Result gw_on_body(gw_req *r, const char *data, size_t size)
 {
-	size_t max = (size_t)r->h->deps.cfg->max_body;
+	size_t max = r->max_body;
 	r->received += size;
 	if (r->received > max) {
 		tr_buf_free(&r->body);

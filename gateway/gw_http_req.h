@@ -50,6 +50,7 @@ typedef struct {
 	gw_phase phase;
 	bool keep_body; /* the route reads the body; others count and drop it */
 	bool too_large; /* a chunked body passed the limit */
+	size_t max_body; /* this route's limit (gw_route_max_body) */
 	tr_buf body;     /* what the route reads, capped at the declared or allowed size */
 	size_t received; /* body bytes received, kept or not */
 	uint8_t tenant[GW_SHA256_LEN];

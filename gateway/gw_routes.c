@@ -26,6 +26,18 @@ static const struct {
 	{"/keys", GW_R_KEYS, GW_M_GET | GW_M_POST, true, GW_ROLE_ADMIN, GW_ROLE_ADMIN},
 	{"/whoami", GW_R_WHOAMI, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_VIEWER},
 	{"/metrics", GW_R_METRICS, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_ADMIN},
+	{"/integrations", GW_R_INTEGRATIONS, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_VIEWER},
+	{"/integrations/alertmanager", GW_R_INT_ALERTMANAGER, GW_M_POST, true, GW_ROLE_REPORTER,
+	 GW_ROLE_REPORTER},
+	{"/integrations/grafana", GW_R_INT_GRAFANA, GW_M_POST, true, GW_ROLE_REPORTER,
+	 GW_ROLE_REPORTER},
+	/* PagerDuty clients send no header: the body's routing_key is the key (a configured
+	 * key of 32 characters, checked in gw_src_pagerduty.c) */
+	{"/v2/enqueue", GW_R_INT_PAGERDUTY, GW_M_POST, false, GW_ROLE_NONE, GW_ROLE_NONE},
+	{"/integrations/pagerduty", GW_R_INT_PAGERDUTY, GW_M_POST, false, GW_ROLE_NONE,
+	 GW_ROLE_NONE},
+	{"/integrations/pagerduty/v2/enqueue", GW_R_INT_PAGERDUTY, GW_M_POST, false, GW_ROLE_NONE,
+	 GW_ROLE_NONE},
 };
 
 /* POST /incidents/{id}/<action>: role responder */
@@ -129,9 +141,39 @@ void gw_allow_header(unsigned mask, char *out, size_t len)
 bool gw_route_takes_body(const gw_match *m, unsigned method)
 {
 	return (m->id == GW_R_INCIDENTS && method == GW_M_POST) ||
+	       ((m->id == GW_R_INT_ALERTMANAGER || m->id == GW_R_INT_GRAFANA ||
+		 m->id == GW_R_INT_PAGERDUTY) &&
+		method == GW_M_POST) ||
 	       (m->id == GW_R_INCIDENT && method == GW_M_PATCH) ||
 	       (m->id == GW_R_SETTINGS && method == GW_M_PUT) ||
 	       (m->id == GW_R_KEYS && method == GW_M_POST);
+}
+
+long gw_route_max_body(const gw_match *m, long max_body)
+{
+	bool integration = m->id == GW_R_INT_ALERTMANAGER || m->id == GW_R_INT_GRAFANA ||
+			   m->id == GW_R_INT_PAGERDUTY;
+	return integration && max_body < GW_INTEGRATION_MAX_BODY ? GW_INTEGRATION_MAX_BODY
+								 : max_body;
+}
+
+bool gw_route_pd_errors(const gw_match *m)
+{
+	return m->id == GW_R_INT_PAGERDUTY;
+}
+
+static bool gw_build_alerts(const gw_match *m, const gw_http_input *in, gw_store_request *out,
+			    char *detail, size_t dlen)
+{
+	gw_source src = m->id == GW_R_INT_ALERTMANAGER ? GW_SRC_ALERTMANAGER
+			: m->id == GW_R_INT_GRAFANA    ? GW_SRC_GRAFANA
+						       : GW_SRC_PAGERDUTY;
+	if (!gw_integration_build(src, in->body, in->body_len, out->request_id, in->auth,
+				  &out->alerts, detail, dlen))
+		return false;
+	out->msg.type = PROTO_ALERTS;
+	out->msg.u.alerts = out->alerts.alerts;
+	return true;
 }
 
 bool gw_route_uses_store(const gw_match *m)
@@ -214,6 +256,10 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 	case GW_R_ACK: gw_query(out, PROTO_OP_ACKNOWLEDGE, m->incident_id); break;
 	case GW_R_RESOLVE: gw_query(out, PROTO_OP_RESOLVE, m->incident_id); break;
 	case GW_R_STATS: gw_query(out, PROTO_OP_STATS, 0); break;
+	case GW_R_INTEGRATIONS: gw_query(out, PROTO_OP_INTEGRATIONS, 0); break;
+	case GW_R_INT_ALERTMANAGER:
+	case GW_R_INT_GRAFANA:
+	case GW_R_INT_PAGERDUTY: return gw_build_alerts(m, in, out, detail, dlen);
 	case GW_R_READYZ: gw_query(out, PROTO_OP_READY, 0); break;
 	case GW_R_METRICS: gw_query(out, PROTO_OP_METRICS, 0); break;
 	case GW_R_SETTINGS:
@@ -245,6 +291,7 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 void gw_store_request_free(gw_store_request *r)
 {
 	gw_submit_body_free(&r->submit);
+	gw_alerts_request_free(&r->alerts);
 	memset(&r->msg, 0, sizeof r->msg);
 }
 
@@ -252,7 +299,9 @@ int gw_reply_status(const gw_match *m, unsigned method, int code)
 {
 	if (code != TR_OK)
 		return tr_err_http_status(code);
-	if ((m->id == GW_R_INCIDENTS && method == GW_M_POST) || m->id == GW_R_RETRIAGE)
+	if ((m->id == GW_R_INCIDENTS && method == GW_M_POST) || m->id == GW_R_RETRIAGE ||
+	    m->id == GW_R_INT_ALERTMANAGER || m->id == GW_R_INT_GRAFANA ||
+	    m->id == GW_R_INT_PAGERDUTY)
 		return 202;
 	if (m->id == GW_R_KEYS && method == GW_M_POST)
 		return 201;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "gw_auth.h"
+#include "gw_integrations.h"
 #include "gw_sha256.h"
 #include "gw_store.h"
 #include "gw_validate.h"
@@ -31,6 +32,10 @@ typedef enum {
 	GW_R_KEY,    /* /keys/{id} */
 	GW_R_WHOAMI, /* /whoami */
 	GW_R_METRICS, /* /metrics: Prometheus text */
+	GW_R_INT_ALERTMANAGER, /* POST /integrations/alertmanager */
+	GW_R_INT_GRAFANA,      /* POST /integrations/grafana */
+	GW_R_INT_PAGERDUTY,    /* POST /v2/enqueue, /integrations/pagerduty[/v2/enqueue] */
+	GW_R_INTEGRATIONS,     /* GET /integrations: the last event per source */
 } gw_route_id;
 
 enum {
@@ -71,6 +76,14 @@ void gw_allow_header(unsigned mask, char *out, size_t len);
  * PUT /settings); other requests' bodies are read up to the limit and ignored. */
 bool gw_route_takes_body(const gw_match *m, unsigned method);
 
+/* The largest body the route takes: GW_INTEGRATION_MAX_BODY (or max_body if larger)
+ * for the integrations, max_body elsewhere. */
+long gw_route_max_body(const gw_match *m, long max_body);
+
+/* True for the routes of alerting tools whose errors PagerDuty's clients read
+ * ({"status":"invalid event",...}). */
+bool gw_route_pd_errors(const gw_match *m);
+
 /* True if the route is answered by the store (a REQ round trip). */
 bool gw_route_uses_store(const gw_match *m);
 
@@ -86,6 +99,7 @@ typedef struct {
 	char key_name[PROTO_SHORT_MAX + 1];
 	char key_digest[2 * GW_SHA256_LEN + 1];
 	char key_id[24];
+	gw_alerts_request alerts;
 } gw_store_request;
 
 /* Input to gw_build_request: what the HTTP layer collected. */
@@ -98,6 +112,7 @@ typedef struct {
 	const char *idempotency_key; /* header value or NULL */
 	const uint8_t *tenant;       /* the key's digest (GW_SHA256_LEN) */
 	const char *new_key;         /* POST /keys: the key made for this request */
+	gw_auth *auth;               /* the keys (PagerDuty's routing_key is checked here) */
 } gw_http_input;
 
 /* Validates the input for a store route and builds the request (with a fresh

@@ -180,6 +180,8 @@ static const char *gw_msg_request_id(const proto_msg *msg)
 		return msg->u.submit.request_id;
 	if (msg->type == PROTO_QUERY)
 		return msg->u.query.request_id;
+	if (msg->type == PROTO_ALERTS)
+		return msg->u.alerts.request_id;
 	return NULL;
 }
 

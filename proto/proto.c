@@ -51,7 +51,7 @@ static const proto_field submit_fields[] = {
 
 static const proto_field query_fields[] = {
 	F_STR(query, request_id, true, 1, SHORT),
-	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_METRICS),
+	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_MAX),
 	F_I64(query, incident_id, false, 0, ID_MAX, 0),
 	F_KV(query, params, nparams, PROTO_PARAMS_MAX, SHORT, PROTO_PARAM_VALUE_MAX),
 	F_I64(query, deadline_ms, false, 0, INT64_MAX, 0),
@@ -129,6 +129,14 @@ static const proto_field events_sync_fields[] = {
 	F_I64(events_sync, seq, true, 0, INT64_MAX, 0),
 };
 
+static const proto_field alerts_fields[] = {
+	F_STR(alerts, request_id, true, 1, SHORT),
+	F_STR(alerts, source, true, 1, SHORT),
+	F_STR(alerts, delivery_key, false, 1, SHORT),
+	F_I64(alerts, delivery_ttl_ms, false, 0, INT64_MAX, 0),
+	F_STR(alerts, events, true, 2, PROTO_ALERTS_MAX),
+};
+
 /* A triage result must carry the triage; the enum values themselves are checked by
  * the store and the enricher, not here. */
 static int result_check(const proto_msg *m, char *err, size_t errlen)
@@ -158,6 +166,7 @@ static const proto_schema schemas[] = {
 	[PROTO_HEARTBEAT] = SCHEMA("heartbeat", heartbeat_fields, NULL),
 	[PROTO_EVENT] = SCHEMA("event", event_fields, NULL),
 	[PROTO_EVENTS_SYNC] = SCHEMA("events_sync", events_sync_fields, NULL),
+	[PROTO_ALERTS] = SCHEMA("alerts", alerts_fields, NULL),
 };
 
 const proto_schema *proto_schema_of(int type)
@@ -334,6 +343,7 @@ const char *proto_op_name(int op)
 		[PROTO_OP_KEY_LIST] = "key_list",
 		[PROTO_OP_KEY_REVOKE] = "key_revoke",
 		[PROTO_OP_MODEL_GET] = "model_get",
+		[PROTO_OP_INTEGRATIONS] = "integrations",
 		[PROTO_OP_METRICS] = "metrics",
 	};
 	if (op < PROTO_OP_READY || (size_t)op >= sizeof names / sizeof names[0] || !names[op])

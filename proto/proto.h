@@ -20,7 +20,7 @@
 
 /* Bounds, in bytes unless stated. The gateway enforces the user-facing limits (title in
  * characters, body size); the decoder enforces these byte bounds on every message. */
-#define PROTO_MAX_MSG (256 * 1024)      /* NNG_OPT_RECVMAXSZ on every socket */
+#define PROTO_MAX_MSG (1024 * 1024)     /* NNG_OPT_RECVMAXSZ on every socket */
 #define PROTO_TITLE_MAX_CHARS 200
 #define PROTO_TITLE_MAX (PROTO_TITLE_MAX_CHARS * 4)
 #define PROTO_DESC_MAX (16 * 1024)
@@ -35,6 +35,7 @@
 #define PROTO_ACTION_MAX 200            /* one suggested action */
 #define PROTO_DETAIL_MAX 1024           /* failure detail */
 #define PROTO_JSON_MAX (200 * 1024)     /* a reply's JSON body */
+#define PROTO_ALERTS_MAX (PROTO_MAX_MSG - 8192) /* an ALERTS message's events (JSON) */
 #define PROTO_CONFIRMS_MAX 64           /* confirmations carried by one submit */
 #define PROTO_HELD_MAX 512              /* jobs listed in one heartbeat */
 #define PROTO_HELD_ITEM_MAX 48          /* "incident_id:attempt" */
@@ -57,7 +58,11 @@ typedef enum {
 	PROTO_HEARTBEAT = 6, /* enricher -> store, PUSH: alive, with free slots */
 	PROTO_EVENT = 7,     /* store -> gateways, PUB: an incident changed */
 	PROTO_EVENTS_SYNC = 10, /* store -> gateways, PUB: the last event sent (proto_events_sync) */
+	PROTO_ALERTS = 12,   /* gateway -> store, REQ: one delivery of alert events */
 } proto_type;
+
+/* Message types are below this (each helper's reserved range lies under it). */
+#define PROTO_TYPE_LIMIT 32
 
 typedef struct {
 	char *key;
@@ -114,8 +119,13 @@ typedef enum {
 	PROTO_OP_KEY_REVOKE = 23, /* params: id -> the key's record (revoked_at set) */
 	PROTO_OP_MODEL_GET = 70,    /* enricher -> store: params version (0: newest), offset:
 				     * a part of the built-in model (store_model.c) */
+	PROTO_OP_INTEGRATIONS = 51, /* the last event received per integration source */
 	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 } proto_op;
+
+/* The highest op number the decoder accepts (ranges are reserved per feature below
+ * it); the store answers an op it does not know with TR_ERR_INVALID. */
+#define PROTO_OP_MAX 99
 
 typedef struct {
 	char *request_id; /* required */
@@ -139,6 +149,19 @@ typedef struct {
 
 /* PROTO_JOB: one attempt at triaging one incident. The enricher must report back
  * before lease_deadline_ms (wall clock) or the store re-dispatches the row. */
+/* PROTO_ALERTS: one HTTP delivery from an alerting tool, already validated and
+ * normalised by the gateway; the store commits all its events or none. events holds
+ * one compact JSON object per line (see gateway/gw_integrations.h for their shape). delivery_key, when
+ * present, identifies the delivery (source and exact body): a repeat within
+ * delivery_ttl_ms is answered with the first answer and changes nothing. */
+typedef struct {
+	char *request_id;        /* required */
+	char *source;            /* required: alertmanager|grafana|pagerduty */
+	char *delivery_key;      /* optional */
+	int64_t delivery_ttl_ms; /* 0: no replay window */
+	char *events;            /* required, 2..PROTO_ALERTS_MAX bytes, newline-separated */
+} proto_alerts;
+
 typedef struct {
 	int64_t incident_id;
 	int32_t attempt;
@@ -246,6 +269,7 @@ typedef struct {
 		proto_heartbeat heartbeat;
 		proto_event event;
 		proto_events_sync events_sync;
+		proto_alerts alerts;
 	} u;
 } proto_msg;
 

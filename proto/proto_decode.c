@@ -380,7 +380,7 @@ int proto_decode(const void *data, size_t len, proto_msg *out, char *err, size_t
 		goto out;
 	}
 	const proto_schema *sc = NULL;
-	if (typ->type == MSGPACK_OBJECT_POSITIVE_INTEGER && typ->via.u64 <= 255) /* proto_schema_of knows which exist */
+	if (typ->type == MSGPACK_OBJECT_POSITIVE_INTEGER && typ->via.u64 < PROTO_TYPE_LIMIT)
 		sc = proto_schema_of((int)typ->via.u64);
 	if (!sc) {
 		rc = fail(&c, "unknown message type");

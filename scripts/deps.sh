@@ -2,7 +2,8 @@
 # Installs the Debian packages the project needs, when they are missing.
 #   scripts/deps.sh build   - compiler, libraries, PostgreSQL server, python3
 #   scripts/deps.sh test    - build + chromium and Node.js for the browser tests, clang
-#                             and its libFuzzer runtime for the fuzz targets
+#                             and its libFuzzer runtime for the fuzz targets,
+#                             prometheus-alertmanager for the real-Alertmanager test
 #   scripts/deps.sh bench   - build + wrk
 set -euo pipefail
 
@@ -13,7 +14,8 @@ want=(build-essential cmake pkg-config git
 case "${1:-build}" in
   build) ;;
   test) want+=(chromium python3-yaml systemd prometheus openssl iproute2
-              clang libclang-rt-14-dev) ;; # clang: the fuzz targets (tests/fuzz)
+              clang libclang-rt-14-dev  # clang: the fuzz targets (tests/fuzz)
+              prometheus-alertmanager) ;;
   bench) want+=(wrk) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@
  *   main        config, migrations, waits for a signal, stops everything in order
  *   nng aio     REP contexts (store_rep.c): decode, hand over, encode and send replies
  *   writer xN   group commit of SUBMITs (store_ingest.c), TRIAGE_INGEST_WRITERS
+ *   alerts      group commit of ALERTS deliveries (store_alerts.c), one thread
  *   reader xN   QUERYs: reads, actions, stats, settings (store_query.c), TRIAGE_READERS
  *   dispatcher  jobs within enricher credits; lease expiry sweep (store_dispatch.c)
  *   results     results and heartbeats from enrichers (store_results.c)

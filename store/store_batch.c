@@ -205,7 +205,8 @@ static void store_json_opt(store_buf *b, const char *key, const char *value)
 		store_buf_adds(b, "null");
 }
 
-char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms)
+char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms,
+			 int64_t recurrence_of, int64_t recurrences_7d)
 {
 	char ts[48];
 	store_buf b;
@@ -225,7 +226,14 @@ char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms)
 			   "\"override\":{\"severity\":null,\"category\":null},"
 			   "\"severity\":null,\"category\":null,\"state\":\"open\",\"version\":1");
 	store_buf_addf(&b, ",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"last_seen_at\":\"%s\","
-			   "\"acknowledged_at\":null,\"resolved_at\":null}",
+			   "\"acknowledged_at\":null,\"resolved_at\":null",
 		       ts, ts, ts);
+	/* sql/008_sources.sql: what an alerting tool said (nothing, for a submit) */
+	store_buf_adds(&b, ",\"source_severity\":null,\"source_links\":[],\"source_details\":{}");
+	if (recurrence_of > 0)
+		store_buf_addf(&b, ",\"recurrence_of\":%" PRId64, recurrence_of);
+	else
+		store_buf_adds(&b, ",\"recurrence_of\":null");
+	store_buf_addf(&b, ",\"recurrences_7d\":%" PRId64 "}", recurrences_7d);
 	return store_buf_take(&b);
 }

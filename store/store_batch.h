@@ -53,8 +53,10 @@ void store_batch_arrays_free(store_batch_arrays *a);
 /* The reply body of a freshly inserted incident, in the shape triage_incident_json()
  * gives (sql/002_store.sql), built here because it is on the hot path of ingest:
  * status submitted, attempt 0, version 1, no triage, created_ms for all three
- * timestamps. Malloc'd; NULL when out of memory. */
-char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms);
+ * timestamps; recurrence_of (0: none) and recurrences_7d as the insert set them.
+ * Malloc'd; NULL when out of memory. */
+char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms,
+			 int64_t recurrence_of, int64_t recurrences_7d);
 
 /* Formats a wall-clock time as the API does: 2026-11-25T13:00:00.123Z. */
 void store_format_ts(int64_t ms, char out[48]);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_alerts.h"
 #include "store_batch.h"
 #include "store_metrics.h"
 #include "store_ingest_tx.h"
@@ -30,6 +31,7 @@ struct store_ingest {
 	store_events *events;
 	store_dispatch *dispatch;
 	tr_pool *writers;
+	store_alerts *alerts; /* deliveries from alerting tools: their own writer */
 };
 
 /* One writer thread's own state. */
@@ -242,10 +244,15 @@ int store_ingest_start(const store_config *cfg, store_events *events, store_disp
 	in->cfg = cfg;
 	in->events = events;
 	in->dispatch = dispatch;
+	if (store_alerts_start(cfg, events, dispatch, &in->alerts) != TR_OK) {
+		free(in);
+		return TR_ERR_NOMEM;
+	}
 	size_t max = cfg->group_commit ? (size_t)cfg->batch_max : 1;
 	int rc = tr_pool_start(&store_writer_ops, in, (size_t)cfg->ingest_writers, max,
 			       (size_t)cfg->rep_contexts, &in->writers);
 	if (rc != TR_OK) {
+		store_alerts_stop(in->alerts);
 		free(in);
 		return rc;
 	}
@@ -262,10 +269,16 @@ void store_ingest_submit(store_ingest *in, store_call *call)
 	}
 }
 
+void store_ingest_alerts(store_ingest *in, store_call *call)
+{
+	store_alerts_submit(in->alerts, call);
+}
+
 void store_ingest_stop(store_ingest *in)
 {
 	if (!in)
 		return;
+	store_alerts_stop(in->alerts);
 	tr_pool_stop(in->writers);
 	free(in);
 }

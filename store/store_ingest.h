@@ -22,6 +22,9 @@ int store_ingest_start(const store_config *cfg, store_events *events, store_disp
  * TR_ERR_UNAVAILABLE, when the ingest is stopping). */
 void store_ingest_submit(store_ingest *in, store_call *call);
 
+/* Queues an ALERTS call for the alerts writer (store_alerts.h), same contract. */
+void store_ingest_alerts(store_ingest *in, store_call *call);
+
 /* Commits what is queued, stops the writers and frees the ingest. */
 void store_ingest_stop(store_ingest *in);
 

@@ -34,14 +34,18 @@ const store_stmt store_stmt_insert = {"ingest_insert",
 	" AND coalesce(r.reply_by, r.at) < now()))"
 	" ORDER BY ord"
 	" ON CONFLICT DO NOTHING"
-	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms),"
+	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms,"
+	/* recurrence_of and recurrences_7d (sql/008) read through the row's JSON, so this
+	 * statement also runs on a schema from before 008 (as upgrade tests do) */
+	" (SELECT coalesce(j->>'recurrence_of', '0') || ':' || coalesce(j->>'recurrences_7d', '0')"
+	" FROM (SELECT to_jsonb(incidents) AS j) r) AS rec),"
 	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
 	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins),"
 	" rk AS (INSERT INTO incident_retry_keys (request_id, retry_key, incident_id, reply_by)"
 	" SELECT ins.request_id, src.retry_key, ins.id, to_timestamp(src.deadline_ms / 1000.0)"
 	" FROM ins JOIN src USING (request_id)"
 	" WHERE src.retry_key IS NOT NULL AND $11 > 0 ON CONFLICT DO NOTHING)"
-	" SELECT request_id, id, ms FROM ins"};
+	" SELECT request_id, id, ms, rec FROM ins"};
 
 /* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
  * submit that was counted as an occurrence. $1/$2: request ids and keys. */
@@ -154,8 +158,12 @@ static int store_step_insert(store_db *db, store_batch_run *b)
 			continue;
 		store_call *c = b->calls[i];
 		c->incident_id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
+		char *rec_n = NULL;
+		int64_t rec = strtoll(PQgetvalue(res, r, 3), &rec_n, 10);
+		int64_t recn = rec_n && *rec_n == ':' ? strtoll(rec_n + 1, NULL, 10) : 0;
 		store_call_ok(c, store_created_json(b->subs[i], c->incident_id,
-						    strtoll(PQgetvalue(res, r, 2), NULL, 10)));
+						    strtoll(PQgetvalue(res, r, 2), NULL, 10), rec,
+						    recn));
 		c->created = true;
 		b->done[i] = true;
 	}

@@ -41,6 +41,9 @@ int store_settings_run(store_reader *r, store_call *call);
 /* store_keys.c: KEY_LOOKUP, KEY_CREATE, KEY_LIST, KEY_REVOKE. */
 int store_keys_run(store_reader *r, store_call *call);
 
+/* store_integrations.c: INTEGRATIONS (the last event received per source). */
+int store_integrations_run(store_reader *r, store_call *call);
+
 /* Maps a failed database call to the reply (503 for unavailable, 500 otherwise). */
 int store_query_db_fail(store_reader *r, store_call *call, int rc);
 

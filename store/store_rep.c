@@ -47,8 +47,9 @@ static void store_rep_recv(store_rep_ctx *c)
 static void store_rep_done(store_call *call)
 {
 	store_rep_ctx *c = call->owner;
-	const char *request_id = call->req.type == PROTO_SUBMIT ? call->req.u.submit.request_id
-								 : call->req.u.query.request_id;
+	const char *request_id = call->req.type == PROTO_SUBMIT   ? call->req.u.submit.request_id
+				 : call->req.type == PROTO_ALERTS ? call->req.u.alerts.request_id
+								  : call->req.u.query.request_id;
 	proto_msg m = {.type = PROTO_REPLY};
 	m.u.reply.request_id = (char *)request_id;
 	m.u.reply.code = call->code;
@@ -126,12 +127,15 @@ static void store_rep_cb(void *arg)
 	call->owner = c;
 	call->done = store_rep_done;
 	c->state = STORE_CTX_WAIT;
-	if (call->req.type == PROTO_SUBMIT || call->req.type == PROTO_QUERY) {
+	if (call->req.type == PROTO_SUBMIT || call->req.type == PROTO_QUERY ||
+	    call->req.type == PROTO_ALERTS) {
 		store_rep *rep = c->rep;
 		pthread_mutex_lock(&rep->lock);
 		bool accepting = rep->accepting;
 		if (accepting && call->req.type == PROTO_SUBMIT)
 			store_ingest_submit(rep->ingest, call);
+		else if (accepting && call->req.type == PROTO_ALERTS)
+			store_ingest_alerts(rep->ingest, call);
 		else if (accepting)
 			store_query_submit(rep->query, call);
 		pthread_mutex_unlock(&rep->lock);
@@ -140,7 +144,7 @@ static void store_rep_cb(void *arg)
 			store_rep_done(call);
 		}
 	} else {
-		tr_warn("dropped a %s message: only submit and query are answered here",
+		tr_warn("dropped a %s message: only submit, query and alerts are answered here",
 			proto_type_name(call->req.type));
 		proto_msg_free(&call->req);
 		store_rep_recv(c);

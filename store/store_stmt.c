@@ -6,6 +6,8 @@ const store_stmt *const store_stmts[] = {
 	&store_stmt_claim,   &store_stmt_insert, &store_stmt_known,    &store_stmt_triaged,
 	&store_stmt_failed,  &store_stmt_retry,  &store_stmt_released, &store_stmt_retention,
 	&store_stmt_reclaim, &store_stmt_confirm,
+	&store_stmt_alerts_claim, &store_stmt_alerts_replies, &store_stmt_alerts_apply,
+	&store_stmt_alerts_record,
 };
 const size_t store_nstmts = sizeof store_stmts / sizeof store_stmts[0];
 

@@ -26,6 +26,10 @@ extern const store_stmt store_stmt_failed;   /* store_results.c */
 extern const store_stmt store_stmt_retry;    /* store_results.c */
 extern const store_stmt store_stmt_released; /* store_results.c */
 extern const store_stmt store_stmt_retention; /* store_retention.c */
+extern const store_stmt store_stmt_alerts_claim;   /* store_alerts_tx.c */
+extern const store_stmt store_stmt_alerts_replies; /* store_alerts_tx.c */
+extern const store_stmt store_stmt_alerts_apply;   /* store_alerts_tx.c */
+extern const store_stmt store_stmt_alerts_record;  /* store_alerts_tx.c */
 
 /* Every statement that may be prepared, in a fixed order. */
 extern const store_stmt *const store_stmts[];

@@ -75,6 +75,7 @@ export const api = {
   stats: () => request('GET', '/stats'),
   settings: () => request('GET', '/settings'),
   setModel: (model) => request('PUT', '/settings', { model }),
+  integrations: () => request('GET', '/integrations'),
 };
 
 /** A human sentence for an error, for the page. */

@@ -1,5 +1,5 @@
 // Dashboard entry point: sign-in with an API key, hash routing (#/incidents,
-// #/incidents/42, #/new, #/pipeline) and the live stream feeding the view on screen.
+// #/incidents/42, #/new, #/pipeline, #/integrations) and the live stream feeding the view on screen.
 
 import { api, session, setUnauthorizedHandler, describeError } from './api.js';
 import { EventStream } from './stream.js';
@@ -10,6 +10,7 @@ import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
 import { setRole, can } from './roles.js';
 import { loadReviewThreshold } from './review.js';
+import { IntegrationsView } from './integrations.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -139,6 +140,7 @@ function parseRoute() {
   if (m) return { name: 'detail', id: m[1], key: `detail/${m[1]}` };
   if (hash === '#/new') return { name: 'new', key: 'new' };
   if (hash === '#/pipeline') return { name: 'pipeline', key: 'pipeline' };
+  if (hash === '#/integrations') return { name: 'integrations', key: 'integrations' };
   return { name: 'notfound', key: `notfound/${hash}` };
 }
 
@@ -167,6 +169,7 @@ function route(moveFocus = true) {
       location.hash = '#/incidents';
     } }); break;
     case 'pipeline': v = new PipelineView(); break;
+    case 'integrations': v = new IntegrationsView(); break;
     default:
       v = { el: h('section', { class: 'view' },
         h('h1', { tabindex: '-1', text: 'Page not found' }),

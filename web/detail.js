@@ -14,6 +14,26 @@ function dl(pairs) {
   ]));
 }
 
+// Links an alerting tool sent (generator, dashboard, panel, silence, ...): only http(s)
+// URLs become links; anything else is shown as text.
+function sourceLinks(links) {
+  if (!Array.isArray(links) || links.length === 0) return null;
+  return h('ul', { class: 'source-links' }, links.map((l) => {
+    const safe = typeof l.href === 'string' && /^https?:\/\//i.test(l.href);
+    const label = `${l.rel}${l.text ? `: ${l.text}` : ''}`;
+    return h('li', {}, safe
+      ? h('a', { href: l.href, rel: 'noopener noreferrer', target: '_blank', text: label })
+      : h('span', { text: `${label}: ${l.href}` }));
+  }));
+}
+
+function recurrence(inc) {
+  if (!inc.recurrence_of) return null;
+  const n = inc.recurrences_7d || 0;
+  return h('span', {}, `recurred ${n} time${n === 1 ? '' : 's'} in 7 days; previous `,
+    h('a', { href: `#/incidents/${Number(inc.recurrence_of)}`, text: `#${inc.recurrence_of}` }));
+}
+
 function pct(x) { return typeof x === 'number' ? `${Math.round(x * 100)}%` : null; }
 
 function choice(id, label, values, current) {
@@ -156,7 +176,10 @@ export class DetailView {
         ['Labels', labels.length ? h('ul', { class: 'labels' },
           labels.map(([k, v]) => h('li', {}, h('span', { class: 'label-key', text: k }), '=', h('span', { text: v })))) : null],
         ['Dedup key', inc.dedup_key],
+        ['Source severity', inc.source_severity, 'source-severity'],
+        ['Source links', sourceLinks(inc.source_links), 'source-links'],
         ['Occurrences', String(inc.occurrence_count ?? 1), 'occurrences'],
+        ['Recurrences', recurrence(inc), 'recurrences'],
         ['Created', time(inc.created_at)],
         ['Last seen', time(inc.last_seen_at)],
         ['Acknowledged', inc.acknowledged_at ? time(inc.acknowledged_at) : null],

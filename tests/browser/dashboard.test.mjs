@@ -288,6 +288,35 @@ test('the pipeline panel shows counts and changes the model', T, async () => {
   await done(page);
 });
 
+test('the Integrations page gives the URLs to paste and the last event; the detail shows source links', T, async () => {
+  const page = await signedIn();
+  await page.locator('#nav a[href="#/integrations"]').click();
+  await page.locator('#integrations-title').waitFor();
+  assert.equal(await page.locator('#integration-alertmanager .int-url').textContent(),
+    `${stack.url}/integrations/alertmanager`);
+  assert.equal(await page.locator('#integration-pagerduty .int-url').textContent(), `${stack.url}/v2/enqueue`);
+  assert.match(await page.locator('#integration-alertmanager .int-header').textContent(), /^Authorization: Bearer </);
+  assert.ok(!(await page.content()).includes(stack.key), 'the key is never shown');
+  assert.equal(await page.locator('#channels-slot a').getAttribute('href'), '#/channels');
+  const alert = { status: 'firing', labels: { alertname: 'BrowserAlert', job: 'web', severity: 'warning' },
+    annotations: { summary: 'Browser alert fired' }, startsAt: '2026-12-01T00:00:00Z',
+    endsAt: '0001-01-01T00:00:00Z', generatorURL: 'http://prometheus.example/graph',
+    fingerprint: 'b0b0b0b0b0b0b0b0' };
+  const r = await stack.request('POST', '/integrations/alertmanager', { version: '4', status: 'firing',
+    receiver: 'triage', groupKey: '{}', truncatedAlerts: 0, groupLabels: {}, commonLabels: {},
+    commonAnnotations: {}, externalURL: '', alerts: [alert] });
+  assert.equal(r.status, 202, r.text);
+  await page.locator('#nav a[href="#/incidents"]').click();
+  await page.locator('#nav a[href="#/integrations"]').click();
+  await page.locator('#last-alertmanager', { hasText: '1 event (1 created)' }).waitFor();
+  const id = r.body.results[0].incident_id;
+  await page.goto(`${stack.url}/#/incidents/${id}`);
+  await page.locator('.source-severity', { hasText: 'warning' }).waitFor();
+  assert.equal(await page.locator('.source-links a').getAttribute('href'), 'http://prometheus.example/graph');
+  await screenshot(page, 'dashboard-integrations.png');
+  await done(page);
+});
+
 test('at phone width the list is readable and the detail reachable by keyboard', T, async () => {
   const page = await signedIn({ width: 390, height: 844 });
   await page.locator('tr[data-id] td.c-title a').first().waitFor();

@@ -116,6 +116,10 @@ static inline proto_msg full_msg(proto_type t)
 	case PROTO_EVENTS_SYNC:
 		m.u.events_sync = (proto_events_sync){1764075600000LL, 17};
 		break;
+	case PROTO_ALERTS:
+		m.u.alerts = (proto_alerts){"req-4", "alertmanager", "am:0f3a", 600000,
+					    "{\"a\":\"trigger\",\"fp\":\"f1\"}"};
+		break;
 	}
 	return m;
 }
@@ -150,6 +154,11 @@ static inline proto_msg min_msg(proto_type t)
 		break;
 	case PROTO_HEARTBEAT:
 		m.u.heartbeat.enricher_id = "e";
+		break;
+	case PROTO_ALERTS:
+		m.u.alerts.request_id = "r";
+		m.u.alerts.source = "grafana";
+		m.u.alerts.events = "[]";
 		break;
 	case PROTO_EVENT:
 		m.u.event.kind = "created";

@@ -135,7 +135,7 @@ static bool build(const char *path, unsigned method, const char *body, const gw_
 	gw_match m;
 	assert_true(gw_route_match(path, &m));
 	gw_http_input in = {method, body ? body : "", body ? strlen(body) : 0, params, np, idem,
-			    tenant, NULL};
+			    tenant, NULL, NULL};
 	return gw_build_request(&m, &in, out, detail, GW_DETAIL_MAX);
 }
 
@@ -312,7 +312,7 @@ static void test_build_keys(void **state)
 	const char *key = "trk_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
 	const char *body = "{\"name\":\"ci bot\",\"role\":\"responder\"}";
 	assert_true(gw_route_match("/keys", &m));
-	gw_http_input in = {GW_M_POST, body, strlen(body), NULL, 0, NULL, tenant, key};
+	gw_http_input in = {GW_M_POST, body, strlen(body), NULL, 0, NULL, tenant, key, NULL};
 	assert_true(gw_build_request(&m, &in, &out, detail, sizeof detail));
 	assert_int_equal(out.msg.u.query.op, PROTO_OP_KEY_CREATE);
 	assert_int_equal(out.msg.u.query.nparams, 3);
@@ -331,16 +331,16 @@ static void test_build_keys(void **state)
 		"{\"name\":\"x\",\"name\":\"y\",\"role\":\"viewer\"}", "[1]", "",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		gw_http_input b = {GW_M_POST, bad[i], strlen(bad[i]), NULL, 0, NULL, tenant, key};
+		gw_http_input b = {GW_M_POST, bad[i], strlen(bad[i]), NULL, 0, NULL, tenant, key, NULL};
 		assert_false(gw_build_request(&m, &b, &out, detail, sizeof detail));
 		gw_store_request_free(&out);
 	}
-	gw_http_input list = {GW_M_GET, "", 0, NULL, 0, NULL, tenant, NULL};
+	gw_http_input list = {GW_M_GET, "", 0, NULL, 0, NULL, tenant, NULL, NULL};
 	assert_true(gw_build_request(&m, &list, &out, detail, sizeof detail));
 	assert_int_equal(out.msg.u.query.op, PROTO_OP_KEY_LIST);
 	gw_store_request_free(&out);
 	assert_true(gw_route_match("/keys/42", &m));
-	gw_http_input del = {GW_M_DELETE, "", 0, NULL, 0, NULL, tenant, NULL};
+	gw_http_input del = {GW_M_DELETE, "", 0, NULL, 0, NULL, tenant, NULL, NULL};
 	assert_true(gw_build_request(&m, &del, &out, detail, sizeof detail));
 	assert_int_equal(out.msg.u.query.op, PROTO_OP_KEY_REVOKE);
 	assert_string_equal(proto_kv_get(out.msg.u.query.params, 1, "id"), "42");

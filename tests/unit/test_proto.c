@@ -228,7 +228,7 @@ static void test_integer_ranges(void **state)
 		expect_invalid_both_ways(&m, why); \
 	} while (0)
 	BAD(PROTO_QUERY, m.u.query.op = 0, "op");
-	BAD(PROTO_QUERY, m.u.query.op = PROTO_OP_METRICS + 1, "op");
+	BAD(PROTO_QUERY, m.u.query.op = PROTO_OP_MAX + 1, "op");
 	BAD(PROTO_QUERY, m.u.query.incident_id = -1, "incident_id");
 	BAD(PROTO_REPLY, m.u.reply.code = -1, "code");
 	BAD(PROTO_REPLY, m.u.reply.code = TR_ERR__COUNT, "code");
@@ -344,6 +344,43 @@ static void test_names(void **state)
 	proto_msg_free(NULL);
 }
 
+/* ALERTS (type 12): round trips, the events bound, the optional delivery key. */
+static void test_alerts(void **state)
+{
+	(void)state;
+	proto_msg m = full_msg(PROTO_ALERTS), back;
+	round_trip(&m, &back);
+	assert_msg_equal(&m, &back);
+	proto_msg_free(&back);
+	m = min_msg(PROTO_ALERTS);
+	round_trip(&m, &back);
+	assert_null(back.u.alerts.delivery_key);
+	assert_int_equal(back.u.alerts.delivery_ttl_ms, 0);
+	assert_msg_equal(&m, &back);
+	proto_msg_free(&back);
+	char *s = repeat('e', PROTO_ALERTS_MAX);
+	m = full_msg(PROTO_ALERTS);
+	m.u.alerts.events = s;
+	round_trip(&m, &back);
+	assert_msg_equal(&m, &back);
+	proto_msg_free(&back);
+	free(s);
+	s = repeat('e', PROTO_ALERTS_MAX + 1);
+	m.u.alerts.events = s;
+	expect_invalid_both_ways(&m, "events");
+	free(s);
+	m = full_msg(PROTO_ALERTS);
+	m.u.alerts.source = NULL;
+	expect_invalid_both_ways(&m, "source");
+	m = full_msg(PROTO_ALERTS);
+	m.u.alerts.delivery_ttl_ms = -1;
+	expect_invalid_both_ways(&m, "delivery_ttl_ms");
+	assert_string_equal(proto_type_name(PROTO_ALERTS), "alerts");
+	assert_string_equal(proto_type_name(8), "unknown"); /* reserved, not defined here */
+	assert_string_equal(proto_op_name(PROTO_OP_INTEGRATIONS), "integrations");
+	assert_string_equal(proto_op_name(PROTO_OP_MAX), "unknown");
+}
+
 int main(void)
 {
 	tr_log_init("test_proto", TR_LOG_ERROR); /* refusals log warnings */
@@ -360,6 +397,7 @@ int main(void)
 		cmocka_unit_test(test_required_fields),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_alerts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

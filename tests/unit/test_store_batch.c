@@ -163,7 +163,7 @@ static void test_created_json(void **state)
 	s.labels = labels;
 	s.nlabels = 1;
 	s.service = "db-1";
-	char *j = store_created_json(&s, 42, 1795612800123LL);
+	char *j = store_created_json(&s, 42, 1795612800123LL, 0, 0);
 	assert_non_null(j);
 	json_error_t err;
 	json_t *doc = json_loads(j, JSON_REJECT_DUPLICATES, &err);
@@ -172,7 +172,8 @@ static void test_created_json(void **state)
 		"id", "title", "description", "source", "service", "labels", "dedup_key",
 		"occurrence_count", "status", "attempt", "failure_reason", "failure_detail", "triage",
 		"override", "severity", "category", "state", "version", "created_at", "updated_at",
-		"last_seen_at", "acknowledged_at", "resolved_at"};
+		"last_seen_at", "acknowledged_at", "resolved_at", "source_severity", "source_links",
+		"source_details", "recurrence_of", "recurrences_7d"};
 	assert_int_equal(json_object_size(doc), sizeof(keys) / sizeof(keys[0]));
 	const char *key;
 	json_t *v;
