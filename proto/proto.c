@@ -48,7 +48,7 @@ static const proto_field submit_fields[] = {
 
 static const proto_field query_fields[] = {
 	F_STR(query, request_id, true, 1, SHORT),
-	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_SETTINGS_PUT),
+	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_MAX),
 	F_I64(query, incident_id, false, 0, ID_MAX, 0),
 	F_KV(query, params, nparams, PROTO_PARAMS_MAX, SHORT, PROTO_PARAM_VALUE_MAX),
 };
@@ -311,8 +311,14 @@ const char *proto_op_name(int op)
 		[PROTO_OP_STATS] = "stats",
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
+		[PROTO_OP_CHANNEL_LIST] = "channel_list",
+		[PROTO_OP_CHANNEL_CREATE] = "channel_create",
+		[PROTO_OP_CHANNEL_UPDATE] = "channel_update",
+		[PROTO_OP_CHANNEL_DELETE] = "channel_delete",
+		[PROTO_OP_CHANNEL_TEST] = "channel_test",
+		[PROTO_OP_NOTIFICATIONS] = "notifications",
 	};
-	if (op < PROTO_OP_READY || op > PROTO_OP_SETTINGS_PUT)
+	if (op < PROTO_OP_READY || op >= (int)(sizeof names / sizeof names[0]) || !names[op])
 		return "unknown";
 	return names[op];
 }

@@ -87,7 +87,18 @@ typedef enum {
 	PROTO_OP_STATS = 8,       /* pipeline panel figures */
 	PROTO_OP_SETTINGS_GET = 9,
 	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
+	/* notification channels (notifier/README.md); channel_id is a param */
+	PROTO_OP_CHANNEL_LIST = 60,
+	PROTO_OP_CHANNEL_CREATE = 61, /* params: name, kind, url, secret, min_severity,
+				       * categories, services, events (comma lists),
+				       * hold_down_s, enabled */
+	PROTO_OP_CHANNEL_UPDATE = 62, /* params: channel_id and any of the above */
+	PROTO_OP_CHANNEL_DELETE = 63, /* params: channel_id */
+	PROTO_OP_CHANNEL_TEST = 64,   /* params: channel_id: queue a test delivery */
+	PROTO_OP_NOTIFICATIONS = 65,  /* incident_id: the incident's deliveries */
 } proto_op;
+#define PROTO_OP_MAX 99 /* the decoder accepts ops 1..PROTO_OP_MAX; the store refuses
+			 * the ones it does not know */
 
 typedef struct {
 	char *request_id; /* required */

@@ -184,6 +184,12 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_STATS: store_stats_run(r, call); break;
 	case PROTO_OP_SETTINGS_GET:
 	case PROTO_OP_SETTINGS_PUT: store_settings_run(r, call); break;
+	case PROTO_OP_CHANNEL_LIST:
+	case PROTO_OP_CHANNEL_CREATE:
+	case PROTO_OP_CHANNEL_UPDATE:
+	case PROTO_OP_CHANNEL_DELETE:
+	case PROTO_OP_CHANNEL_TEST: store_channel_run(r, call); break;
+	case PROTO_OP_NOTIFICATIONS: store_outbox_list(r, call); break;
 	default: store_call_fail(call, TR_ERR_INVALID, "unknown operation"); break;
 	}
 }

@@ -39,6 +39,11 @@ int store_action_run(store_reader *r, store_call *call);
 int store_stats_run(store_reader *r, store_call *call);
 int store_settings_run(store_reader *r, store_call *call);
 
+/* store_channels.c: CHANNEL_LIST/CREATE/UPDATE/DELETE/TEST (notification channels). */
+int store_channel_run(store_reader *r, store_call *call);
+/* store_outbox.c: NOTIFICATIONS (an incident's deliveries). */
+int store_outbox_list(store_reader *r, store_call *call);
+
 /* Maps a failed database call to the reply (503 for unavailable, 500 otherwise). */
 int store_query_db_fail(store_reader *r, store_call *call, int rc);
 
