@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_channels.h"
 #include "gw_sha256.h"
 #include "gw_store.h"
 #include "gw_validate.h"
@@ -26,6 +27,10 @@ typedef enum {
 	GW_R_HEALTHZ,
 	GW_R_READYZ,
 	GW_R_STATIC, /* a file of web/ */
+	GW_R_CHANNELS,	    /* /channels (gw_channels.h) */
+	GW_R_CHANNEL,	    /* /channels/{id} */
+	GW_R_CHANNEL_TEST,  /* /channels/{id}/test */
+	GW_R_NOTIFICATIONS, /* /incidents/{id}/notifications */
 } gw_route_id;
 
 enum {
@@ -42,6 +47,7 @@ enum {
 typedef struct {
 	gw_route_id id;
 	int64_t incident_id; /* routes under /incidents/{id} */
+	int64_t channel_id;  /* routes under /channels/{id} */
 	unsigned allowed;    /* GW_M_* mask */
 	bool needs_key;
 	char file[256]; /* GW_R_STATIC: path relative to the web directory */
@@ -72,6 +78,7 @@ typedef struct {
 	char model[GW_MODEL_MAX + 1];
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
+	gw_channel_body channel;
 } gw_store_request;
 
 /* Input to gw_build_request: what the HTTP layer collected. */
