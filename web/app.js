@@ -1,5 +1,5 @@
 // Dashboard entry point: sign-in with an API key, hash routing (#/incidents,
-// #/incidents/42, #/new, #/pipeline) and the live stream feeding the view on screen.
+// #/incidents/42, #/new, #/pipeline, #/channels) and the live stream feeding the view on screen.
 
 import { api, session, setUnauthorizedHandler, describeError } from './api.js';
 import { EventStream } from './stream.js';
@@ -8,6 +8,7 @@ import { ListView } from './list.js';
 import { DetailView } from './detail.js';
 import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
+import { ChannelsView } from './channels.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -123,6 +124,7 @@ function parseRoute() {
   if (m) return { name: 'detail', id: m[1], key: `detail/${m[1]}` };
   if (hash === '#/new') return { name: 'new', key: 'new' };
   if (hash === '#/pipeline') return { name: 'pipeline', key: 'pipeline' };
+  if (hash === '#/channels') return { name: 'channels', key: 'channels' };
   return { name: 'notfound', key: `notfound/${hash}` };
 }
 
@@ -147,6 +149,7 @@ function route(moveFocus = true) {
       location.hash = '#/incidents';
     } }); break;
     case 'pipeline': v = new PipelineView(); break;
+    case 'channels': v = new ChannelsView(); break;
     default:
       v = { el: h('section', { class: 'view' },
         h('h1', { tabindex: '-1', text: 'Page not found' }),

@@ -4,6 +4,7 @@
 import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
 import { SEVERITIES, CATEGORIES } from './constants.js';
+import { NotificationsCard } from './notifications.js';
 
 function dl(pairs) {
   return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v, cls]) => [
@@ -47,8 +48,9 @@ export class DetailView {
     this.ai = h('section', { class: 'card ai', 'aria-labelledby': 'h-ai' });
     this.human = h('section', { class: 'card human', 'aria-labelledby': 'h-human' });
     this.timeline = h('section', { class: 'card timeline', 'aria-labelledby': 'h-timeline' });
+    this.notifications = new NotificationsCard(this.id);
     this.body = h('div', { class: 'detail-grid', hidden: true },
-      this.reported, this.ai, this.human, this.timeline);
+      this.reported, this.ai, this.human, this.timeline, this.notifications.el);
     this.el = h('section', { class: 'view detail' },
       h('p', { class: 'back' }, h('a', { href: '#/incidents', text: '← All incidents' })),
       h('div', { class: 'view-head' }, this.title, this.badges),
@@ -130,6 +132,7 @@ export class DetailView {
     this.renderAI(inc);
     this.renderHuman(inc);
     this.renderTimeline(inc.timeline || []);
+    this.notifications.load();
     this.body.hidden = false;
     this.updateButtons();
   }
@@ -285,5 +288,5 @@ export class DetailView {
     this.load();
   }
 
-  destroy() { this.destroyed = true; this.loadToken++; document.title = 'Incident triage'; }
+  destroy() { this.destroyed = true; this.loadToken++; this.notifications.destroy(); document.title = 'Incident triage'; }
 }
