@@ -12,6 +12,8 @@
    calls in flight, for M = 1, 2, 4, over a backlog of 25 rounds: triages/s against the
    ideal M*C/0.2 (target 90%), both in the steady state (middle 80% of completions) and
    for draining the whole batch (first to last completion).
+4. Notifications (bench_notify.py): delivery rate draining a backlog, and latency from
+   the change committed to the receiver getting it, p50/p99.
 """
 
 import argparse
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import time
 
+import bench_notify
 from harness import Postgres, Stack, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -172,7 +175,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "notify"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -197,6 +200,21 @@ def main():
                       f"{s['steady_ratio'] * 100:.0f}%, batch drain {s['drain_per_s']}/s = "
                       f"{s['drain_ratio'] * 100:.0f}% of ideal {s['ideal_per_s']}/s "
                       f"(target 90%)", flush=True)
+        if args.only in (None, "notify"):
+            stack = bench_stack("bench-notify-rate", pg)
+            try:
+                r = bench_notify.delivery_rate(stack, loadavg)
+            finally:
+                stack.close()
+            stack = bench_stack("bench-notify-latency", pg)
+            try:
+                lat = bench_notify.latency(stack, loadavg)
+            finally:
+                stack.close()
+            print(f"notifications: {r['rate_per_s']}/s delivered draining {r['backlog']} "
+                  f"({r['workers']} workers, {r['duplicates']} duplicates) | committed -> "
+                  f"received at {lat['offered_per_s']}/s: p50 {lat['p50_ms']} ms p99 "
+                  f"{lat['p99_ms']} ms (poll {lat['poll_ms']} ms)", flush=True)
     finally:
         pg.destroy()
 

@@ -11,7 +11,8 @@ static const char nt_sql_claim[] =
 	"WITH due AS (SELECT id FROM notification_outbox d"
 	"  WHERE state = 'pending' AND due_at <= now()"
 	"  AND NOT EXISTS (SELECT 1 FROM notification_outbox p WHERE p.incident_id = d.incident_id"
-	"   AND p.channel_id = d.channel_id AND p.id < d.id AND p.state IN ('pending', 'sending'))"
+	"   AND p.channel_id = d.channel_id AND p.id < d.id AND p.state IN ('pending', 'sending')"
+	"   OFFSET 0)" /* kept a per-row check (not an anti-join over every pending row) */
 	"  ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
 	" UPDATE notification_outbox o SET state = 'sending', attempts = o.attempts + 1,"
 	"  lease_until = clock_timestamp() + $2 * interval '1 millisecond', claimed_by = $1"

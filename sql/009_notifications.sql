@@ -46,7 +46,8 @@ CREATE TABLE notification_outbox (
     created_at   timestamptz NOT NULL DEFAULT now(),
     finished_at  timestamptz                      -- sent, failed or cancelled
 );
-CREATE INDEX notification_outbox_due ON notification_outbox (due_at) WHERE state = 'pending';
+-- The claim walks this index in order (ORDER BY due_at, id LIMIT 1): never a sort.
+CREATE INDEX notification_outbox_due ON notification_outbox (due_at, id) WHERE state = 'pending';
 CREATE INDEX notification_outbox_leases ON notification_outbox (lease_until) WHERE state = 'sending';
 CREATE INDEX notification_outbox_incident ON notification_outbox (incident_id, id);
 CREATE INDEX notification_outbox_channel ON notification_outbox (channel_id, id);
