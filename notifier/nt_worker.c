@@ -158,8 +158,12 @@ static void *nt_thread_main(void *arg)
 		}
 		nt_outbox_row row;
 		int rc = nt_outbox_claim(db, cfg->notifier_id, cfg->lease_ms, &row);
-		if (rc != TR_OK) {
+		if (rc == TR_ERR_NOT_FOUND) {
 			nt_nap(w, cfg->poll_ms);
+			continue;
+		}
+		if (rc != TR_OK) { /* e.g. the tables not migrated yet: logged by store_db */
+			nt_nap(w, cfg->poll_ms > 1000 ? cfg->poll_ms : 1000);
 			continue;
 		}
 		nt_deliver(w, db, http, &row);
