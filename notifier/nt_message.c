@@ -13,11 +13,18 @@ static const char *nt_str(json_t *o, const char *key, const char *dflt)
 	return s && *s ? s : dflt;
 }
 
-/* Slack mrkdwn: &, < and > must be escaped; everything else is literal. */
+/* Slack mrkdwn: &, < and > must be escaped; everything else is literal. Cut to cap on
+ * a character boundary (the input is valid UTF-8: it came through jansson). */
 static void nt_escape(const char *s, char *out, size_t cap)
 {
-	size_t used = 0;
-	for (; *s && used + 6 < cap; s++) {
+	size_t used = 0, boundary = 0;
+	for (; *s; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			boundary = used;
+		if (used + 6 >= cap) {
+			used = boundary;
+			break;
+		}
 		const char *rep = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : NULL;
 		if (rep) {
 			memcpy(out + used, rep, strlen(rep));
@@ -39,8 +46,9 @@ static void nt_upper(const char *s, char *out, size_t cap)
 
 static json_t *nt_slack(const nt_delivery *d, json_t *inc, const char *dashboard_url)
 {
-	char title[1024], summary[2048], sev[16], head[160], link[1200] = "", text[4096];
-	char context[800];
+	/* sized for the bounds of proto.h escaped five-fold: nothing is cut in practice */
+	char title[4200], summary[3200], sev[16], head[160], link[1200] = "", text[9000];
+	char context[2000];
 	if (strcmp(d->event, "test") == 0) {
 		snprintf(text, sizeof text, "Test notification from triage (channel %s, delivery %lld).",
 			 d->channel, (long long)d->delivery_id);
@@ -67,7 +75,7 @@ static json_t *nt_slack(const nt_delivery *d, json_t *inc, const char *dashboard
 	else
 		snprintf(text, sizeof text, "*%s*: %s%s%s", head, title, *summary ? "\n" : "",
 			 summary);
-	char svc[300], cat[64];
+	char svc[1300], cat[64];
 	nt_escape(nt_str(inc, "service", "-"), svc, sizeof svc);
 	nt_escape(nt_str(inc, "category", "-"), cat, sizeof cat);
 	snprintf(context, sizeof context, "service: %s | category: %s | state: %s | delivery %lld",

@@ -68,6 +68,32 @@ static int store_channel_db_fail(store_reader *r, store_call *call, int rc)
 	return store_query_db_fail(r, call, rc);
 }
 
+/* An update that would leave a webhook without a secret is refused here, before the
+ * table's CHECK would: PostgreSQL's message for that names the whole row (URL and all),
+ * and messages are logged. TR_OK if the update may go ahead. */
+static int store_channel_unsigned(store_reader *r, store_call *call, const char *id)
+{
+	const proto_query *q = &call->req.u.query;
+	const char *kind = proto_kv_get(q->params, q->nparams, "kind");
+	const char *secret = proto_kv_get(q->params, q->nparams, "secret");
+	PGresult *res = NULL;
+	const char *p[] = {id, kind, secret};
+	int rc = store_db_exec(r->db,
+			       "SELECT 1 FROM notification_channels WHERE id = $1"
+			       " AND coalesce($2, kind) = 'webhook'"
+			       " AND (CASE WHEN $3::text IS NULL THEN secret ELSE nullif($3, '') END)"
+			       " IS NULL",
+			       3, p, &res);
+	if (rc != TR_OK)
+		return store_query_db_fail(r, call, rc);
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows > 0)
+		return store_call_fail(call, TR_ERR_INVALID,
+				       "secret: a webhook channel needs one (its HMAC key)");
+	return TR_OK;
+}
+
 /* Runs sql (one row with the JSON in column 0, or none: 404) and answers with it. */
 static int store_channel_answer(store_reader *r, store_call *call, const char *sql, int n,
 				const char *const *p)
@@ -114,6 +140,8 @@ static int store_channel_write(store_reader *r, store_call *call, const char *id
 	char sql[2048];
 	if (id && n == 1)
 		return store_call_fail(call, TR_ERR_INVALID, "nothing to change");
+	if (id && store_channel_unsigned(r, call, id) != TR_OK)
+		return call->code;
 	if (id)
 		snprintf(sql, sizeof sql,
 			 "UPDATE notification_channels c SET %s, updated_at = now() WHERE id = $1"

@@ -91,6 +91,13 @@ class NotifierTest(PipelineTest):
         self.assertEqual((r.status, r.json["enabled"], r.json["categories"]),
                          (200, False, ["storage"]))
         self.assertEqual(self.stack.request("PATCH", f"/channels/{ch['id']}", {}).status, 400)
+        for patch in ({"kind": "webhook"}, {"secret": None}):
+            target = slack.json["id"] if "kind" in patch else ch["id"]
+            r = self.stack.request("PATCH", f"/channels/{target}", patch)
+            self.assertEqual(r.status, 400, (patch, r))
+            self.assertIn("secret", r.json["detail"])
+        self.assertNotIn("XXXXSECRET", self.stack.procs["store"].text())
+        self.assertNotIn(SECRET, self.stack.procs["store"].text())
         self.assertEqual(self.stack.request("PATCH", "/channels/999", {"enabled": True}).status,
                          404)
         self.assertEqual(self.stack.request("DELETE", f"/channels/{ch['id']}").status, 200)
