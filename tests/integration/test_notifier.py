@@ -203,6 +203,21 @@ class NotifierTest(PipelineTest):
         wait_for(lambda: self.outbox(f"incident_id = {iid}")[0][2:4] == ["sent", "2"], 10,
                  "the row sent on the second attempt")
 
+    def test_sigterm_mid_delivery_puts_the_row_back_at_once(self):
+        env = {"TRIAGE_NOTIFY_TIMEOUT_MS": "20000", "TRIAGE_NOTIFY_LEASE_MS": "21000"}
+        self.start(env=env)
+        rec = self.receiver()
+        rec.answer("hang", default=(200, {}))
+        self.channel(rec, "svc-t")
+        iid = self.triaged("svc-t")
+        wait_for(lambda: rec.got(), 20, "the delivery to reach the receiver")
+        self.assertEqual(self.stack.stop("notifier1", signal.SIGTERM), 0)
+        row = self.outbox(f"incident_id = {iid}")[0]
+        self.assertEqual(row[2:], ["pending", "1", "the notifier stopped during the delivery"])
+        self.stack.start_notifier("notifier2", env=dict(FAST))
+        wait_for(lambda: self.outbox(f"incident_id = {iid}")[0][2:4] == ["sent", "2"], 20,
+                 "the row sent by the next notifier, without waiting for a lease")
+
     def test_two_notifiers_deliver_each_once_and_the_test_route(self):
         self.start(notifiers=2)
         rec = self.receiver()
