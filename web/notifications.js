@@ -1,9 +1,11 @@
 // The incident detail's "Notifications" card: what this incident sent to which channel,
-// and how each delivery went (GET /incidents/{id}/notifications).
+// and how each delivery went (GET /incidents/{id}/notifications). Deliveries change
+// without incident events, so while one is unfinished the card re-reads itself.
 
 import { api, describeError } from './api.js';
 import { h, replace, time, safeClass } from './dom.js';
 
+const RECHECK_MS = 3000;
 const EVENT_TEXT = { triaged: 'triaged', severity_raised: 'severity raised', resolved: 'resolved' };
 
 export class NotificationsCard {
@@ -16,10 +18,15 @@ export class NotificationsCard {
 
   async load() {
     const token = ++this.token;
+    clearTimeout(this.timer);
     try {
       const r = await api.notifications(this.id);
       if (token !== this.token) return;
-      this.render(r.notifications || []);
+      const list = r.notifications || [];
+      this.render(list);
+      if (list.some((n) => n.state === 'pending' || n.state === 'sending')) {
+        this.timer = setTimeout(() => this.load(), RECHECK_MS);
+      }
     } catch (e) {
       if (token !== this.token) return;
       replace(this.el, h('h2', { id: 'h-notifications', text: 'Notifications' }),
@@ -39,5 +46,5 @@ export class NotificationsCard {
           n.last_error && n.state !== 'sent' ? h('div', { class: 'sub', text: n.last_error }) : null))));
   }
 
-  destroy() { this.token++; }
+  destroy() { this.token++; clearTimeout(this.timer); }
 }
