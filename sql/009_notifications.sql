@@ -49,6 +49,7 @@ CREATE TABLE notification_outbox (
 -- The claim walks this index in order (ORDER BY due_at, id LIMIT 1): never a sort.
 CREATE INDEX notification_outbox_due ON notification_outbox (due_at, id) WHERE state = 'pending';
 CREATE INDEX notification_outbox_leases ON notification_outbox (lease_until) WHERE state = 'sending';
+CREATE INDEX notification_outbox_failed ON notification_outbox (finished_at) WHERE state = 'failed';
 CREATE INDEX notification_outbox_incident ON notification_outbox (incident_id, id);
 CREATE INDEX notification_outbox_channel ON notification_outbox (channel_id, id);
 
