@@ -12,7 +12,9 @@
    calls in flight, for M = 1, 2, 4, over a backlog of 25 rounds: triages/s against the
    ideal M*C/0.2 (target 90%), both in the steady state (middle 80% of completions) and
    for draining the whole batch (first to last completion).
-4. Notifications (bench_notify.py): delivery rate draining a backlog, and latency from
+4. The gateway's RSS with 1,000 live event streams, and one event reaching them all
+   (bench_streams.py). Target: <= 64 MB.
+5. Notifications (bench_notify.py): delivery rate draining a backlog, and latency from
    the change committed to the receiver getting it, p50/p99.
 """
 
@@ -26,6 +28,8 @@ import time
 
 import bench_notify
 from harness import Postgres, Stack, wait_for
+
+import bench_streams
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -175,7 +179,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "notify"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "streams", "notify"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -200,6 +204,8 @@ def main():
                       f"{s['steady_ratio'] * 100:.0f}%, batch drain {s['drain_per_s']}/s = "
                       f"{s['drain_ratio'] * 100:.0f}% of ideal {s['ideal_per_s']}/s "
                       f"(target 90%)", flush=True)
+        if args.only in (None, "streams"):
+            bench_streams.streams_rss(lambda name: bench_stack(name, pg), loadavg)
         if args.only in (None, "notify"):
             stack = bench_stack("bench-notify-rate", pg)
             try:

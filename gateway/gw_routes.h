@@ -27,6 +27,7 @@ typedef enum {
 	GW_R_HEALTHZ,
 	GW_R_READYZ,
 	GW_R_STATIC, /* a file of web/ */
+	GW_R_METRICS, /* /metrics: Prometheus text */
 	GW_R_CHANNELS,	    /* /channels (gw_channels.h) */
 	GW_R_CHANNEL,	    /* /channels/{id} */
 	GW_R_CHANNEL_TEST,  /* /channels/{id}/test */

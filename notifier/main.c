@@ -33,6 +33,9 @@ int main(int argc, char **argv)
 	tr_log_level level = TR_LOG_INFO;
 	tr_log_level_parse(cfg.log_level, &level);
 	tr_log_init("notifier", level);
+	tr_log_format log_format = TR_LOG_TEXT;
+	tr_log_format_parse(cfg.log_format, &log_format);
+	tr_log_set_format(log_format);
 	int code = 1;
 	nt_workers *w = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -42,6 +42,8 @@ const tr_cfg_item nt_config_items[] = {
 	 "names this notifier in logs, claims and timelines (empty: host-pid)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", O(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", O(log_format), 0, 0, "text|json",
+	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
 };
 const size_t nt_config_nitems = sizeof nt_config_items / sizeof nt_config_items[0];
 

@@ -23,6 +23,7 @@ typedef struct {
 	char *dashboard_url;     /* links in messages; "" = none */
 	char *notifier_id;       /* "" -> hostname-pid (filled by nt_config_load) */
 	char *log_level;
+	char *log_format;        /* text|json */
 } nt_config;
 
 extern const tr_cfg_item nt_config_items[];

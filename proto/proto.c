@@ -311,6 +311,7 @@ const char *proto_op_name(int op)
 		[PROTO_OP_STATS] = "stats",
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
+		[PROTO_OP_METRICS] = "metrics",
 		[PROTO_OP_CHANNEL_LIST] = "channel_list",
 		[PROTO_OP_CHANNEL_CREATE] = "channel_create",
 		[PROTO_OP_CHANNEL_UPDATE] = "channel_update",

@@ -87,6 +87,7 @@ typedef enum {
 	PROTO_OP_STATS = 8,       /* pipeline panel figures */
 	PROTO_OP_SETTINGS_GET = 9,
 	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
+	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 	/* notification channels (notifier/README.md); channel_id is a param */
 	PROTO_OP_CHANNEL_LIST = 60,
 	PROTO_OP_CHANNEL_CREATE = 61, /* params: name, kind, url, secret, min_severity,

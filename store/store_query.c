@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store_json.h"
+#include "store_metrics.h"
 #include "store_params.h"
 #include "tr_err.h"
 #include "tr_log.h"
@@ -184,6 +185,7 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_STATS: store_stats_run(r, call); break;
 	case PROTO_OP_SETTINGS_GET:
 	case PROTO_OP_SETTINGS_PUT: store_settings_run(r, call); break;
+	case PROTO_OP_METRICS: store_metrics_run(r, call); break;
 	case PROTO_OP_CHANNEL_LIST:
 	case PROTO_OP_CHANNEL_CREATE:
 	case PROTO_OP_CHANNEL_UPDATE:
