@@ -1,5 +1,5 @@
 /* store_outbox: what the API shows of the notification outbox: an incident's deliveries
- * (the notifier, not the store, claims and delivers the rows; sql/009). */
+ * and the outbox's depth for /metrics (the notifier, not the store, delivers; sql/009). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +7,7 @@
 
 #include "store_query.h"
 #include "tr_err.h"
+#include "tr_prom.h"
 
 int store_outbox_list(store_reader *r, store_call *call)
 {
@@ -37,4 +38,29 @@ int store_outbox_list(store_reader *r, store_call *call)
 	rc = store_call_ok(call, strdup(PQgetvalue(res, 0, 0)));
 	PQclear(res);
 	return rc;
+}
+
+int store_outbox_metrics(store_reader *r, tr_prom_buf *b)
+{
+	PGresult *res = NULL;
+	int rc = store_db_exec(
+		r->db,
+		"SELECT (SELECT count(*) FROM notification_outbox WHERE state IN ('pending', 'sending')),"
+		" (SELECT count(*) FROM notification_outbox WHERE state = 'pending' AND attempts > 0),"
+		" (SELECT count(*) FROM notification_outbox WHERE state = 'failed'"
+		"  AND finished_at > now() - interval '1 day')",
+		0, NULL, &res);
+	if (rc != TR_OK)
+		return rc;
+	tr_prom_header(b, "triage_notification_outbox", "gauge",
+		       "notifications queued or in flight (pending), and those waiting after a "
+		       "failed attempt (retrying)");
+	tr_prom_printf(b, "triage_notification_outbox{state=\"pending\"} %s\n", PQgetvalue(res, 0, 0));
+	tr_prom_printf(b, "triage_notification_outbox{state=\"retrying\"} %s\n",
+		       PQgetvalue(res, 0, 1));
+	tr_prom_header(b, "triage_notifications_failed_24h", "gauge",
+		       "deliveries given up in the last 24 hours");
+	tr_prom_printf(b, "triage_notifications_failed_24h %s\n", PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return TR_OK;
 }

@@ -161,6 +161,9 @@ class NotifierTest(PipelineTest):
         self.assertEqual((len(down.got()), len(refusing.got())), (3, 1))
         stats = self.stack.request("GET", "/stats").json["outbox"]
         self.assertEqual((stats["pending"], stats["failed_24h"]), (0, 2))
+        metrics = self.stack.request("GET", "/metrics").body
+        self.assertIn('triage_notification_outbox{state="pending"} 0\n', metrics)
+        self.assertIn("triage_notifications_failed_24h 2\n", metrics)
         chans = {c["name"]: c["health"] for c in self.stack.request("GET", "/channels").json[
             "channels"]}
         self.assertEqual(chans["refusing"]["failed_24h"], 1)
