@@ -311,6 +311,10 @@ const char *proto_op_name(int op)
 		[PROTO_OP_STATS] = "stats",
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
+		[PROTO_OP_KEY_LOOKUP] = "key_lookup",
+		[PROTO_OP_KEY_CREATE] = "key_create",
+		[PROTO_OP_KEY_LIST] = "key_list",
+		[PROTO_OP_KEY_REVOKE] = "key_revoke",
 		[PROTO_OP_METRICS] = "metrics",
 		[PROTO_OP_CHANNEL_LIST] = "channel_list",
 		[PROTO_OP_CHANNEL_CREATE] = "channel_create",
@@ -319,7 +323,7 @@ const char *proto_op_name(int op)
 		[PROTO_OP_CHANNEL_TEST] = "channel_test",
 		[PROTO_OP_NOTIFICATIONS] = "notifications",
 	};
-	if (op < PROTO_OP_READY || op >= (int)(sizeof names / sizeof names[0]) || !names[op])
+	if (op < PROTO_OP_READY || (size_t)op >= sizeof names / sizeof names[0] || !names[op])
 		return "unknown";
 	return names[op];
 }

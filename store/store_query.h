@@ -39,6 +39,8 @@ void store_query_run(store_reader *r, store_call *call);
 int store_action_run(store_reader *r, store_call *call);
 int store_stats_run(store_reader *r, store_call *call);
 int store_settings_run(store_reader *r, store_call *call);
+/* store_keys.c: KEY_LOOKUP, KEY_CREATE, KEY_LIST, KEY_REVOKE. */
+int store_keys_run(store_reader *r, store_call *call);
 
 /* store_channels.c: CHANNEL_LIST/CREATE/UPDATE/DELETE/TEST (notification channels). */
 int store_channel_run(store_reader *r, store_call *call);

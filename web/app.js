@@ -9,6 +9,7 @@ import { DetailView } from './detail.js';
 import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
 import { ChannelsView } from './channels.js';
+import { setRole, can } from './roles.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -93,8 +94,9 @@ async function signIn(ev) {
   button.disabled = true;
   button.textContent = 'Checking…';
   try {
-    await api.check(key);
+    const me = await api.check(key);
     session.set(key);
+    setRole(me?.role);
     input.value = '';
     err.hidden = true;
     enter();
@@ -108,7 +110,20 @@ async function signIn(ev) {
   }
 }
 
+/** After a reload the key is in the session but its role is not: ask the gateway. */
+async function resume() {
+  try {
+    const me = await api.whoami();
+    setRole(me?.role);
+    enter();
+  } catch (e) {
+    if (e.status !== 401) showSignin(describeError(e));
+  }
+}
+
 function enter() {
+  $('nav-new').hidden = !can('reporter');
+  $('nav-channels').hidden = !can('admin');
   $('signin').hidden = true;
   $('nav').hidden = false;
   $('session').hidden = false;
@@ -143,13 +158,21 @@ function route(moveFocus = true) {
       v = app.list;
       break;
     case 'detail': v = new DetailView(r.id); break;
-    case 'new': v = new SubmitView({ onSubmitted: (inc) => {
+    case 'new': v = !can('reporter') ? { el: h('section', { class: 'view' },
+      h('h1', { tabindex: '-1', text: 'Not allowed' }),
+      h('p', { text: 'This key may read incidents but not submit them.' }),
+      h('p', {}, h('a', { href: '#/incidents', text: 'Back to the incidents' }))) }
+      : new SubmitView({ onSubmitted: (inc) => {
       if (!app.list) app.list = new ListView();
       app.list.highlight(inc);
       location.hash = '#/incidents';
     } }); break;
     case 'pipeline': v = new PipelineView(); break;
-    case 'channels': v = new ChannelsView(); break;
+    case 'channels': v = !can('admin') ? { el: h('section', { class: 'view' },
+      h('h1', { tabindex: '-1', text: 'Not allowed' }),
+      h('p', { text: 'Notification channels are for admin keys.' }),
+      h('p', {}, h('a', { href: '#/incidents', text: 'Back to the incidents' }))) }
+      : new ChannelsView(); break;
     default:
       v = { el: h('section', { class: 'view' },
         h('h1', { tabindex: '-1', text: 'Page not found' }),
@@ -176,7 +199,7 @@ function init() {
   });
   window.addEventListener('hashchange', () => route(true));
   window.addEventListener('online', () => app.stream?.retryNow());
-  if (session.key()) enter();
+  if (session.key()) resume();
   else showSignin();
 }
 

@@ -5,6 +5,7 @@ import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
 import { SEVERITIES, CATEGORIES } from './constants.js';
 import { NotificationsCard } from './notifications.js';
+import { can } from './roles.js';
 
 function dl(pairs) {
   return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v, cls]) => [
@@ -55,8 +56,8 @@ export class DetailView {
       h('p', { class: 'back' }, h('a', { href: '#/incidents', text: '← All incidents' })),
       h('div', { class: 'view-head' }, this.title, this.badges),
       this.notice,
-      h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' },
-        this.retriageBtn, this.ackBtn, this.resolveBtn),
+      can('responder') ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' },
+        this.retriageBtn, this.ackBtn, this.resolveBtn) : null,
       this.actionMsg,
       this.body);
     this.buildOverrideForm();
@@ -228,7 +229,7 @@ export class DetailView {
         ['Override severity', o.severity ? badge('severity', o.severity) : null, 'override-severity'],
         ['Override category', o.category ? badge('category', o.category) : null, 'override-category'],
       ]),
-      this.overrideForm);
+      can('responder') ? this.overrideForm : null);
   }
 
   renderTimeline(entries) {
