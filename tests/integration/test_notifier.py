@@ -100,6 +100,19 @@ class NotifierTest(PipelineTest):
         self.assertNotIn(SECRET, self.stack.procs["store"].text())
         self.assertEqual(self.stack.request("PATCH", "/channels/999", {"enabled": True}).status,
                          404)
+        # channels are admin-only, reading them too; an incident's deliveries are not
+        for role, want in (("responder", 403), ("admin", 200)):
+            k = self.stack.request("POST", "/keys", {"name": f"k-{role}", "role": role})
+            self.assertEqual(k.status, 201, k)
+            self.assertEqual(self.stack.request("GET", "/channels", key=k.json["key"]).status,
+                             want, role)
+        inc = self.stack.submit(title="seen by a viewer")
+        viewer = self.stack.request("POST", "/keys", {"name": "k-viewer", "role": "viewer"})
+        r = self.stack.request("GET", f"/incidents/{inc['id']}/notifications",
+                               key=viewer.json["key"])
+        self.assertEqual((r.status, r.json["notifications"]), (200, []))
+        self.assertEqual(self.stack.request("POST", f"/channels/{ch['id']}/test",
+                                            key=viewer.json["key"]).status, 403)
         self.assertEqual(self.stack.request("DELETE", f"/channels/{ch['id']}").status, 200)
         self.assertEqual(self.stack.request("DELETE", f"/channels/{ch['id']}").status, 404)
         self.assertEqual(self.stack.scalar("SELECT count(*) FROM notification_channels"), "1")
