@@ -88,6 +88,7 @@ typedef struct {
 	char model[GW_MODEL_MAX + 1];
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
+	char retry[2 * GW_SHA256_LEN + 1]; /* submit without Idempotency-Key: its retry_key */
 	char key_name[PROTO_SHORT_MAX + 1];
 	char key_digest[2 * GW_SHA256_LEN + 1];
 	char key_id[24];
