@@ -195,6 +195,7 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 		.service = job->service,
 		.labels = job->labels,
 		.nlabels = job->nlabels,
+		.learned_version = job->learned_version,
 	};
 	enr_outcome o;
 	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);
@@ -239,7 +240,7 @@ static void *worker_main(void *arg)
 	enr_worker *w = arg;
 	llm_http *h = NULL;
 
-	if (w->backend.kind != ENR_BACKEND_RULES && !(h = llm_http_new(&w->abort_calls))) {
+	if (w->backend.kind != ENR_BACKEND_RULES && w->backend.kind != ENR_BACKEND_MODEL && !(h = llm_http_new(&w->abort_calls))) {
 		tr_error("worker: cannot create an HTTP client; this slot stays idle");
 		goto out;
 	}
@@ -370,6 +371,9 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	if (!(w.held = enr_held_new((size_t)cfg->slots)))
 		goto out;
 
+	if (kind == ENR_BACKEND_MODEL &&
+	    !(w.backend.models = enr_model_new(cfg->store_url, cfg->model_fetch_timeout_ms)))
+		goto out;
 	/* a pipe that comes up before the callback is set is the first one: nothing kept */
 	if (proto_sock_dial(PROTO_SOCK_PUSH, cfg->results_url, &w.results) != TR_OK)
 		goto out;
@@ -446,6 +450,7 @@ out:
 	free(threads);
 	nng_close(w.jobs);
 	nng_close(w.results);
+	enr_model_free(w.backend.models);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
 	enr_held_free(w.held);

@@ -111,6 +111,8 @@ typedef enum {
 	PROTO_OP_KEY_CREATE = 21, /* params: name, role, digest -> the key's record */
 	PROTO_OP_KEY_LIST = 22,   /* -> {"items": [records, newest first]} */
 	PROTO_OP_KEY_REVOKE = 23, /* params: id -> the key's record (revoked_at set) */
+	PROTO_OP_MODEL_GET = 70,    /* enricher -> store: params version (0: newest), offset:
+				     * a part of the built-in model (store_model.c) */
 	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 	/* notification channels (notifier/README.md); channel_id is a param */
 	PROTO_OP_CHANNEL_LIST = 60,
@@ -164,6 +166,7 @@ typedef struct {
 	 * time, so the store has dispatched it again: release it unattempted. */
 	int64_t lease_token;
 	int64_t pickup_deadline_ms;
+	int64_t learned_version; /* optional: the newest built-in model's version (0: none) */
 } proto_job;
 
 typedef enum {

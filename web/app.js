@@ -10,6 +10,7 @@ import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
 import { ChannelsView } from './channels.js';
 import { setRole, can } from './roles.js';
+import { loadReviewThreshold } from './review.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -128,6 +129,7 @@ function enter() {
   $('nav').hidden = false;
   $('session').hidden = false;
   $('view').hidden = false;
+  loadReviewThreshold();
   startStream();
   route(false);
 }

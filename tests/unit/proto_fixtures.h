@@ -99,7 +99,7 @@ static inline proto_msg full_msg(proto_type t)
 		break;
 	case PROTO_JOB:
 		m.u.job = (proto_job){9, 3, 1764075600123LL, "phi3:mini", "Disk full", "/var is at 100%",
-				      "nagios", "web", two_labels, 2, 987654321, 1764075605000LL};
+				      "nagios", "web", two_labels, 2, 987654321, 1764075605000LL, 12};
 		break;
 	case PROTO_RESULT:
 		m.u.result = (proto_result){9, 3, "enr-a", PROTO_OUTCOME_TRIAGED, "none", "ok",
