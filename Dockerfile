@@ -8,13 +8,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build /build -j"$(nproc)" \
-      --target triage-store triage-gateway triage-enricher triage-keys
+      --target triage-store triage-gateway triage-enricher triage-keys triage-notifier
 
 FROM debian:12
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libnng1 libmsgpackc2 libmicrohttpd12 libpq5 libcurl4 libssl3 libjansson4 liblinear4 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* && useradd -r -u 10001 triage
-COPY --from=build /build/bin/triage-store /build/bin/triage-gateway /build/bin/triage-enricher /build/bin/triage-keys /usr/local/bin/
+COPY --from=build /build/bin/triage-store /build/bin/triage-gateway /build/bin/triage-enricher /build/bin/triage-keys /build/bin/triage-notifier /usr/local/bin/
 COPY sql /usr/share/triage/sql
 COPY web /usr/share/triage/web
 COPY data/corpus/train /usr/share/triage/corpus

@@ -20,6 +20,8 @@
    bench/storm.lua), fsync on: Alertmanager webhook groups of 10 alerts (one per
    fingerprint), and single PagerDuty events; events/s counted in the database (the sum
    of occurrence counts). Target: >= 20,000 events/s.
+7. Notifications (bench_notify.py): delivery rate draining a backlog, and latency from
+   the change committed to the receiver getting it, p50/p99.
 """
 
 import argparse
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import time
 
+import bench_notify
 from bench_frontdoor import slowloris
 from harness import Postgres, Stack, wait_for
 
@@ -249,7 +252,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "streams", "slowloris",
-                                       "storm"))
+                                       "storm", "notify"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -292,6 +295,21 @@ def main():
                       f"{s['p99_ms']} ms, load {s['loadavg_before']} -> {s['loadavg_after']}, "
                       f"CPU us/event {s['cpu_us_per_event']} | target >= 20000 events/s",
                       flush=True)
+        if args.only in (None, "notify"):
+            stack = bench_stack("bench-notify-rate", pg)
+            try:
+                r = bench_notify.delivery_rate(stack, loadavg)
+            finally:
+                stack.close()
+            stack = bench_stack("bench-notify-latency", pg)
+            try:
+                lat = bench_notify.latency(stack, loadavg)
+            finally:
+                stack.close()
+            print(f"notifications: {r['rate_per_s']}/s delivered draining {r['backlog']} "
+                  f"({r['workers']} workers, {r['duplicates']} duplicates) | committed -> "
+                  f"received at {lat['offered_per_s']}/s: p50 {lat['p50_ms']} ms p99 "
+                  f"{lat['p99_ms']} ms (poll {lat['poll_ms']} ms)", flush=True)
     finally:
         pg.destroy()
 

@@ -48,6 +48,7 @@ static const struct {
 	{"retriage", GW_R_RETRIAGE},
 	{"acknowledge", GW_R_ACK},
 	{"resolve", GW_R_RESOLVE},
+	{"notifications", GW_R_NOTIFICATIONS}, /* role: viewer (GET) */
 };
 
 bool gw_route_match(const char *path, gw_match *m)
@@ -89,12 +90,21 @@ bool gw_route_match(const char *path, gw_match *m)
 		for (size_t i = 0; i < sizeof gw_actions / sizeof gw_actions[0]; i++) {
 			if (strcmp(slash + 1, gw_actions[i].name) == 0) {
 				m->id = gw_actions[i].id;
-				m->allowed = GW_M_POST;
+				m->allowed = m->id == GW_R_NOTIFICATIONS ? GW_M_GET : GW_M_POST;
 				return true;
 			}
 		}
 		return false;
 	}
+	int channel_route;
+	if (gw_channel_match(path, &channel_route, &m->allowed, &m->channel_id)) {
+		m->id = (gw_route_id)channel_route; /* role: admin */
+		m->needs_key = true;
+		m->read_role = m->write_role = GW_ROLE_ADMIN; /* channels hold secrets */
+		return true;
+	}
+	if (strncmp(path, "/channels/", 10) == 0)
+		return false;
 	if (gw_static_path(path, m->file, sizeof m->file)) {
 		m->id = GW_R_STATIC;
 		m->allowed = GW_M_GET | GW_M_HEAD;
@@ -146,7 +156,9 @@ bool gw_route_takes_body(const gw_match *m, unsigned method)
 		method == GW_M_POST) ||
 	       (m->id == GW_R_INCIDENT && method == GW_M_PATCH) ||
 	       (m->id == GW_R_SETTINGS && method == GW_M_PUT) ||
-	       (m->id == GW_R_KEYS && method == GW_M_POST);
+	       (m->id == GW_R_KEYS && method == GW_M_POST) ||
+	       (m->id == GW_R_CHANNELS && method == GW_M_POST) ||
+	       (m->id == GW_R_CHANNEL && method == GW_M_PATCH);
 }
 
 long gw_route_max_body(const gw_match *m, long max_body)
@@ -200,6 +212,32 @@ static void gw_query(gw_store_request *r, int op, int64_t id)
 	r->msg.u.query.request_id = r->request_id;
 	r->msg.u.query.op = op;
 	r->msg.u.query.incident_id = id;
+}
+
+/* The channel routes: list/create, update/delete, test (admin). */
+static bool gw_channel_request(const gw_match *m, const gw_http_input *in,
+			       gw_store_request *out, size_t *n, char *detail, size_t dlen)
+{
+	int op = PROTO_OP_CHANNEL_LIST;
+	if (m->id == GW_R_CHANNELS && in->method == GW_M_POST)
+		op = PROTO_OP_CHANNEL_CREATE;
+	else if (m->id == GW_R_CHANNEL)
+		op = in->method == GW_M_PATCH ? PROTO_OP_CHANNEL_UPDATE : PROTO_OP_CHANNEL_DELETE;
+	else if (m->id == GW_R_CHANNEL_TEST)
+		op = PROTO_OP_CHANNEL_TEST;
+	if (m->channel_id > 0) {
+		snprintf(out->channel.id, sizeof out->channel.id, "%lld", (long long)m->channel_id);
+		out->params[0].key = "channel_id";
+		out->params[0].value = out->channel.id;
+		*n = 1;
+	}
+	if (op == PROTO_OP_CHANNEL_CREATE || op == PROTO_OP_CHANNEL_UPDATE) {
+		if (!gw_channel_validate(in->body, in->body_len, op == PROTO_OP_CHANNEL_CREATE,
+					 &out->channel, out->params, n, detail, dlen))
+			return false;
+	}
+	gw_query(out, op, 0);
+	return true;
 }
 
 bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_request *out,
@@ -274,6 +312,13 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 			gw_query(out, PROTO_OP_SETTINGS_GET, 0);
 		}
 		break;
+	case GW_R_NOTIFICATIONS: gw_query(out, PROTO_OP_NOTIFICATIONS, m->incident_id); break;
+	case GW_R_CHANNELS:
+	case GW_R_CHANNEL:
+	case GW_R_CHANNEL_TEST:
+		if (!gw_channel_request(m, in, out, &n, detail, dlen))
+			return false;
+		break;
 	case GW_R_KEYS:
 	case GW_R_KEY:
 		if (!gw_keys_build(m, in, out, &n, detail, dlen))
@@ -292,6 +337,7 @@ void gw_store_request_free(gw_store_request *r)
 {
 	gw_submit_body_free(&r->submit);
 	gw_alerts_request_free(&r->alerts);
+	gw_channel_body_free(&r->channel);
 	memset(&r->msg, 0, sizeof r->msg);
 }
 
@@ -301,9 +347,9 @@ int gw_reply_status(const gw_match *m, unsigned method, int code)
 		return tr_err_http_status(code);
 	if ((m->id == GW_R_INCIDENTS && method == GW_M_POST) || m->id == GW_R_RETRIAGE ||
 	    m->id == GW_R_INT_ALERTMANAGER || m->id == GW_R_INT_GRAFANA ||
-	    m->id == GW_R_INT_PAGERDUTY)
+	    m->id == GW_R_INT_PAGERDUTY || m->id == GW_R_CHANNEL_TEST)
 		return 202;
-	if (m->id == GW_R_KEYS && method == GW_M_POST)
+	if ((m->id == GW_R_KEYS || m->id == GW_R_CHANNELS) && method == GW_M_POST)
 		return 201;
 	return 200;
 }

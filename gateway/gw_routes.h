@@ -10,6 +10,7 @@
 
 #include "gw_auth.h"
 #include "gw_integrations.h"
+#include "gw_channels.h"
 #include "gw_sha256.h"
 #include "gw_store.h"
 #include "gw_validate.h"
@@ -36,6 +37,10 @@ typedef enum {
 	GW_R_INT_GRAFANA,      /* POST /integrations/grafana */
 	GW_R_INT_PAGERDUTY,    /* POST /v2/enqueue, /integrations/pagerduty[/v2/enqueue] */
 	GW_R_INTEGRATIONS,     /* GET /integrations: the last event per source */
+	GW_R_CHANNELS,	    /* /channels (gw_channels.h) */
+	GW_R_CHANNEL,	    /* /channels/{id} */
+	GW_R_CHANNEL_TEST,  /* /channels/{id}/test */
+	GW_R_NOTIFICATIONS, /* /incidents/{id}/notifications */
 } gw_route_id;
 
 enum {
@@ -52,6 +57,7 @@ enum {
 typedef struct {
 	gw_route_id id;
 	int64_t incident_id; /* routes under /incidents/{id} */
+	int64_t channel_id;  /* routes under /channels/{id} */
 	unsigned allowed;    /* GW_M_* mask */
 	bool needs_key;
 	gw_role read_role;  /* GET/HEAD need at least this role (NONE: no key) */
@@ -100,6 +106,7 @@ typedef struct {
 	char key_digest[2 * GW_SHA256_LEN + 1];
 	char key_id[24];
 	gw_alerts_request alerts;
+	gw_channel_body channel;
 } gw_store_request;
 
 /* Input to gw_build_request: what the HTTP layer collected. */

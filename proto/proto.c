@@ -345,6 +345,12 @@ const char *proto_op_name(int op)
 		[PROTO_OP_MODEL_GET] = "model_get",
 		[PROTO_OP_INTEGRATIONS] = "integrations",
 		[PROTO_OP_METRICS] = "metrics",
+		[PROTO_OP_CHANNEL_LIST] = "channel_list",
+		[PROTO_OP_CHANNEL_CREATE] = "channel_create",
+		[PROTO_OP_CHANNEL_UPDATE] = "channel_update",
+		[PROTO_OP_CHANNEL_DELETE] = "channel_delete",
+		[PROTO_OP_CHANNEL_TEST] = "channel_test",
+		[PROTO_OP_NOTIFICATIONS] = "notifications",
 	};
 	if (op < PROTO_OP_READY || (size_t)op >= sizeof names / sizeof names[0] || !names[op])
 		return "unknown";

@@ -121,7 +121,18 @@ typedef enum {
 				     * a part of the built-in model (store_model.c) */
 	PROTO_OP_INTEGRATIONS = 51, /* the last event received per integration source */
 	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
+	/* notification channels (notifier/README.md); channel_id is a param */
+	PROTO_OP_CHANNEL_LIST = 60,
+	PROTO_OP_CHANNEL_CREATE = 61, /* params: name, kind, url, secret, min_severity,
+				       * categories, services, events (comma lists),
+				       * hold_down_s, enabled */
+	PROTO_OP_CHANNEL_UPDATE = 62, /* params: channel_id and any of the above */
+	PROTO_OP_CHANNEL_DELETE = 63, /* params: channel_id */
+	PROTO_OP_CHANNEL_TEST = 64,   /* params: channel_id: queue a test delivery */
+	PROTO_OP_NOTIFICATIONS = 65,  /* incident_id: the incident's deliveries */
 } proto_op;
+#define PROTO_OP_MAX 99 /* the decoder accepts ops 1..PROTO_OP_MAX; the store refuses
+			 * the ones it does not know */
 
 /* The highest op number the decoder accepts (ranges are reserved per feature below
  * it); the store answers an op it does not know with TR_ERR_INVALID. */

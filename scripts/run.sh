@@ -2,7 +2,8 @@
 # make run: starts the whole pipeline on this machine, in the foreground.
 #   - a private PostgreSQL under var/pg (unless TRIAGE_DATABASE_URL is set), kept
 #     between runs; as root it runs as the unprivileged 'postgres' user;
-#   - the store (applies sql/ migrations), the gateway on port 4000, two enrichers;
+#   - the store (applies sql/ migrations), the gateway on port 4000, two enrichers, one
+#     notifier (notifications out);
 #   - prints the dashboard address and the API key; Ctrl-C stops everything in order;
 #   - supervises: a service that exits is started again after a backoff (1 s doubling to
 #     30 s; back to 1 s once it has run for a minute), with a line saying so.
@@ -192,6 +193,8 @@ curl -fsS -o /dev/null "$URL/readyz" || { echo "run: the gateway did not become 
 for i in $(seq 1 "$ENRICHERS"); do
   start "enricher$i" triage-enricher
 done
+# After readiness: the store has applied the migrations the notifier's tables come from.
+TRIAGE_DASHBOARD_URL=${TRIAGE_DASHBOARD_URL:-$URL} start notifier triage-notifier
 
 KEY=${TRIAGE_API_KEYS:-secret123}
 KEY=${KEY%%,*}
@@ -201,7 +204,7 @@ cat <<MSG
   API key:    $KEY
   Try:        curl -X POST $URL/incidents -H 'Content-Type: application/json' \\
                 -H 'x-api-key: $KEY' -d '{"title":"Disk Full","description":"Production disk at 100%"}'
-  Logs:       var/log/  (store.log, gateway.log, enricher1.log, ...)
+  Logs:       var/log/  (store.log, gateway.log, enricher1.log, notifier.log, ...)
   Stop:       Ctrl-C
 
 MSG

@@ -206,6 +206,8 @@ int store_metrics_run(store_reader *r, store_call *call)
 		return store_call_fail(call, TR_ERR_INVALID, "metrics take no parameters");
 	tr_prom_init(&b, STORE_METRICS_TEXT_MAX);
 	int rc = store_metrics_write_db(r, &b);
+	if (rc == TR_OK)
+		rc = store_outbox_metrics(r, &b);
 	if (rc != TR_OK) {
 		free(tr_prom_finish(&b));
 		return store_query_db_fail(r, call, rc);

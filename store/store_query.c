@@ -199,6 +199,12 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_MODEL_GET: store_model_get_run(r, call); break;
 	case PROTO_OP_INTEGRATIONS: store_integrations_run(r, call); break;
 	case PROTO_OP_METRICS: store_metrics_run(r, call); break;
+	case PROTO_OP_CHANNEL_LIST:
+	case PROTO_OP_CHANNEL_CREATE:
+	case PROTO_OP_CHANNEL_UPDATE:
+	case PROTO_OP_CHANNEL_DELETE:
+	case PROTO_OP_CHANNEL_TEST: store_channel_run(r, call); break;
+	case PROTO_OP_NOTIFICATIONS: store_outbox_list(r, call); break;
 	default: store_call_fail(call, TR_ERR_INVALID, "unknown operation"); break;
 	}
 	store_db_set_deadline(r->db, 0, 0);

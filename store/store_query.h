@@ -10,6 +10,7 @@
 #include "store_dispatch.h"
 #include "store_enrichers.h"
 #include "store_events.h"
+#include "tr_prom.h"
 
 /* What one reader thread works with; the pointers are shared and outlive it. */
 typedef struct {
@@ -43,6 +44,12 @@ int store_keys_run(store_reader *r, store_call *call);
 
 /* store_integrations.c: INTEGRATIONS (the last event received per source). */
 int store_integrations_run(store_reader *r, store_call *call);
+/* store_channels.c: CHANNEL_LIST/CREATE/UPDATE/DELETE/TEST (notification channels). */
+int store_channel_run(store_reader *r, store_call *call);
+/* store_outbox.c: NOTIFICATIONS (an incident's deliveries); the outbox's gauges for
+ * METRICS (a tr_err from the database, nothing written then). */
+int store_outbox_list(store_reader *r, store_call *call);
+int store_outbox_metrics(store_reader *r, tr_prom_buf *b);
 
 /* Maps a failed database call to the reply (503 for unavailable, 500 otherwise). */
 int store_query_db_fail(store_reader *r, store_call *call, int rc);

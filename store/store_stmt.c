@@ -7,7 +7,8 @@ const store_stmt *const store_stmts[] = {
 	&store_stmt_failed,  &store_stmt_retry,  &store_stmt_released, &store_stmt_retention,
 	&store_stmt_reclaim, &store_stmt_confirm,
 	&store_stmt_alerts_claim, &store_stmt_alerts_replies, &store_stmt_alerts_apply,
-	&store_stmt_alerts_record,
+	&store_stmt_alerts_record, &store_stmt_nt_claim, &store_stmt_nt_sent, &store_stmt_nt_retry,
+	&store_stmt_nt_fail, &store_stmt_nt_cancel, &store_stmt_nt_requeue, &store_stmt_nt_purge,
 };
 const size_t store_nstmts = sizeof store_stmts / sizeof store_stmts[0];
 

@@ -30,6 +30,13 @@ extern const store_stmt store_stmt_alerts_claim;   /* store_alerts_tx.c */
 extern const store_stmt store_stmt_alerts_replies; /* store_alerts_tx.c */
 extern const store_stmt store_stmt_alerts_apply;   /* store_alerts_tx.c */
 extern const store_stmt store_stmt_alerts_record;  /* store_alerts_tx.c */
+extern const store_stmt store_stmt_nt_claim;   /* store_stmt_nt.c: notifier/nt_outbox.c */
+extern const store_stmt store_stmt_nt_sent;    /* store_stmt_nt.c */
+extern const store_stmt store_stmt_nt_retry;   /* store_stmt_nt.c */
+extern const store_stmt store_stmt_nt_fail;    /* store_stmt_nt.c */
+extern const store_stmt store_stmt_nt_cancel;  /* store_stmt_nt.c */
+extern const store_stmt store_stmt_nt_requeue; /* store_stmt_nt.c */
+extern const store_stmt store_stmt_nt_purge;   /* store_stmt_nt.c */
 
 /* Every statement that may be prepared, in a fixed order. */
 extern const store_stmt *const store_stmts[];

@@ -76,6 +76,12 @@ export const api = {
   settings: () => request('GET', '/settings'),
   setModel: (model) => request('PUT', '/settings', { model }),
   integrations: () => request('GET', '/integrations'),
+  notifications: (id) => request('GET', `/incidents/${encodeURIComponent(id)}/notifications`),
+  channels: () => request('GET', '/channels'),
+  createChannel: (c) => request('POST', '/channels', c),
+  updateChannel: (id, c) => request('PATCH', `/channels/${encodeURIComponent(id)}`, c),
+  deleteChannel: (id) => request('DELETE', `/channels/${encodeURIComponent(id)}`),
+  testChannel: (id) => request('POST', `/channels/${encodeURIComponent(id)}/test`),
 };
 
 /** A human sentence for an error, for the page. */

@@ -1,5 +1,5 @@
 // Dashboard entry point: sign-in with an API key, hash routing (#/incidents,
-// #/incidents/42, #/new, #/pipeline, #/integrations) and the live stream feeding the view on screen.
+// #/incidents/42, #/new, #/pipeline, #/integrations, #/channels) and the live stream feeding the view on screen.
 
 import { api, session, setUnauthorizedHandler, describeError } from './api.js';
 import { EventStream } from './stream.js';
@@ -8,6 +8,7 @@ import { ListView } from './list.js';
 import { DetailView } from './detail.js';
 import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
+import { ChannelsView } from './channels.js';
 import { setRole, can } from './roles.js';
 import { loadReviewThreshold } from './review.js';
 import { IntegrationsView } from './integrations.js';
@@ -124,6 +125,7 @@ async function resume() {
 
 function enter() {
   $('nav-new').hidden = !can('reporter');
+  $('nav-channels').hidden = !can('admin');
   $('signin').hidden = true;
   $('nav').hidden = false;
   $('session').hidden = false;
@@ -141,6 +143,7 @@ function parseRoute() {
   if (hash === '#/new') return { name: 'new', key: 'new' };
   if (hash === '#/pipeline') return { name: 'pipeline', key: 'pipeline' };
   if (hash === '#/integrations') return { name: 'integrations', key: 'integrations' };
+  if (hash === '#/channels') return { name: 'channels', key: 'channels' };
   return { name: 'notfound', key: `notfound/${hash}` };
 }
 
@@ -170,6 +173,11 @@ function route(moveFocus = true) {
     } }); break;
     case 'pipeline': v = new PipelineView(); break;
     case 'integrations': v = new IntegrationsView(); break;
+    case 'channels': v = !can('admin') ? { el: h('section', { class: 'view' },
+      h('h1', { tabindex: '-1', text: 'Not allowed' }),
+      h('p', { text: 'Notification channels are for admin keys.' }),
+      h('p', {}, h('a', { href: '#/incidents', text: 'Back to the incidents' }))) }
+      : new ChannelsView(); break;
     default:
       v = { el: h('section', { class: 'view' },
         h('h1', { tabindex: '-1', text: 'Page not found' }),

@@ -5,6 +5,7 @@ import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
 import { needsReview, reviewThreshold } from './review.js';
 import { SEVERITIES, CATEGORIES } from './constants.js';
+import { NotificationsCard } from './notifications.js';
 import { can } from './roles.js';
 
 function dl(pairs) {
@@ -69,8 +70,9 @@ export class DetailView {
     this.ai = h('section', { class: 'card ai', 'aria-labelledby': 'h-ai' });
     this.human = h('section', { class: 'card human', 'aria-labelledby': 'h-human' });
     this.timeline = h('section', { class: 'card timeline', 'aria-labelledby': 'h-timeline' });
+    this.notifications = new NotificationsCard(this.id);
     this.body = h('div', { class: 'detail-grid', hidden: true },
-      this.reported, this.ai, this.human, this.timeline);
+      this.reported, this.ai, this.human, this.timeline, this.notifications.el);
     this.el = h('section', { class: 'view detail' },
       h('p', { class: 'back' }, h('a', { href: '#/incidents', text: '← All incidents' })),
       h('div', { class: 'view-head' }, this.title, this.badges),
@@ -152,6 +154,7 @@ export class DetailView {
     this.renderAI(inc);
     this.renderHuman(inc);
     this.renderTimeline(inc.timeline || []);
+    this.notifications.load();
     this.body.hidden = false;
     this.updateButtons();
   }
@@ -313,5 +316,5 @@ export class DetailView {
     this.load();
   }
 
-  destroy() { this.destroyed = true; this.loadToken++; document.title = 'Incident triage'; }
+  destroy() { this.destroyed = true; this.loadToken++; this.notifications.destroy(); document.title = 'Incident triage'; }
 }

@@ -76,7 +76,9 @@ export class PipelineView {
       stat('triage p50', ms(l.p50), 'p50'),
       stat('triage p95', ms(l.p95), 'p95'),
       stat('failure rate', typeof s.failure_rate === 'number' ? `${(s.failure_rate * 100).toFixed(1)}%` : '—', 'failure-rate'),
-      stat('backends', (s.backends || []).join(', ') || '—', 'backends'));
+      stat('backends', (s.backends || []).join(', ') || '—', 'backends'),
+      stat('notifications queued', String(s.outbox?.pending ?? 0), 'outbox-pending'),
+      stat('notifications failed (24 h)', String(s.outbox?.failed_24h ?? 0), 'outbox-failed'));
     if (s.model) this.modelCurrent.textContent = s.model;
     replace(this.chart, h('h2', { text: 'Incidents over time' }),
       (s.series || []).length ? severityChart(s.series) : h('p', { class: 'muted', text: 'No data yet.' }));

@@ -17,7 +17,7 @@ command -v npm >/dev/null || die "npm is missing (scripts/deps.sh test installs 
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=10)?0:1)' \
   || die "node $(node --version) is too old: playwright-core and node --test need 20.10 or newer"
 [ -x "$CHROMIUM" ] || die "$CHROMIUM is missing (scripts/deps.sh test installs Debian's chromium)"
-for b in triage-store triage-gateway triage-enricher; do
+for b in triage-store triage-gateway triage-enricher triage-notifier; do
   [ -x "$TRIAGE_BIN_DIR/$b" ] || die "$TRIAGE_BIN_DIR/$b is missing: build the project first"
 done
 

@@ -15,10 +15,11 @@ import unittest
 from .contract import contract
 from .pg import Postgres
 from .stack import BIN_DIR, DEV_KEY, SOURCE_DIR, FakeLLM, SSEStream, Stack
+from .receiver import Receiver, signature_ok
 from .util import Response, free_port, http_request, wait_for
 
 __all__ = ["contract", "Postgres", "Stack", "FakeLLM", "SSEStream", "wait_for", "free_port",
-           "http_request", "Response", "BIN_DIR", "SOURCE_DIR", "DEV_KEY", "PipelineTest"]
+           "http_request", "Response", "Receiver", "signature_ok", "BIN_DIR", "SOURCE_DIR", "DEV_KEY", "PipelineTest"]
 
 
 class PipelineTest(unittest.TestCase):

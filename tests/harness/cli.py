@@ -1,10 +1,11 @@
 """Runs a whole private pipeline for tests written in other languages (the browser
 tests): PostgreSQL, the fake LLM server, store, gateway and enrichers.
 
-    python3 -m harness.cli --info /tmp/stack.json [--enrichers 2] [--llm fake|rules]
+    python3 -m harness.cli --info /tmp/stack.json [--enrichers 2] [--llm fake|rules] [--notifier]
 
 Writes {"url", "key", "port", "fakellm_url", "control_url", "pid"} to the info file once
-the gateway is ready, then serves a control API on loopback until SIGTERM/SIGINT:
+the gateway is ready (with --notifier also a triage-notifier and "receiver_url", a local
+webhook receiver answering 200), then serves a control API on loopback until SIGTERM/SIGINT:
     POST /gateway/restart   stop the gateway (SIGTERM) and start it again, ready
     POST /gateway/stop      stop it;   POST /gateway/start  start it again
 Exits non-zero if any process printed a sanitizer report."""
@@ -18,6 +19,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .pg import Postgres
+from .receiver import Receiver
 from .stack import Stack
 
 
@@ -27,6 +29,7 @@ def main():
     ap.add_argument("--enrichers", type=int, default=2)
     ap.add_argument("--llm", choices=("fake", "rules"), default="fake")
     ap.add_argument("--name", default="browser")
+    ap.add_argument("--notifier", action="store_true")
     args = ap.parse_args()
 
     pg = Postgres().start()
@@ -69,14 +72,19 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     serving = False
+    receiver = None
     try:
         stack.start_all(enrichers=args.enrichers, llm=args.llm)
+        if args.notifier:
+            receiver = Receiver()
+            stack.start_notifier(env={"TRIAGE_NOTIFY_POLL_MS": "100"})
         threading.Thread(target=server.serve_forever, daemon=True).start()
         serving = True
         info = {"url": f"http://127.0.0.1:{stack.http_port}", "port": stack.http_port,
                 "key": stack.key, "control_url": f"http://127.0.0.1:{server.server_port}",
                 "fakellm_url": stack.fakellm.url if stack.fakellm else None,
-                "logs": stack.dir, "pid": os.getpid()}
+                "logs": stack.dir, "pid": os.getpid(),
+                "receiver_url": receiver.url if receiver else None}
         tmp = args.info + ".tmp"
         with open(tmp, "w") as f:
             json.dump(info, f)
@@ -85,6 +93,8 @@ def main():
     finally:
         if serving:
             server.shutdown()
+        if receiver:
+            receiver.close()
         try:
             stack.close()
         except AssertionError as e:

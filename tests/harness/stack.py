@@ -262,6 +262,13 @@ class Stack:
         extra.update(env or {})
         return self.start(name, "triage-enricher", extra)
 
+    def start_notifier(self, name="notifier", env=None):
+        """A triage-notifier on this stack's database (migrations are the store's job:
+        start the store first)."""
+        extra = {"TRIAGE_NOTIFIER_ID": name}
+        extra.update(env or {})
+        return self.start(name, "triage-notifier", extra)
+
     def start_fakellm(self, api_key=None):
         self.fakellm = FakeLLM(self.dir, api_key)
         return self.fakellm

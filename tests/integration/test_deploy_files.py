@@ -13,7 +13,7 @@ import yaml
 
 from harness import BIN_DIR, SOURCE_DIR
 
-PROGRAMS = ("triage-store", "triage-gateway", "triage-enricher")
+PROGRAMS = ("triage-store", "triage-gateway", "triage-enricher", "triage-notifier")
 
 
 def known_variables(program):
@@ -131,7 +131,7 @@ class SystemdTest(unittest.TestCase):
             with open(os.path.join(tmp, out), "w") as f:
                 f.write(text)
             units.append(os.path.join(tmp, out))
-        self.assertEqual(len(units), 3)
+        self.assertEqual(len(units), 4)
         r = subprocess.run([analyze, "verify", *units], capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         # warnings (an unknown key, a bad value) do not change the exit code: none allowed

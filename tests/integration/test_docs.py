@@ -13,7 +13,7 @@ class DocsTest(unittest.TestCase):
     def test_readme_documents_every_variable(self):
         with open(os.path.join(SOURCE_DIR, "README.md")) as f:
             readme = f.read()
-        for prog in ("triage-store", "triage-gateway", "triage-enricher"):
+        for prog in ("triage-store", "triage-gateway", "triage-enricher", "triage-notifier"):
             r = subprocess.run([os.path.join(BIN_DIR, prog), "--help"], capture_output=True,
                                text=True, timeout=30)
             self.assertEqual(r.returncode, 0, r.stderr)

@@ -15,15 +15,17 @@ class JsonLogsTest(PipelineTest):
         s.start_gateway()
         s.wait_ready()
         s.start_enricher("enricher1", llm="rules")
+        s.start_notifier("notifier1")
         inc = s.submit(title="Disk Full", description="Production disk at 100%")
         s.wait_status(inc["id"], "triaged")
         wrong = "wrong-key-never-logged-0123456789"
         r = s.request("GET", "/incidents", headers={"X-API-KEY": wrong}, key=False)
         self.assertEqual(r.status, 401, r)
-        for name in ("enricher1", "gateway", "store"):
+        for name in ("notifier1", "enricher1", "gateway", "store"):
             self.assertEqual(s.stop(name), 0, name)
 
-        services = {"store": "store", "gateway": "gateway", "enricher1": "enricher"}
+        services = {"store": "store", "gateway": "gateway", "enricher1": "enricher",
+                    "notifier1": "notifier"}
         incident_lines = 0
         for name, service in services.items():
             text = s.procs[name].text()

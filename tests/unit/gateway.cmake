@@ -1,6 +1,7 @@
 # gateway: input validation, API keys, routes, static paths, SSE frames, configuration,
 # and the store client against a real nng REP peer.
 foreach(t test_gw_validate test_gw_auth test_gw_routes test_gw_static test_gw_sse test_gw_limit
+          test_gw_channels
           test_gw_config test_gw_integrations)
   triage_unit_test(${t} LIBS triage_gateway_core)
 endforeach()

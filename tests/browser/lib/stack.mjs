@@ -33,7 +33,7 @@ export async function waitFor(cond, { timeout = 15000, interval = 50, what = 'co
 
 export class Stack {
   /** Starts the pipeline; resolves once the gateway is ready. opts.llm: 'fake' | 'rules'. */
-  static async start({ llm = 'fake', enrichers = 2, name = 'browser' } = {}) {
+  static async start({ llm = 'fake', enrichers = 2, name = 'browser', notifier = false } = {}) {
     fs.mkdirSync(TMP_ROOT, { recursive: true });
     const dir = fs.mkdtempSync(path.join(TMP_ROOT, `${name}-js-`));
     const info = path.join(dir, 'stack.json');
@@ -41,7 +41,7 @@ export class Stack {
     const out = fs.openSync(log, 'a');
     const env = { ...process.env, PYTHONPATH: TESTS_DIR + (process.env.PYTHONPATH ? `:${process.env.PYTHONPATH}` : '') };
     const proc = spawn('python3', ['-m', 'harness.cli', '--info', info, '--llm', llm,
-      '--enrichers', String(enrichers), '--name', name], { cwd: TESTS_DIR, env, stdio: ['ignore', out, out] });
+      '--enrichers', String(enrichers), '--name', name, ...(notifier ? ['--notifier'] : [])], { cwd: TESTS_DIR, env, stdio: ['ignore', out, out] });
     fs.closeSync(out);
     const stack = new Stack(proc, dir, log);
     try {
