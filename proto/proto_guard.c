@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,6 +40,10 @@ static struct {
 	guard_entry *entries;
 	unsigned long heals, ticks;
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* Set by proto_guard_stop before it waits for mu: a tick in progress gives up its
+ * checks (each may otherwise take PROTO_GUARD_CHECK_MS) instead of holding up the stop. */
+static atomic_bool g_halt;
 
 static void entry_free(guard_entry *e)
 {
@@ -155,14 +160,30 @@ static bool check_accepting(guard_entry *e)
 	if (send(fd, hdr, sizeof hdr, MSG_NOSIGNAL) != (ssize_t)sizeof hdr)
 		goto out;
 	size_t got = 0;
-	while (got < sizeof peer) {
-		ssize_t n = recv(fd, peer + got, sizeof peer - got, 0);
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
-	}
 	int64_t until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
+	while (got < sizeof peer) {
+		if (atomic_load(&g_halt)) {
+			ok = true; /* stopping: no verdict, nothing reopened */
+			goto out;
+		}
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = until - tr_mono_ms();
+		if (left <= 0)
+			goto out;
+		if (poll(&pfd, 1, (int)(left < PROTO_GUARD_SLICE_MS ? left : PROTO_GUARD_SLICE_MS)) <= 0)
+			continue; /* a slice passed (or EINTR): look at g_halt again */
+		ssize_t n = recv(fd, peer + got, sizeof peer - got, MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			goto out;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
 	do {
+		if (atomic_load(&g_halt)) {
+			ok = true; /* stopping: no verdict, nothing reopened */
+			break;
+		}
 		if (!stat_read(e->lst, "accept", &now)) {
 			ok = true; /* closed meanwhile: the next tick drops it */
 			break;
@@ -207,7 +228,7 @@ static void reopen(guard_entry *e)
 /* One look at every listener (mu held). */
 static void guard_tick(void)
 {
-	for (guard_entry **pp = &g.entries; *pp;) {
+	for (guard_entry **pp = &g.entries; *pp && !atomic_load(&g_halt);) {
 		guard_entry *e = *pp;
 		uint64_t other = 0;
 		if (!sock_open(e->sock)) {
@@ -285,6 +306,7 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
 		pthread_cond_init(&g.cv, &ca);
 		pthread_condattr_destroy(&ca);
 		g.stop = false;
+		atomic_store(&g_halt, false);
 		g.entries = e; /* the thread ends at once with no entries */
 		if (pthread_create(&g.thread, NULL, guard_thread, NULL) != 0) {
 			g.entries = NULL;
@@ -304,6 +326,7 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
 
 void proto_guard_stop(void)
 {
+	atomic_store(&g_halt, true); /* a tick in progress stops checking at once */
 	pthread_mutex_lock(&g.mu);
 	g.stop = true;
 	pthread_cond_broadcast(&g.cv);

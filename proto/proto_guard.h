@@ -33,6 +33,7 @@
 
 #define PROTO_GUARD_TICK_MS 200
 #define PROTO_GUARD_CHECK_MS 1000
+#define PROTO_GUARD_SLICE_MS 20 /* a check looks for proto_guard_stop this often */
 
 /* How a listener is opened again: listens on url on s (TLS configured as the first
  * time), setting *out; returns an nng error. */
@@ -47,7 +48,9 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
 		      proto_guard_listen_fn relisten);
 
 /* Stops the guard thread and forgets every listener (they stay open). Call before
- * nng_fini(). Safe to call when nothing is guarded. */
+ * nng_fini(). Safe to call when nothing is guarded. Prompt: a check in progress is
+ * abandoned within PROTO_GUARD_SLICE_MS (it reopens nothing), so a stop never waits
+ * PROTO_GUARD_CHECK_MS per suspect listener. */
 void proto_guard_stop(void);
 
 /* Stops guarding socket s (waiting out a check or reopening in progress). Call it

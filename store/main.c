@@ -38,6 +38,7 @@
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_signal.h"
+#include "tr_time.h"
 
 #define STORE_MIGRATE_TIMEOUT_MS (30L * 60 * 1000)
 
@@ -67,6 +68,14 @@ static int store_prepare_db(const store_config *cfg)
 	return rc;
 }
 
+/* Logs how long the shutdown step just finished took; *t is when it began. */
+static void store_stop_step(const char *what, int64_t *t)
+{
+	int64_t now = tr_mono_ms();
+	tr_info("stopping: %s done in %lld ms", what, (long long)(now - *t));
+	*t = now;
+}
+
 int main(int argc, char **argv)
 {
 	store_config cfg;
@@ -81,6 +90,7 @@ int main(int argc, char **argv)
 	store_retention *retention = NULL;
 	store_rep *rep = NULL;
 	store_train *train = NULL;
+	int64_t stop_ms;
 
 	tr_signal_block();
 	if (tr_config_wants_help(argc, argv)) {
@@ -142,17 +152,27 @@ int main(int argc, char **argv)
 	tr_info("signal %d: stopping", sig);
 	status = 0;
 out:
+	/* each step's time is logged: a stop must finish well within a supervisor's grace */
+	stop_ms = tr_mono_ms();
 	proto_guard_stop(); /* no listener is reopened while the sockets close */
 	/* in order: no new requests; answer what is held; then the rest */
 	if (rep)
 		store_rep_quiesce(rep);
+	store_stop_step("guard, quiesce", &stop_ms);
 	store_ingest_stop(ingest);
+	store_stop_step("ingest writers", &stop_ms);
 	store_query_stop(query);
+	store_stop_step("query readers", &stop_ms);
 	store_rep_close(rep);
+	store_stop_step("rep", &stop_ms);
 	store_retention_stop(retention);
+	store_stop_step("retention", &stop_ms);
 	store_results_stop(results);
+	store_stop_step("results", &stop_ms);
 	store_dispatch_stop(dispatch);
+	store_stop_step("dispatch", &stop_ms);
 	store_train_stop(train);
+	store_stop_step("trainer", &stop_ms);
 	store_events_close(events);
 	store_enrichers_free(enrichers);
 	proto_tls_shutdown();
