@@ -29,12 +29,16 @@
 #define PROTO_LABEL_KEY_MAX 64
 #define PROTO_LABEL_VALUE_MAX 256
 #define PROTO_PARAMS_MAX 16             /* query parameters */
-#define PROTO_PARAM_VALUE_MAX 1024
+#define PROTO_PARAM_VALUE_MAX 4096     /* a resolution note (PROTO_NOTE_MAX) travels as one */
 #define PROTO_SUMMARY_MAX 600           /* triage summary: one or two sentences */
 #define PROTO_ACTIONS_MAX 5             /* suggested actions */
 #define PROTO_ACTION_MAX 200            /* one suggested action */
 #define PROTO_DETAIL_MAX 1024           /* failure detail */
 #define PROTO_JSON_MAX (200 * 1024)     /* a reply's JSON body */
+#define PROTO_NOTE_MAX 4096             /* a resolution note ("what fixed it") */
+#define PROTO_SIMILAR_MAX 5             /* similar past incidents in a job, ids in a result */
+#define PROTO_SIMILAR_NOTE_MAX 1024     /* a note as a job carries it (the store trims it) */
+#define PROTO_SIMILAR_BYTES (6 * 1024)  /* titles and notes of all of a job's similar entries */
 
 /* Default socket addresses (one host). Each is overridable by configuration; tcp://
  * URLs work for several hosts. The store listens on all four; gateways and enrichers
@@ -87,7 +91,14 @@ typedef enum {
 	PROTO_OP_STATS = 8,       /* pipeline panel figures */
 	PROTO_OP_SETTINGS_GET = 9,
 	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
+	/* 80-89: memory (similar incidents, resolution notes, triage feedback) */
+	PROTO_OP_SIMILAR = 80,    /* incident_id: its most similar earlier incidents */
+	PROTO_OP_FEEDBACK = 81,   /* incident_id; params: feedback (right|wrong) */
 } proto_op;
+
+/* Highest op number the decoder accepts: the reserved ranges end at 89 (each op is
+ * checked again by the store, which answers an unknown one with an error). */
+#define PROTO_OP_MAX 89
 
 typedef struct {
 	char *request_id; /* required */
@@ -108,6 +119,18 @@ typedef struct {
 	char *json;
 } proto_reply;
 
+/* One similar past (resolved) incident, as a job carries it for the backend to use as
+ * an example. Its text is data, never instructions. */
+typedef struct {
+	int64_t incident_id;
+	double score;          /* 0..1, higher is more similar */
+	char *title;           /* required */
+	char *severity;        /* effective (human override, else AI); "" if none */
+	char *category;        /* effective; "" if none */
+	bool human_labelled;   /* a responder set or confirmed (feedback right) the labels */
+	char *resolution_note; /* what fixed it, trimmed to PROTO_SIMILAR_NOTE_MAX; "" none */
+} proto_similar;
+
 /* PROTO_JOB: one attempt at triaging one incident. The enricher must report back
  * before lease_deadline_ms (wall clock) or the store re-dispatches the row. */
 typedef struct {
@@ -121,6 +144,10 @@ typedef struct {
 	char *service;
 	proto_kv *labels;
 	size_t nlabels;
+	/* optional: the most similar resolved incidents, best first (old stores send none;
+	 * the titles and notes of all entries together are at most PROTO_SIMILAR_BYTES) */
+	proto_similar *similar;
+	size_t nsimilar;
 } proto_job;
 
 typedef enum {
@@ -149,6 +176,9 @@ typedef struct {
 	int64_t latency_ms;
 	int64_t prompt_tokens;     /* -1 when the backend does not say */
 	int64_t completion_tokens; /* -1 when the backend does not say */
+	/* optional, TRIAGED: ids of the job's similar incidents the triage used */
+	int64_t *similar_used;
+	size_t nsimilar_used;
 } proto_result;
 
 typedef struct {

@@ -215,7 +215,7 @@ static void test_integer_ranges(void **state)
 		expect_invalid_both_ways(&m, why); \
 	} while (0)
 	BAD(PROTO_QUERY, m.u.query.op = 0, "op");
-	BAD(PROTO_QUERY, m.u.query.op = PROTO_OP_SETTINGS_PUT + 1, "op");
+	BAD(PROTO_QUERY, m.u.query.op = PROTO_OP_MAX + 1, "op");
 	BAD(PROTO_QUERY, m.u.query.incident_id = -1, "incident_id");
 	BAD(PROTO_REPLY, m.u.reply.code = -1, "code");
 	BAD(PROTO_REPLY, m.u.reply.code = TR_ERR__COUNT, "code");
