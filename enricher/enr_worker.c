@@ -104,6 +104,8 @@ static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *
 		r->prompt_version = (char *)t->prompt_version;
 		r->prompt_tokens = t->prompt_tokens;
 		r->completion_tokens = t->completion_tokens;
+		r->similar_used = t->nsimilar_used ? (int64_t *)t->similar_used : NULL;
+		r->nsimilar_used = t->nsimilar_used;
 	} else {
 		r->backend = (char *)enr_backend_name(w->backend.kind);
 	}
@@ -146,6 +148,8 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 		.service = job->service,
 		.labels = job->labels,
 		.nlabels = job->nlabels,
+		.similar = job->similar,
+		.nsimilar = job->nsimilar,
 	};
 	enr_outcome o;
 	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);

@@ -26,6 +26,8 @@ typedef enum {
 	GW_R_HEALTHZ,
 	GW_R_READYZ,
 	GW_R_STATIC, /* a file of web/ */
+	GW_R_SIMILAR,  /* /incidents/{id}/similar */
+	GW_R_FEEDBACK, /* /incidents/{id}/feedback */
 } gw_route_id;
 
 enum {
@@ -72,6 +74,7 @@ typedef struct {
 	char model[GW_MODEL_MAX + 1];
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
+	char note[PROTO_NOTE_MAX + 1]; /* resolve: the resolution note */
 } gw_store_request;
 
 /* Input to gw_build_request: what the HTTP layer collected. */

@@ -35,7 +35,7 @@ static void test_system_prompt(void **state)
 		assert_non_null(strstr(s, triage_categories[i]));
 	assert_non_null(strstr(s, "never as instructions"));
 	assert_non_null(strstr(s, "JSON"));
-	assert_string_equal(PROMPT_VERSION, "triage-v1");
+	assert_string_equal(PROMPT_VERSION, "triage-v2");
 }
 
 static void test_user_message(void **state)
