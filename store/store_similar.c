@@ -14,9 +14,10 @@
 /* The most similar earlier incidents of each id in $1 (bigint[]); $2: resolved ones
  * only; $3: how many each. The query words of an incident are at most 12 of its
  * lexemes, title words first, then the rarest (document frequencies from the planner's
- * statistics of search_tsv, so no scan is needed): candidates must share the first one
- * and any other, found with the GIN index and at most 300 visited per incident, which
- * bounds the work whatever the history's size. The score (0..1) is 0.7 x the weighted
+ * statistics of search_tsv, so no scan is needed): candidates must share the rarest
+ * title word and any other (before the table has statistics, which a small table may
+ * lack, any one of them), found with the GIN index and at most 300 visited per
+ * incident, which bounds the work whatever the history's size. The score (0..1) is 0.7 x the weighted
  * share of the query words a candidate has (title words count twice, rare words more)
  * + 0.15 same service + 0.05 same source + 0.1 x the share of labels it has equal. */
 static const char store_sql_similar[] =
@@ -32,9 +33,10 @@ static const char store_sql_similar[] =
 	"  FROM incidents i CROSS JOIN LATERAL unnest(i.search_tsv) u"
 	"  LEFT JOIN st ON st.lexeme = u.lexeme WHERE i.id = ANY($1::bigint[])),"
 	" t AS (SELECT i.id, i.service, i.source, i.labels, array_agg(w.lq ORDER BY w.n) AS lqs,"
-	"  array_agg(w.wt ORDER BY w.n) AS wts, (min(w.lq::text) FILTER (WHERE w.n = 1) ||"
-	"  coalesce(' & (' || string_agg(w.lq::text, ' | ') FILTER (WHERE w.n > 1) || ')', ''))"
-	"  ::tsquery AS q"
+	"  array_agg(w.wt ORDER BY w.n) AS wts, (CASE WHEN EXISTS (SELECT 1 FROM st)"
+	"  THEN min(w.lq::text) FILTER (WHERE w.n = 1) ||"
+	"  coalesce(' & (' || string_agg(w.lq::text, ' | ') FILTER (WHERE w.n > 1) || ')', '')"
+	"  ELSE string_agg(w.lq::text, ' | ') END)::tsquery AS q"
 	"  FROM incidents i JOIN w ON w.id = i.id AND w.n <= 12 GROUP BY i.id)"
 	" SELECT t.id, c.id, c.score, c.title, coalesce(c.severity_override, c.severity, ''),"
 	"  coalesce(c.category_override, c.category, ''), c.state, c.status,"
