@@ -12,6 +12,8 @@
    calls in flight, for M = 1, 2, 4, over a backlog of 25 rounds: triages/s against the
    ideal M*C/0.2 (target 90%), both in the steady state (middle 80% of completions) and
    for draining the whole batch (first to last completion).
+4. Memory at 1,000,000 incidents (bench/memory.py): COPY load, the 011 upgrade's cost,
+   p50/p99 of similar incidents (target p99 <= 50 ms) and of q= text search, with plans.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import sys
 import time
 
 from harness import Postgres, Stack, wait_for
+from memory import memory
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -172,7 +175,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "memory"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -197,6 +200,13 @@ def main():
                       f"{s['steady_ratio'] * 100:.0f}%, batch drain {s['drain_per_s']}/s = "
                       f"{s['drain_ratio'] * 100:.0f}% of ideal {s['ideal_per_s']}/s "
                       f"(target 90%)", flush=True)
+        if args.only in (None, "memory"):
+            m = memory(pg)
+            print(f"memory ({m['rows']} incidents): similar p50 {m['similar']['p50_ms']} ms "
+                  f"p99 {m['similar']['p99_ms']} ms (target <= 50 ms) | q= common word p99 "
+                  f"{m['q_common']['p99_ms']} ms, rare word p99 {m['q_rare']['p99_ms']} ms | "
+                  f"011 upgrade {m['upgrade_011_s']} s after COPY {m['copy_s']} s",
+                  flush=True)
     finally:
         pg.destroy()
 

@@ -1,5 +1,6 @@
 """Realistic incident history for the memory benchmark and the query-plan test: rows in
-PostgreSQL COPY text format on stdout (columns: COLUMNS below). Deterministic per seed.
+PostgreSQL COPY text format on stdout (columns: COLUMNS below; with "pre011" as the third
+argument COLUMNS_PRE011, the schema before migration 011). Deterministic per seed.
 
     python3 bench/incidents_gen.py 1000000 | psql -c "COPY incidents (...) FROM STDIN"
 """
@@ -12,6 +13,8 @@ COLUMNS = ("request_id, title, description, source, service, labels, fingerprint
            "summary, severity, category, backend, model, prompt_version, triaged_at, "
            "finished_at, state, resolved_at, resolution_note, triage_feedback, created_at, "
            "updated_at, last_seen_at")
+
+COLUMNS_PRE011 = COLUMNS.replace("resolution_note, triage_feedback, ", "")
 
 SERVICES = ["payments", "checkout", "search", "auth", "billing", "inventory", "orders",
             "notifications", "reporting", "gateway", "catalog", "shipping", "ledger", "profile"]
@@ -113,6 +116,7 @@ def iso(epoch):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    pre011 = len(sys.argv) > 3 and sys.argv[3] == "pre011"
     out = sys.stdout
     buf = []
     for fields, created, resolved in rows(n, seed):
@@ -120,6 +124,8 @@ def main():
         fields[14] = fields[15] = c                          # triaged_at, finished_at
         fields[17] = iso(created + 3600) if resolved else None  # resolved_at
         fields[20] = fields[21] = fields[22] = c
+        if pre011:
+            del fields[18:20]  # resolution_note, triage_feedback
         buf.append("\t".join(esc(f) for f in fields))
         if len(buf) >= 5000:
             out.write("\n".join(buf) + "\n")
