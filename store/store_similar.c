@@ -44,8 +44,8 @@ static const char store_sql_similar[] =
 	"  c.triage_feedback, c.human_labelled"
 	" FROM t CROSS JOIN LATERAL (SELECT c.*, round((0.7 * (SELECT sum(x.wt) FILTER"
 	"  (WHERE c.search_tsv @@ x.lq) / sum(x.wt) FROM unnest(t.lqs, t.wts) x(lq, wt))"
-	"  + 0.15 * (t.service IS NOT NULL AND c.service = t.service)::int"
-	"  + 0.05 * (t.source IS NOT NULL AND c.source = t.source)::int"
+	"  + 0.15 * coalesce(c.service = t.service, false)::int"
+	"  + 0.05 * coalesce(c.source = t.source, false)::int"
 	"  + 0.1 * coalesce((SELECT count(*) FILTER (WHERE c.labels ->> x.key = x.value)::float8"
 	"  / nullif(count(*), 0) FROM jsonb_each_text(t.labels) x), 0))::numeric, 4)::float8"
 	"  AS score,"
@@ -55,8 +55,8 @@ static const char store_sql_similar[] =
 	"  c.category, c.severity_override, c.category_override, c.state, c.status,"
 	"  c.created_at, c.resolved_at, c.resolution_note, c.triage_feedback FROM incidents c"
 	"  WHERE c.search_tsv @@ t.q AND c.id < t.id AND (NOT $2::bool OR c.state = 'resolved')"
-	"  LIMIT 300) c ORDER BY score DESC, c.id DESC LIMIT $3) c"
-	" ORDER BY t.id, c.score DESC, c.id DESC";
+	"  LIMIT 300) c ORDER BY score DESC NULLS LAST, c.id DESC LIMIT $3) c"
+	" ORDER BY t.id, c.score DESC NULLS LAST, c.id DESC";
 
 enum { S_FOR, S_ID, S_SCORE, S_TITLE, S_SEV, S_CAT, S_STATE, S_STATUS, S_CREATED,
        S_RESOLVED, S_NOTE, S_FEEDBACK, S_HUMAN };
@@ -117,8 +117,9 @@ int store_similar_run(store_reader *r, store_call *call)
 	store_buf_init(&b, PROTO_JSON_MAX);
 	store_buf_adds(&b, "{\"items\":[");
 	for (int i = 0; i < PQntuples(res); i++) {
+		const char *score = PQgetvalue(res, i, S_SCORE);
 		store_buf_addf(&b, "%s{\"id\":%s,\"score\":%s", i ? "," : "", PQgetvalue(res, i, S_ID),
-			       PQgetvalue(res, i, S_SCORE));
+			       *score ? score : "0");
 		store_json_field(&b, "title", res, i, S_TITLE);
 		store_json_field(&b, "severity", res, i, S_SEV);
 		store_json_field(&b, "category", res, i, S_CAT);
