@@ -205,6 +205,7 @@ def main():
             print(f"memory ({m['rows']} incidents): similar p50 {m['similar']['p50_ms']} ms "
                   f"p99 {m['similar']['p99_ms']} ms (target <= 50 ms) | q= common word p99 "
                   f"{m['q_common']['p99_ms']} ms, rare word p99 {m['q_rare']['p99_ms']} ms | "
+                  f"created->dispatched p99 {m['dispatch']['p99_ms']} ms (similar attached) | "
                   f"011 upgrade {m['upgrade_011_s']} s after COPY {m['copy_s']} s",
                   flush=True)
     finally:

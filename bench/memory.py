@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from harness import DEV_KEY, SOURCE_DIR, Stack
+from harness import DEV_KEY, SOURCE_DIR, Stack, wait_for
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import incidents_gen  # noqa: E402
@@ -131,6 +131,24 @@ def memory(pg, rows=None, samples=300):
                               ("disk", "pool", "timeout", "error")] * (samples // 4)))
         out["q_rare"] = percentiles(latencies(
             stack.http_port, [f"/incidents?q={h}&limit=50" for h in hosts] * (samples // 6)))
+        # Dispatch with similar incidents attached: a burst of submits triaged by the
+        # rules; created -> dispatched from the timeline's own timestamps.
+        stack.start_enricher("rules", env={"TRIAGE_LLM_BACKEND": "rules",
+                                           "TRIAGE_ENRICHER_SLOTS": "16"})
+        first = rows + 1
+        for i in range(200):
+            t = incidents_gen.TEMPLATES[i % len(incidents_gen.TEMPLATES)][0]
+            stack.submit(title=t.format(host=f"db-paym-{i % 60:02d}", service="payments",
+                                        region="eu-west-1", ver="v1.2.3"),
+                         description="bench burst", service="payments")
+        wait_for(lambda: stack.scalar("SELECT count(*) FROM incidents WHERE id >= %d AND"
+                                      " status = 'triaged'" % first) == "200", 600,
+                 "the burst to be triaged")
+        lat = [float(v[0]) for v in stack.sql(
+            "SELECT extract(epoch FROM d.at - c.at) * 1000 FROM incident_events c"
+            " JOIN incident_events d ON d.incident_id = c.incident_id AND d.kind = 'dispatched'"
+            f" WHERE c.kind = 'created' AND c.incident_id >= {first}")]
+        out["dispatch"] = percentiles(lat)
         print(json.dumps({"memory_queries": out}), flush=True)
         for name, marker in (("similar", "c.search_tsv @@ t.q"),
                              ("q common (disk)", "%disk%"), ("q rare (cache-auth-17)",

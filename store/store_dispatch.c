@@ -175,7 +175,9 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 	size_t nids = 0;
 	for (int r = 0; r < PQntuples(res) && nids < STORE_CLAIM_MAX; r++)
 		ids[nids++] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	int64_t t0 = tr_mono_ms();
 	store_similar_set *similar = store_similar_for_jobs(d->db, ids, nids);
+	tr_debug("similar incidents for %zu jobs in %lld ms", nids, (long long)(tr_mono_ms() - t0));
 	for (int r = 0; r < PQntuples(res); r++) {
 		proto_kv labels[PROTO_LABELS_MAX];
 		json_t *doc = NULL;
