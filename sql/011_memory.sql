@@ -29,16 +29,21 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX incidents_title_trgm ON incidents USING gin (title gin_trgm_ops);
 CREATE INDEX incidents_description_trgm ON incidents USING gin (description gin_trgm_ops);
 
--- The incident JSON gains resolution_note and triage_feedback, and its triage the ids
--- of the similar incidents it used (similar_used). The function as earlier migrations
--- left it is kept under another name and extended, so whatever they added stays.
+-- The incident JSON gains resolution_note and triage_feedback (last, as the store's
+-- reply to a submit writes them too), and its triage the ids of the similar incidents it
+-- used (similar_used, after triaged_at). The function as earlier migrations left it is
+-- kept under another name and extended as text, so whatever they added stays and the
+-- key order does not change.
 ALTER FUNCTION triage_incident_json(incidents) RENAME TO triage_incident_json_pre011;
 CREATE FUNCTION triage_incident_json(i incidents) RETURNS json
 LANGUAGE sql STABLE AS $$
-    SELECT (CASE WHEN i.triaged_at IS NULL THEN b
-                 ELSE jsonb_set(b, '{triage,similar_used}',
-                                to_jsonb(coalesce(i.similar_used, '{}'::bigint[]))) END)::json
-    FROM (SELECT triage_incident_json_pre011(i)::jsonb
-                 || jsonb_build_object('resolution_note', i.resolution_note,
-                                       'triage_feedback', i.triage_feedback) AS b) x
+    SELECT (left(CASE WHEN i.triaged_at IS NULL THEN j
+                      ELSE regexp_replace(j, '("triaged_at" : "[0-9T:.Z-]+")}',
+                                          '\1, "similar_used" : '
+                                          || to_json(coalesce(i.similar_used, '{}'))::text
+                                          || '}') END, -1)
+            || ', "resolution_note" : ' || coalesce(to_json(i.resolution_note)::text, 'null')
+            || ', "triage_feedback" : ' || coalesce(to_json(i.triage_feedback)::text, 'null')
+            || '}')::json
+    FROM (SELECT triage_incident_json_pre011(i)::text AS j) x
 $$;

@@ -220,7 +220,8 @@ char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms)
 			   "\"override\":{\"severity\":null,\"category\":null},"
 			   "\"severity\":null,\"category\":null,\"state\":\"open\",\"version\":1");
 	store_buf_addf(&b, ",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"last_seen_at\":\"%s\","
-			   "\"acknowledged_at\":null,\"resolved_at\":null}",
+			   "\"acknowledged_at\":null,\"resolved_at\":null,"
+			   "\"resolution_note\":null,\"triage_feedback\":null}",
 		       ts, ts, ts);
 	return store_buf_take(&b);
 }
