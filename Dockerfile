@@ -1,4 +1,5 @@
-# One image with the three programs; compose.yaml runs each as its own service.
+# One image with the pipeline's programs; compose.yaml runs each as its own service.
+# Debian 12 and the same Debian packages as `make run` (scripts/deps.sh build).
 FROM debian:12 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libnng-dev libmsgpack-dev libmicrohttpd-dev \

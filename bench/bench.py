@@ -12,7 +12,9 @@
    calls in flight, for M = 1, 2, 4, over a backlog of 25 rounds: triages/s against the
    ideal M*C/0.2 (target 90%), both in the steady state (middle 80% of completions) and
    for draining the whole batch (first to last completion).
-4. Memory at 1,000,000 incidents (bench/memory.py): COPY load, the 011 upgrade's cost,
+4. The gateway's RSS with 1,000 live event streams, and one event reaching them all
+   (bench_streams.py). Target: <= 64 MB.
+5. Memory at 1,000,000 incidents (bench/memory.py): COPY load, the 011 upgrade's cost,
    p50/p99 of similar incidents (target p99 <= 50 ms) and of q= text search, with plans.
 """
 
@@ -26,6 +28,8 @@ import time
 
 from harness import Postgres, Stack, wait_for
 from memory import memory
+
+import bench_streams
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -175,7 +179,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "memory"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "memory", "streams"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -208,6 +212,8 @@ def main():
                   f"created->dispatched p99 {m['dispatch']['p99_ms']} ms (similar attached) | "
                   f"011 upgrade {m['upgrade_011_s']} s after COPY {m['copy_s']} s",
                   flush=True)
+        if args.only in (None, "streams"):
+            bench_streams.streams_rss(lambda name: bench_stack(name, pg), loadavg)
     finally:
         pg.destroy()
 

@@ -1,7 +1,9 @@
 /* tr_log: one line per event on stderr, with time, level, service and, where there is
- * one, the incident id. The level is checked before arguments are formatted.
+ * one, the incident id. The level is checked before arguments are formatted. Two forms,
+ * chosen once at start (TRIAGE_LOG_FORMAT):
  *
  *   2026-11-25T13:00:00.123Z INFO  store incident=42 dispatched attempt=1
+ *   {"time":"2026-11-25T13:00:00.123Z","level":"info","service":"store","incident":42,"msg":"dispatched attempt=1"}
  *
  * Thread-safe: each line is written with a single write(2). Never log API keys. */
 #ifndef TR_LOG_H
@@ -17,12 +19,25 @@ typedef enum {
 	TR_LOG_ERROR,
 } tr_log_level;
 
-/* The only mutable global of the library: the threshold, set once at start by
- * tr_log_init() and read (never written) by every thread afterwards. */
+typedef enum {
+	TR_LOG_TEXT = 0,
+	TR_LOG_JSON,
+} tr_log_format;
+
+/* The only mutable globals of the library: the threshold and the format, set once at
+ * start by tr_log_init() and tr_log_set_format() and read (never written) by every
+ * thread afterwards. */
 extern tr_log_level tr_log_threshold;
 
 /* Sets the service name (copied, at most 31 bytes) and the threshold. */
 void tr_log_init(const char *service, tr_log_level threshold);
+
+/* Chooses the form of every following line (default TR_LOG_TEXT). Call at start, before
+ * threads exist. */
+void tr_log_set_format(tr_log_format format);
+
+/* Parses "text" | "json"; returns false on anything else (and leaves *out alone). */
+bool tr_log_format_parse(const char *text, tr_log_format *out);
 
 /* Parses "debug" | "info" | "warn" | "error"; returns false on anything else. */
 bool tr_log_level_parse(const char *text, tr_log_level *out);

@@ -56,6 +56,16 @@ const tr_cfg_item enr_config_items[] = {
 	 "on SIGTERM, how long calls in flight may finish before they are abandoned and released"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", O(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", O(log_format), 0, 0, "text|json",
+	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
+	{"TRIAGE_TLS_CA", TR_CFG_STR, "", O(tls_ca), 0, 0, NULL,
+	 "PEM file of the private CA that signs every service's certificate (tls+tcp:// addresses)"},
+	{"TRIAGE_TLS_CERT", TR_CFG_STR, "", O(tls_cert), 0, 0, NULL,
+	 "PEM file of this process's certificate, signed by TRIAGE_TLS_CA"},
+	{"TRIAGE_TLS_KEY", TR_CFG_STR, "", O(tls_key), 0, 0, NULL,
+	 "PEM file of this process's private key"},
+	{"TRIAGE_TLS_SERVER_NAME", TR_CFG_STR, "triage-store", O(tls_server_name), 0, 0, NULL,
+	 "the name the store's certificate must carry (checked when dialing tls+tcp://)"},
 };
 const size_t enr_config_nitems = sizeof enr_config_items / sizeof enr_config_items[0];
 

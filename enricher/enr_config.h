@@ -30,6 +30,11 @@ typedef struct {
 	long heartbeat_ms;
 	long grace_ms;          /* SIGTERM: how long in-flight calls may still run */
 	char *log_level;
+	char *log_format;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_server_name;
 } enr_config;
 
 extern const tr_cfg_item enr_config_items[];

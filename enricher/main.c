@@ -9,6 +9,8 @@
 #include "enr_config.h"
 #include "enr_worker.h"
 #include "oneshot.h"
+#include "proto_tls.h"
+#include "tr_err.h"
 #include "tr_log.h"
 #include "tr_signal.h"
 
@@ -49,6 +51,16 @@ int main(int argc, char **argv)
 	tr_log_level level = TR_LOG_INFO;
 	tr_log_level_parse(cfg.log_level, &level);
 	tr_log_init("enricher", level);
+	tr_log_format log_format = TR_LOG_TEXT;
+	tr_log_format_parse(cfg.log_format, &log_format);
+	tr_log_set_format(log_format);
+	proto_tls_files tls = {cfg.tls_ca, cfg.tls_cert, cfg.tls_key, cfg.tls_server_name};
+	char tls_err[256];
+	if (proto_tls_configure(&tls, tls_err, sizeof tls_err) != TR_OK) {
+		fprintf(stderr, "triage-enricher: %s\n", tls_err);
+		enr_config_free(&cfg);
+		return 2;
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		tr_error("curl_global_init failed");
 		enr_config_free(&cfg);
@@ -71,6 +83,7 @@ int main(int argc, char **argv)
 	}
 	llm_http_free(h);
 	curl_global_cleanup();
+	proto_tls_shutdown();
 	enr_config_free(&cfg);
 	return code;
 }

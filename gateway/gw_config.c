@@ -50,6 +50,16 @@ const tr_cfg_item gw_config_items[] = {
 	 "this gateway's name in event streams (default: host:port)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", GW_CFG(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", GW_CFG(log_format), 0, 0, "text|json",
+	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
+	{"TRIAGE_TLS_CA", TR_CFG_STR, "", GW_CFG(tls_ca), 0, 0, NULL,
+	 "PEM file of the private CA that signs every service's certificate (tls+tcp:// addresses)"},
+	{"TRIAGE_TLS_CERT", TR_CFG_STR, "", GW_CFG(tls_cert), 0, 0, NULL,
+	 "PEM file of this process's certificate, signed by TRIAGE_TLS_CA"},
+	{"TRIAGE_TLS_KEY", TR_CFG_STR, "", GW_CFG(tls_key), 0, 0, NULL,
+	 "PEM file of this process's private key"},
+	{"TRIAGE_TLS_SERVER_NAME", TR_CFG_STR, "triage-store", GW_CFG(tls_server_name), 0, 0, NULL,
+	 "the name the store's certificate must carry (checked when dialing tls+tcp://)"},
 };
 
 const size_t gw_config_nitems = sizeof gw_config_items / sizeof gw_config_items[0];

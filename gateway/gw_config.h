@@ -27,6 +27,11 @@ typedef struct {
 	long sse_queue;
 	char *gateway_id;
 	char *log_level;
+	char *log_format;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
+	char *tls_server_name;
 
 	/* Derived by gw_config_load. */
 	struct sockaddr_storage addr;

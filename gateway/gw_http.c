@@ -54,6 +54,27 @@ static void gw_warn_unavailable(gw_http *h, const char *detail)
 		tr_warn("answering 503: %s", detail);
 }
 
+/* GET /metrics: the gateway's figures and the store's (json is its reply body, or NULL
+ * when the store did not answer). */
+static enum MHD_Result gw_respond_metrics(gw_req *r, const char *json)
+{
+	json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+	const char *store_text = json_string_value(json_object_get(o, "text"));
+	char *text = gw_metrics_render(r->h->metrics, r->h->id, store_text);
+	json_decref(o);
+	if (!text)
+		return gw_respond_error(r, 500, "internal", "out of memory", NULL);
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	return gw_queue(r, 200, resp, false, NULL);
+}
+
 static enum MHD_Result gw_finish_store(gw_req *r)
 {
 	gw_http *h = r->h;
@@ -64,6 +85,13 @@ static enum MHD_Result gw_finish_store(gw_req *r)
 	gw_call_release(r->call);
 	r->call = NULL;
 
+	if (r->match.id == GW_R_METRICS) {
+		bool ok = rc == TR_OK && reply.u.reply.code == TR_OK;
+		ret = gw_respond_metrics(r, ok ? reply.u.reply.json : NULL);
+		if (rc == TR_OK)
+			proto_msg_free(&reply);
+		return ret;
+	}
 	if (rc != TR_OK) {
 		if (rc == TR_ERR_TIMEOUT || rc == TR_ERR_UNAVAILABLE) {
 			long ms = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms
@@ -412,6 +440,8 @@ static void gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		gw_call_release(r->call);
 	if (r->parked)
 		atomic_fetch_sub(&r->h->parked, 1);
+	gw_metrics_request(r->h->metrics, r->match.id, r->method, r->status,
+			   tr_mono_us() - r->start_us);
 	if (r->path[0])
 		tr_debug("http %s -> %d (%lld us%s)", r->path, r->status,
 			 (long long)(tr_mono_us() - r->start_us),
@@ -451,6 +481,12 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	if (!h)
 		return TR_ERR_NOMEM;
 	h->deps = *deps;
+	h->metrics = gw_metrics_new();
+	if (!h->metrics) {
+		free(h);
+		return TR_ERR_NOMEM;
+	}
+	snprintf(h->id, sizeof h->id, "%s", deps->gateway_id ? deps->gateway_id : "");
 	atomic_init(&h->parked, 0);
 	atomic_init(&h->last_warn_ms, 0);
 	const gw_config *cfg = deps->cfg;
@@ -475,6 +511,7 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	if (!h->daemon) {
 		tr_error("http: cannot listen on %s port %ld (in use, or not an address here?)",
 			 cfg->http_addr, cfg->http_port);
+		gw_metrics_free(h->metrics);
 		free(h);
 		return TR_ERR_IO;
 	}
@@ -514,5 +551,6 @@ void gw_http_stop(gw_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon);
+	gw_metrics_free(h->metrics);
 	free(h);
 }

@@ -21,6 +21,7 @@ typedef struct {
 	gw_store *store;
 	gw_sse *sse;
 	const char *web_root; /* resolved absolute path of the web directory */
+	const char *gateway_id; /* this gateway's name in /metrics (copied at start) */
 } gw_http_deps;
 
 /* Starts listening. On failure logs why. Free with gw_http_stop. */

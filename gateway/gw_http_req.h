@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "gw_http.h"
+#include "gw_metrics.h"
 #include "gw_routes.h"
 
 /* No inline script, no plugins, no framing: the dashboard loads only its own files. */
@@ -25,6 +26,8 @@ struct gw_http {
 	atomic_long parked;          /* requests suspended waiting for the store */
 	_Atomic int64_t last_warn_ms; /* last "answering 503" log line */
 	uint16_t port;
+	gw_metrics *metrics;
+	char id[300]; /* this gateway's name in /metrics */
 };
 
 typedef enum { GW_PH_BODY, GW_PH_WAIT, GW_PH_DONE } gw_phase;

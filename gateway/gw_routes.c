@@ -20,6 +20,7 @@ static const struct {
 	{"/events", GW_R_EVENTS, GW_M_GET, true},
 	{"/healthz", GW_R_HEALTHZ, GW_M_GET | GW_M_HEAD, false},
 	{"/readyz", GW_R_READYZ, GW_M_GET | GW_M_HEAD, false},
+	{"/metrics", GW_R_METRICS, GW_M_GET, true}, /* role: viewer */
 };
 
 static const struct {
@@ -190,6 +191,7 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 	case GW_R_SIMILAR: gw_query(out, PROTO_OP_SIMILAR, m->incident_id); break;
 	case GW_R_STATS: gw_query(out, PROTO_OP_STATS, 0); break;
 	case GW_R_READYZ: gw_query(out, PROTO_OP_READY, 0); break;
+	case GW_R_METRICS: gw_query(out, PROTO_OP_METRICS, 0); break;
 	case GW_R_SETTINGS:
 		if (in->method == GW_M_PUT) {
 			if (!gw_validate_settings(in->body, in->body_len, out->model, detail, dlen))

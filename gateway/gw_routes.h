@@ -28,6 +28,7 @@ typedef enum {
 	GW_R_STATIC, /* a file of web/ */
 	GW_R_SIMILAR,  /* /incidents/{id}/similar */
 	GW_R_FEEDBACK, /* /incidents/{id}/feedback */
+	GW_R_METRICS, /* /metrics: Prometheus text */
 } gw_route_id;
 
 enum {

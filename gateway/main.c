@@ -13,6 +13,7 @@
 #include "gw_http.h"
 #include "gw_sse.h"
 #include "gw_store.h"
+#include "proto_tls.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_signal.h"
@@ -41,6 +42,15 @@ int main(int argc, char **argv)
 	}
 	tr_log_level_parse(cfg.log_level, &level);
 	tr_log_init("gateway", level);
+	tr_log_format log_format = TR_LOG_TEXT;
+	tr_log_format_parse(cfg.log_format, &log_format);
+	tr_log_set_format(log_format);
+	proto_tls_files tls = {cfg.tls_ca, cfg.tls_cert, cfg.tls_key, cfg.tls_server_name};
+	if (proto_tls_configure(&tls, err, sizeof err) != TR_OK) {
+		fprintf(stderr, "triage-gateway: %s\n", err);
+		exit_code = 2;
+		goto out;
+	}
 
 	if (gw_auth_create(cfg.api_keys, cfg.loopback, &auth, err, sizeof err) != TR_OK) {
 		tr_error("refusing to start on %s: %s", cfg.http_addr, err);
@@ -75,7 +85,7 @@ int main(int argc, char **argv)
 	};
 	if (gw_sse_start(&sopts, &sse) != TR_OK)
 		goto out;
-	gw_http_deps deps = {&cfg, auth, store, sse, web_root};
+	gw_http_deps deps = {&cfg, auth, store, sse, web_root, gateway_id};
 	if (gw_http_start(&deps, &http) != TR_OK)
 		goto out;
 	tr_info("listening on http://%s%s%s:%u/ (store %s, events %s, %ld threads%s)",
@@ -105,6 +115,7 @@ out:
 	gw_sse_stop(sse);
 	gw_store_close(store);
 	gw_auth_free(auth);
+	proto_tls_shutdown();
 	nng_fini(); /* nng frees closed sockets in the background: wait for it */
 	if (exit_code == 0)
 		tr_info("stopped");

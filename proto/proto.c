@@ -413,12 +413,11 @@ const char *proto_op_name(int op)
 		[PROTO_OP_STATS] = "stats",
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
+		[PROTO_OP_METRICS] = "metrics",
+		[PROTO_OP_SIMILAR] = "similar",
+		[PROTO_OP_FEEDBACK] = "feedback",
 	};
-	if (op == PROTO_OP_SIMILAR)
-		return "similar";
-	if (op == PROTO_OP_FEEDBACK)
-		return "feedback";
-	if (op < PROTO_OP_READY || op > PROTO_OP_SETTINGS_PUT)
+	if (op < PROTO_OP_READY || op > PROTO_OP_METRICS || !names[op])
 		return "unknown";
 	return names[op];
 }

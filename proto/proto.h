@@ -94,11 +94,12 @@ typedef enum {
 	/* 80-89: memory (similar incidents, resolution notes, triage feedback) */
 	PROTO_OP_SIMILAR = 80,    /* incident_id: its most similar earlier incidents */
 	PROTO_OP_FEEDBACK = 81,   /* incident_id; params: feedback (right|wrong) */
+	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 } proto_op;
 
-/* Highest op number the decoder accepts: the reserved ranges end at 89 (each op is
- * checked again by the store, which answers an unknown one with an error). */
-#define PROTO_OP_MAX 89
+/* Highest op number the decoder accepts: the reserved ranges (to 89) and METRICS (each
+ * op is checked again by the store, which answers an unknown one with an error). */
+#define PROTO_OP_MAX PROTO_OP_METRICS
 
 typedef struct {
 	char *request_id; /* required */

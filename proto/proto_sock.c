@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "proto_tls.h"
 #include "tr_err.h"
 #include "tr_log.h"
 
@@ -229,7 +230,19 @@ int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out)
 		return rc;
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
-	int rv = nng_listen(s, url, NULL, 0);
+	int rv;
+	if (proto_tls_url(url)) {
+		nng_listener l;
+		rv = nng_listener_create(&l, s, url);
+		if (rv == 0 && proto_tls_listener(l, url) != TR_OK) {
+			nng_close(s);
+			return TR_ERR_INVALID;
+		}
+		if (rv == 0)
+			rv = nng_listener_start(l, 0);
+	} else {
+		rv = nng_listen(s, url, NULL, 0);
+	}
 	if (rv != 0) {
 		rc = nng_fail(rv, "listen", url);
 		nng_close(s);
@@ -249,7 +262,19 @@ int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
 		return TR_ERR_INVALID;
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
-	int rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	int rv;
+	if (proto_tls_url(url)) {
+		nng_dialer d;
+		rv = nng_dialer_create(&d, s, url);
+		if (rv == 0 && proto_tls_dialer(d, url) != TR_OK) {
+			nng_close(s);
+			return TR_ERR_INVALID;
+		}
+		if (rv == 0)
+			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	} else {
+		rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	}
 	if (rv != 0) {
 		rc = nng_fail(rv, "dial", url);
 		nng_close(s);

@@ -11,7 +11,7 @@ want=(build-essential cmake pkg-config git
       postgresql-15 postgresql-client-15 python3 util-linux curl)
 case "${1:-build}" in
   build) ;;
-  test) want+=(chromium) ;;
+  test) want+=(chromium python3-yaml systemd prometheus openssl iproute2) ;;
   bench) want+=(wrk) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac

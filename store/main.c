@@ -9,6 +9,7 @@
  *   reader xN   QUERYs: reads, actions, stats, settings (store_query.c), TRIAGE_READERS
  *   dispatcher  jobs within enricher credits; lease expiry sweep (store_dispatch.c)
  *   results     results and heartbeats from enrichers (store_results.c)
+ *   retention   deletes old resolved incidents, when configured (store_retention.c)
  * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
  * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
  * (store_events.c). Shutdown: stop handing calls over, drain writers and readers
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "proto_tls.h"
 #include "store_config.h"
 #include "store_db.h"
 #include "store_dispatch.h"
@@ -27,6 +29,7 @@
 #include "store_query.h"
 #include "store_rep.h"
 #include "store_results.h"
+#include "store_retention.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_signal.h"
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
 	store_query *query = NULL;
 	store_ingest *ingest = NULL;
 	store_results *results = NULL;
+	store_retention *retention = NULL;
 	store_rep *rep = NULL;
 
 	tr_signal_block();
@@ -87,6 +91,15 @@ int main(int argc, char **argv)
 	tr_log_level level = TR_LOG_INFO;
 	tr_log_level_parse(cfg.log_level, &level);
 	tr_log_init("store", level);
+	tr_log_format log_format = TR_LOG_TEXT;
+	tr_log_format_parse(cfg.log_format, &log_format);
+	tr_log_set_format(log_format);
+	proto_tls_files tls = {cfg.tls_ca, cfg.tls_cert, cfg.tls_key, NULL};
+	if (proto_tls_configure(&tls, err, sizeof err) != TR_OK) {
+		fprintf(stderr, "triage-store: %s\n", err);
+		store_config_free(&cfg);
+		return 2;
+	}
 	tr_info("starting as %s (group commit %s, batch max %ld)", cfg.store_id,
 		cfg.group_commit ? "on" : "off", cfg.batch_max);
 
@@ -111,7 +124,8 @@ int main(int argc, char **argv)
 	    store_query_start(&cfg, events, dispatch, enrichers, &query) != TR_OK ||
 	    store_ingest_start(&cfg, events, dispatch, &ingest) != TR_OK ||
 	    store_results_start(&cfg, events, enrichers, dispatch, &results) != TR_OK ||
-	    store_rep_start(cfg.store_url, cfg.rep_contexts, ingest, query, &rep) != TR_OK) {
+	    store_rep_start(cfg.store_url, cfg.rep_contexts, ingest, query, &rep) != TR_OK ||
+	    store_retention_start(&cfg, &retention) != TR_OK) {
 		tr_error("cannot start: see the errors above");
 		goto out;
 	}
@@ -127,10 +141,12 @@ out:
 	store_ingest_stop(ingest);
 	store_query_stop(query);
 	store_rep_close(rep);
+	store_retention_stop(retention);
 	store_results_stop(results);
 	store_dispatch_stop(dispatch);
 	store_events_close(events);
 	store_enrichers_free(enrichers);
+	proto_tls_shutdown();
 	tr_info("stopped");
 	store_config_free(&cfg);
 	return status;

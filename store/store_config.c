@@ -60,10 +60,26 @@ const tr_cfg_item store_cfg_items[] = {
 	{"TRIAGE_DB_TIMEOUT_MS", TR_CFG_INT, "2500", S(db_timeout_ms), 100, 600000, NULL,
 	 "longest wait for one statement or connection, then 503; keep it below the "
 	 "gateway's TRIAGE_STORE_TIMEOUT_MS so a 503 means nothing was stored"},
+	{"TRIAGE_RETENTION_DAYS", TR_CFG_INT, "0", S(retention_days), 0, 36500, NULL,
+	 "delete resolved incidents this many days after they were resolved (0: keep all)"},
+	{"TRIAGE_RETENTION_ARCHIVE", TR_CFG_BOOL, "false", S(retention_archive), 0, 0, NULL,
+	 "copy each incident (with its timeline, as JSON) to incidents_archive before deleting it"},
+	{"TRIAGE_RETENTION_BATCH", TR_CFG_INT, "500", S(retention_batch), 1, 100000, NULL,
+	 "incidents deleted per transaction by the retention sweep"},
+	{"TRIAGE_RETENTION_INTERVAL_MS", TR_CFG_INT, "600000", S(retention_interval_ms), 1000,
+	 86400000, NULL, "how often the retention sweep runs"},
 	{"TRIAGE_STORE_ID", TR_CFG_STR, "", S(store_id), 0, 0, NULL,
 	 "names this store in logs and readiness rows (empty: host:pid)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", S(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", S(log_format), 0, 0, "text|json",
+	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
+	{"TRIAGE_TLS_CA", TR_CFG_STR, "", S(tls_ca), 0, 0, NULL,
+	 "PEM file of the private CA that signs every service's certificate (tls+tcp:// addresses)"},
+	{"TRIAGE_TLS_CERT", TR_CFG_STR, "", S(tls_cert), 0, 0, NULL,
+	 "PEM file of this process's certificate, signed by TRIAGE_TLS_CA"},
+	{"TRIAGE_TLS_KEY", TR_CFG_STR, "", S(tls_key), 0, 0, NULL,
+	 "PEM file of this process's private key"},
 };
 const size_t store_cfg_nitems = sizeof(store_cfg_items) / sizeof(store_cfg_items[0]);
 

@@ -17,6 +17,10 @@ typedef struct {
 	char *results_url;  /* PULL */
 	char *default_model;
 	char *log_level;
+	char *log_format;
+	char *tls_ca;
+	char *tls_cert;
+	char *tls_key;
 	char *store_id;     /* names this process in logs and store_heartbeats; "" = host:pid */
 	bool group_commit;
 	long batch_max;
@@ -31,6 +35,10 @@ typedef struct {
 	long sweep_interval_ms;
 	long enricher_expire_ms;
 	long db_timeout_ms;
+	long retention_days;        /* 0: keep everything */
+	long retention_batch;
+	long retention_interval_ms;
+	bool retention_archive;
 } store_config;
 
 extern const tr_cfg_item store_cfg_items[];

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store_batch.h"
+#include "store_metrics.h"
 #include "store_ingest_tx.h"
 #include "store_json.h"
 #include "tr_err.h"
@@ -123,6 +124,7 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 	if (rc == TR_OK) {
 		store_publish_batch(in, &b);
 		store_dispatch_wake(in->dispatch);
+		store_metrics_ingest_batch(n);
 		tr_debug("ingest: committed a batch of %zu in %.1f ms", n,
 			 (double)(tr_mono_us() - t0) / 1000.0);
 	}

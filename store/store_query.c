@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store_json.h"
+#include "store_metrics.h"
 #include "store_params.h"
 #include "store_similar.h"
 #include "tr_err.h"
@@ -187,6 +188,7 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_STATS: store_stats_run(r, call); break;
 	case PROTO_OP_SETTINGS_GET:
 	case PROTO_OP_SETTINGS_PUT: store_settings_run(r, call); break;
+	case PROTO_OP_METRICS: store_metrics_run(r, call); break;
 	default: store_call_fail(call, TR_ERR_INVALID, "unknown operation"); break;
 	}
 }

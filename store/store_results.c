@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proto_sock.h"
+#include "store_metrics.h"
 #include "store_db.h"
 #include "store_json.h"
 #include "store_params.h"
@@ -293,8 +294,10 @@ static void store_after_commit(store_results *s, const proto_result *r, PGresult
 		tr_iinfo(r->incident_id, "ignored %s result of attempt %d from %s: the incident is "
 					 "not processing that attempt (late or duplicate)",
 			 proto_outcome_name(r->outcome), r->attempt, r->enricher_id);
+		store_metrics_result_ignored();
 		return;
 	}
+	store_metrics_result(r);
 	const char *kind = PQgetvalue(res, 0, 7);
 	tr_iinfo(r->incident_id, "%s attempt=%d by %s%s%s", kind, r->attempt, r->enricher_id,
 		 r->reason ? " reason=" : "", r->reason ? r->reason : "");

@@ -140,14 +140,16 @@ class Stack:
         e.update({k: str(v) for k, v in (extra or {}).items()})
         return e
 
-    def start(self, name, binary, env=None, args=()):
-        """Starts BIN_DIR/binary as process `name` (replacing a stopped one)."""
+    def start(self, name, binary, env=None, args=(), netns=None):
+        """Starts BIN_DIR/binary as process `name` (replacing a stopped one), inside the
+        network namespace netns when given (`ip netns exec` execs it: same pid)."""
         old = self.procs.get(name)
         assert old is None or not old.alive(), f"{name} is already running"
         if old:
             self.finished.append(old)
         log = os.path.join(self.dir, f"{name}.log")
-        p = Proc(name, [os.path.join(BIN_DIR, binary), *args], self._env(env), log)
+        prefix = ["ip", "netns", "exec", netns] if netns else []
+        p = Proc(name, [*prefix, os.path.join(BIN_DIR, binary), *args], self._env(env), log)
         self.procs[name] = p
         return p
 

@@ -172,7 +172,7 @@ static void test_created_json(void **state)
 		"id", "title", "description", "source", "service", "labels", "dedup_key",
 		"occurrence_count", "status", "attempt", "failure_reason", "failure_detail", "triage",
 		"override", "severity", "category", "state", "version", "created_at", "updated_at",
-		"last_seen_at", "acknowledged_at", "resolved_at"};
+		"last_seen_at", "acknowledged_at", "resolved_at", "resolution_note", "triage_feedback"};
 	assert_int_equal(json_object_size(doc), sizeof(keys) / sizeof(keys[0]));
 	const char *key;
 	json_t *v;
