@@ -14,7 +14,9 @@
    for draining the whole batch (first to last completion).
 4. The gateway's RSS with 1,000 live event streams, and one event reaching them all
    (bench_streams.py). Target: <= 64 MB.
-5. Memory at 1,000,000 incidents (bench/memory.py): COPY load, the 011 upgrade's cost,
+5. Front door: normal requests alone and with 1,000 slowloris connections held
+   (bench_frontdoor.py); target: all answered, max <= 1000 ms.
+6. Memory at 1,000,000 incidents (bench/memory.py): COPY load, the 011 upgrade's cost,
    p50/p99 of similar incidents (target p99 <= 50 ms) and of q= text search, with plans.
 """
 
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import time
 
+from bench_frontdoor import slowloris
 from harness import Postgres, Stack, wait_for
 from memory import memory
 
@@ -42,7 +45,9 @@ def loadavg():
 def bench_stack(name, pg):
     """A stack whose store reaches PostgreSQL over its Unix socket, as one would on one
     host (TCP loopback costs measurably more kernel time per statement)."""
-    stack = Stack(name, pg, env={"TRIAGE_LOG_LEVEL": "warn"})
+    # Capacity, not policy: the front door's rate limits are off (wrk is one address, one key).
+    stack = Stack(name, pg, env={"TRIAGE_LOG_LEVEL": "warn", "TRIAGE_RATE_PER_KEY": "0",
+                                 "TRIAGE_RATE_PER_ADDR": "0", "TRIAGE_STORE_MAX_PER_ADDR": "65536"})
     if os.environ.get("TRIAGE_BENCH_PG_TCP") != "1":
         stack.env["TRIAGE_DATABASE_URL"] = pg.socket_url(stack.database)
     return stack
@@ -179,7 +184,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "memory", "streams"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "memory", "streams",
+                                       "slowloris"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -214,6 +220,13 @@ def main():
                   flush=True)
         if args.only in (None, "streams"):
             bench_streams.streams_rss(lambda name: bench_stack(name, pg), loadavg)
+        if args.only in (None, "slowloris"):
+            f = slowloris(pg, loadavg)
+            a, w = f["alone"], f["with_slowloris"]
+            print(f"front door: normal requests alone p50 {a['p50_ms']} ms max {a['max_ms']} ms | "
+                  f"with {f['slow_connections']} slowloris connections p50 {w['p50_ms']} ms "
+                  f"p99 {w['p99_ms']} ms max {w['max_ms']} ms, {w['failed']} failed "
+                  f"| target all answered, max <= 1000 ms", flush=True)
     finally:
         pg.destroy()
 

@@ -27,6 +27,15 @@ typedef struct {
 	long sse_queue;
 	char *gateway_id;
 	char *log_level;
+	/* The front door's limits (gw_limit, gw_conn). */
+	long key_cache_ms;
+	long rate_per_key;
+	long rate_per_addr;
+	long auth_fails_per_min;
+	long http_max_conns_per_addr;
+	long http_header_timeout_ms;
+	long http_body_timeout_ms;
+	long store_max_per_addr;
 	char *log_format;
 	char *tls_ca;
 	char *tls_cert;

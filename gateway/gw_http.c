@@ -1,14 +1,17 @@
 /* gw_http: libmicrohttpd glue: request state, checks in the order of docs/API.md
- * (route 404, method 405, key 401, media type 415, size 413), dispatch, responses.
+ * (framing 400, route 404, method 405, keys and limits 401/403/429 in gw_gate.c, media
+ * type 415, size 413), dispatch, local answers; store round trips are in gw_forward.c.
  *
  * DESIGN: MHD runs a pool of polling threads (TRIAGE_HTTP_THREADS), each owning its
- * connections. A request for the store is sent with gw_store_call and its connection
- * suspended ("parked") in the same handler call; the nng callback (gw_req_done)
- * resumes it and MHD calls the handler again on the connection's own thread, which
- * builds the response. A per-request mutex orders the two so resume never precedes
- * suspend: if the answer came first, the handler answers without parking. */
+ * connections, plus gw_conn's reaper thread that sheds slow connections. A request for
+ * the store is sent with gw_store_call and its connection suspended ("parked") in the
+ * same handler call; the nng callback (gw_req_done) resumes it and MHD calls the handler
+ * again on the connection's own thread, which builds the response. A per-request mutex
+ * orders the two so resume never precedes suspend: if the answer came first, the
+ * handler answers without parking. */
 #include "gw_http.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -23,6 +26,7 @@
 #include <unistd.h>
 
 #include "gw_http_req.h"
+#include "gw_keys.h"
 #include "gw_routes.h"
 #include "gw_static.h"
 #include "tr_err.h"
@@ -30,193 +34,23 @@
 #include "tr_time.h"
 
 #define GW_SSE_SNDBUF (16 * 1024)
+#define GW_LIMIT_SLOTS 8192 /* client addresses and keys remembered by each limit */
 
-/* ---- store round trips ------------------------------------------------------------ */
 
-/* nng thread: the store answered (or not); wake the parked connection. */
-static void gw_req_done(void *arg)
+/* The client's address as text ("?" if MHD does not say). */
+static void gw_client_addr(struct MHD_Connection *conn, char *out, size_t len)
 {
-	gw_req *r = arg;
-	pthread_mutex_lock(&r->mu);
-	r->reply_ready = true;
-	if (r->parked)
-		MHD_resume_connection(r->conn);
-	pthread_mutex_unlock(&r->mu);
-}
-
-/* Logs why requests get 503, at most once a second (a store outage would otherwise
- * write one line per request). */
-static void gw_warn_unavailable(gw_http *h, const char *detail)
-{
-	int64_t now = tr_mono_ms();
-	int64_t last = atomic_load(&h->last_warn_ms);
-	if (now - last >= 1000 && atomic_compare_exchange_strong(&h->last_warn_ms, &last, now))
-		tr_warn("answering 503: %s", detail);
-}
-
-/* GET /metrics: the gateway's figures and the store's (json is its reply body, or NULL
- * when the store did not answer). */
-static enum MHD_Result gw_respond_metrics(gw_req *r, const char *json)
-{
-	json_t *o = json ? json_loads(json, 0, NULL) : NULL;
-	const char *store_text = json_string_value(json_object_get(o, "text"));
-	char *text = gw_metrics_render(r->h->metrics, r->h->id, store_text);
-	json_decref(o);
-	if (!text)
-		return gw_respond_error(r, 500, "internal", "out of memory", NULL);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	return gw_queue(r, 200, resp, false, NULL);
-}
-
-static enum MHD_Result gw_finish_store(gw_req *r)
-{
-	gw_http *h = r->h;
-	proto_msg reply;
-	char detail[160];
-	enum MHD_Result ret;
-	int rc = gw_call_result(r->call, &reply);
-	gw_call_release(r->call);
-	r->call = NULL;
-
-	if (r->match.id == GW_R_METRICS) {
-		bool ok = rc == TR_OK && reply.u.reply.code == TR_OK;
-		ret = gw_respond_metrics(r, ok ? reply.u.reply.json : NULL);
-		if (rc == TR_OK)
-			proto_msg_free(&reply);
-		return ret;
-	}
-	if (rc != TR_OK) {
-		if (rc == TR_ERR_TIMEOUT || rc == TR_ERR_UNAVAILABLE) {
-			long ms = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms
-							     : h->deps.cfg->store_timeout_ms;
-			if (rc == TR_ERR_TIMEOUT)
-				snprintf(detail, sizeof detail,
-					 "the store did not answer within %ld ms", ms);
-			else
-				snprintf(detail, sizeof detail,
-					 "the store is not reachable, or the gateway is stopping");
-			gw_warn_unavailable(h, detail);
-			return gw_respond_error(r, 503, "unavailable", detail, NULL);
-		}
-		return gw_respond_error(r, 500, "internal", "the store's answer was malformed",
-					NULL);
-	}
-	const proto_reply *rep = &reply.u.reply;
-	if (r->match.id == GW_R_READYZ) {
-		if (rep->code == TR_OK) {
-			ret = gw_respond_text(r, 200, "{\"status\":\"ready\"}");
-		} else {
-			snprintf(detail, sizeof detail, "the store answered: %s",
-				 tr_strerror(rep->code));
-			ret = gw_respond_error(r, 503, "unavailable", detail, NULL);
-		}
-		proto_msg_free(&reply);
-		return ret;
-	}
-	int status = gw_reply_status(&r->match, r->method, rep->code);
-	char *body = reply.u.reply.json;
-	reply.u.reply.json = NULL;
-	if (!body || !*body) {
-		free(body);
-		body = rep->code == TR_OK ? strdup("{}")
-					  : gw_error_json(tr_errname(rep->code), tr_strerror(rep->code));
-	}
-	if (status == 503) {
-		snprintf(detail, sizeof detail, "the store answered: %s", tr_strerror(rep->code));
-		gw_warn_unavailable(h, detail);
-	}
-	char location[48];
-	const char *extra[3] = {NULL, NULL, NULL};
-	if (status == 202 && r->match.id == GW_R_INCIDENTS && rep->incident_id > 0) {
-		snprintf(location, sizeof location, "/incidents/%lld", (long long)rep->incident_id);
-		extra[0] = "Location";
-		extra[1] = location;
-	}
-	proto_msg_free(&reply);
-	return gw_respond_json(r, status, body, extra);
-}
-
-typedef struct {
-	gw_param *out;
-	size_t n, cap;
-	bool overflow;
-} gw_param_acc;
-
-static enum MHD_Result gw_param_it(void *cls, enum MHD_ValueKind kind, const char *key,
-				   size_t key_size, const char *value, size_t value_size)
-{
-	gw_param_acc *acc = cls;
-	(void)kind;
-	(void)key_size;
-	if (acc->n == acc->cap) {
-		acc->overflow = true;
-		return MHD_NO;
-	}
-	acc->out[acc->n].key = key;
-	acc->out[acc->n].value = value;
-	acc->out[acc->n].value_len = value ? value_size : 0;
-	acc->n++;
-	return MHD_YES;
-}
-
-static enum MHD_Result gw_start_store(gw_req *r)
-{
-	gw_http *h = r->h;
-	gw_param params[PROTO_PARAMS_MAX];
-	gw_param_acc acc = {params, 0, PROTO_PARAMS_MAX, false};
-	gw_store_request sr;
-	char detail[GW_DETAIL_MAX];
-
-	MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, gw_param_it, &acc);
-	if (acc.overflow)
-		return gw_respond_error(r, 400, "invalid", "query: too many parameters", NULL);
-	gw_http_input in = {
-		.method = r->method,
-		.body = r->body ? r->body : "",
-		.body_len = r->body ? r->len : 0,
-		.params = params,
-		.nparams = acc.n,
-		.idempotency_key =
-			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key"),
-		.tenant = r->tenant,
-	};
-	if (!gw_build_request(&r->match, &in, &sr, detail, sizeof detail)) {
-		gw_store_request_free(&sr);
-		return gw_respond_error(r, 400, "invalid", detail, NULL);
-	}
-	long timeout = r->match.id == GW_R_READYZ ? h->deps.cfg->ready_timeout_ms
-						  : h->deps.cfg->store_timeout_ms;
-	int rc = gw_store_call(h->deps.store, &sr.msg, (int)timeout, gw_req_done, r, &r->call);
-	gw_store_request_free(&sr);
-	free(r->body);
-	r->body = NULL;
-	if (rc != TR_OK) {
-		r->call = NULL;
-		if (rc == TR_ERR_UNAVAILABLE)
-			return gw_respond_error(r, 503, "unavailable",
-						"the gateway is busy or stopping", NULL);
-		return gw_respond_error(r, 500, "internal", "could not encode the request", NULL);
-	}
-	r->phase = GW_PH_WAIT;
-	pthread_mutex_lock(&r->mu);
-	if (!r->reply_ready) {
-		r->parked = true;
-		atomic_fetch_add(&h->parked, 1);
-		if (r->path[0])
-			tr_debug("http %s parked for the store", r->path);
-		MHD_suspend_connection(r->conn);
-		pthread_mutex_unlock(&r->mu);
-		return MHD_YES;
-	}
-	pthread_mutex_unlock(&r->mu);
-	return gw_finish_store(r);
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, len, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)len);
 }
 
 /* ---- local answers ------------------------------------------------------------------ */
@@ -259,9 +93,21 @@ static enum MHD_Result gw_open_events(gw_req *r)
 	return gw_queue(r, 200, resp, false, NULL);
 }
 
-static enum MHD_Result gw_dispatch(gw_req *r)
+static enum MHD_Result gw_whoami(gw_req *r)
 {
+	json_t *o = json_pack("{s:s, s:s}", "id", r->who.id, "role", gw_role_name(r->who.role));
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return gw_respond_json(r, 200, s, NULL);
+}
+
+enum MHD_Result gw_dispatch(gw_req *r)
+{
+	gw_conns_phase(r->h->conns, r->conn, GW_CONN_BUSY);
+	if (r->auth_pending)
+		return gw_gate_lookup_start(r);
 	switch (r->match.id) {
+	case GW_R_WHOAMI: return gw_whoami(r);
 	case GW_R_HEALTHZ: return gw_respond_text(r, 200, "{\"status\":\"ok\"}");
 	case GW_R_STATIC: return gw_serve_file(r);
 	case GW_R_EVENTS: return gw_open_events(r);
@@ -295,6 +141,10 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 {
 	gw_http *h = r->h;
 	char allow[64];
+	bool done = false;
+	enum MHD_Result ret = gw_gate_framing(r, &done);
+	if (done)
+		return ret;
 	if (!gw_route_match(url, &r->match))
 		return gw_respond_error(r, 404, "not_found", "no such route or incident", NULL);
 	r->method = gw_method_bit(method);
@@ -306,18 +156,9 @@ static enum MHD_Result gw_on_headers(gw_req *r, const char *url, const char *met
 		return gw_respond_error(r, 405, "method_not_allowed", detail, extra);
 	}
 	if (r->match.needs_key) {
-		const char *key;
-		size_t len;
-		static const char *const extra[] = {"WWW-Authenticate", "Bearer", NULL};
-		bool ok = gw_auth_presented(
-			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-API-KEY"),
-			MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Authorization"),
-			&key, &len);
-		if (!ok)
-			return gw_respond_error(r, 401, "unauthorized", "an API key is required",
-						extra);
-		if (!gw_auth_check(h->deps.auth, key, len, r->tenant))
-			return gw_respond_error(r, 401, "unauthorized", "unknown API key", extra);
+		ret = gw_gate_auth(r, &done);
+		if (done)
+			return ret;
 	}
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
 	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
@@ -401,8 +242,12 @@ static enum MHD_Result gw_handler(void *cls, struct MHD_Connection *conn, const 
 		r->conn = conn;
 		r->start_us = tr_mono_us();
 		pthread_mutex_init(&r->mu, NULL);
-		if (tr_log_threshold <= TR_LOG_DEBUG)
-			snprintf(r->path, sizeof r->path, "%s %s", method, url);
+		snprintf(r->path, sizeof r->path, "%.8s %.80s", method, url);
+		for (char *c = r->path; *c; c++) /* it goes into log lines */
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+				*c = '?';
+		gw_client_addr(conn, r->addr, sizeof r->addr);
+		gw_conns_phase(h->conns, conn, GW_CONN_BODY);
 		*con_cls = r;
 		return gw_on_headers(r, url, method);
 	}
@@ -423,6 +268,12 @@ static enum MHD_Result gw_handler(void *cls, struct MHD_Connection *conn, const 
 			atomic_fetch_sub(&h->parked, 1);
 		}
 		pthread_mutex_unlock(&r->mu);
+		gw_release_slot(r);
+		if (r->looking_up) {
+			bool done;
+			enum MHD_Result ret = gw_gate_lookup_finish(r, &done);
+			return done ? ret : gw_dispatch(r);
+		}
 		return gw_finish_store(r);
 	default: return MHD_YES;
 	}
@@ -433,16 +284,18 @@ static void gw_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	gw_req *r = *con_cls;
 	(void)cls;
-	(void)conn;
 	if (!r)
 		return;
 	if (r->call) /* the client went away after its answer came: done has run */
 		gw_call_release(r->call);
 	if (r->parked)
 		atomic_fetch_sub(&r->h->parked, 1);
+	gw_release_slot(r);
+	gw_conns_phase(r->h->conns, conn, GW_CONN_HEADERS);
+	explicit_bzero(r->new_key, sizeof r->new_key);
 	gw_metrics_request(r->h->metrics, r->match.id, r->method, r->status,
 			   tr_mono_us() - r->start_us);
-	if (r->path[0])
+	if (tr_log_threshold <= TR_LOG_DEBUG)
 		tr_debug("http %s -> %d (%lld us%s)", r->path, r->status,
 			 (long long)(tr_mono_us() - r->start_us),
 			 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ", not completed");
@@ -475,6 +328,33 @@ static void gw_mhd_log(void *cls, const char *fmt, va_list ap)
 		tr_warn("mhd: %s", line);
 }
 
+/* The limits of gw_gate and gw_conn, from the configuration. */
+static int gw_limits_new(gw_http *h)
+{
+	const gw_config *cfg = h->deps.cfg;
+	double fails = (double)cfg->auth_fails_per_min;
+	long high_water = cfg->http_max_conns - cfg->http_max_conns / 8 - 2;
+	h->per_key = gw_limit_new((double)cfg->rate_per_key, 2.0 * (double)cfg->rate_per_key,
+				  GW_LIMIT_SLOTS);
+	h->per_addr = gw_limit_new((double)cfg->rate_per_addr, 2.0 * (double)cfg->rate_per_addr,
+				   GW_LIMIT_SLOTS);
+	h->auth_fails = gw_limit_new(fails / 60.0, fails, GW_LIMIT_SLOTS);
+	h->inflight = gw_limit_new(0, 1, GW_LIMIT_SLOTS);
+	if (!h->per_key || !h->per_addr || !h->auth_fails || !h->inflight)
+		return TR_ERR_NOMEM;
+	return gw_conns_start(cfg->http_header_timeout_ms, cfg->http_body_timeout_ms,
+			      high_water < 2 ? 2 : high_water, &h->conns);
+}
+
+static void gw_limits_free(gw_http *h)
+{
+	gw_conns_stop(h->conns);
+	gw_limit_free(h->per_key);
+	gw_limit_free(h->per_addr);
+	gw_limit_free(h->auth_fails);
+	gw_limit_free(h->inflight);
+}
+
 int gw_http_start(const gw_http_deps *deps, gw_http **out)
 {
 	gw_http *h = calloc(1, sizeof *h);
@@ -489,7 +369,14 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	snprintf(h->id, sizeof h->id, "%s", deps->gateway_id ? deps->gateway_id : "");
 	atomic_init(&h->parked, 0);
 	atomic_init(&h->last_warn_ms, 0);
+	atomic_init(&h->last_limit_warn_ms, 0);
 	const gw_config *cfg = deps->cfg;
+	if (gw_limits_new(h) != TR_OK) {
+		gw_limits_free(h);
+		gw_metrics_free(h->metrics);
+		free(h);
+		return TR_ERR_NOMEM;
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (cfg->addr.ss_family == AF_INET6)
@@ -498,6 +385,8 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)gw_mhd_log, NULL},
 		{MHD_OPTION_SOCK_ADDR, 0, (void *)&cfg->addr},
 		{MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->http_max_conns, NULL},
+		{MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->http_max_conns_per_addr, NULL},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)gw_conns_notify, h->conns},
 		{MHD_OPTION_CONNECTION_TIMEOUT, 60, NULL},
 		{MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)gw_completed, NULL},
@@ -511,6 +400,7 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out)
 	if (!h->daemon) {
 		tr_error("http: cannot listen on %s port %ld (in use, or not an address here?)",
 			 cfg->http_addr, cfg->http_port);
+		gw_limits_free(h);
 		gw_metrics_free(h->metrics);
 		free(h);
 		return TR_ERR_IO;
@@ -551,6 +441,7 @@ void gw_http_stop(gw_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon);
+	gw_limits_free(h);
 	gw_metrics_free(h->metrics);
 	free(h);
 }

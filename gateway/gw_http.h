@@ -17,7 +17,7 @@ typedef struct gw_http gw_http;
 /* What the server uses; all owned by the caller and alive until gw_http_stop. */
 typedef struct {
 	const gw_config *cfg;
-	const gw_auth *auth;
+	gw_auth *auth;
 	gw_store *store;
 	gw_sse *sse;
 	const char *web_root; /* resolved absolute path of the web directory */

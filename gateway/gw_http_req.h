@@ -10,7 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gw_conn.h"
 #include "gw_http.h"
+#include "gw_limit.h"
 #include "gw_metrics.h"
 #include "gw_routes.h"
 
@@ -25,7 +27,14 @@ struct gw_http {
 	gw_http_deps deps;
 	atomic_long parked;          /* requests suspended waiting for the store */
 	_Atomic int64_t last_warn_ms; /* last "answering 503" log line */
+	_Atomic int64_t last_limit_warn_ms; /* last "used its burst" log line */
 	uint16_t port;
+	/* The front door's limits (gw_gate.c); each NULL-safe only where noted. */
+	gw_limit *per_key;    /* requests per key */
+	gw_limit *per_addr;   /* requests per client address */
+	gw_limit *auth_fails; /* missing/unknown keys per client address */
+	gw_limit *inflight;   /* store requests in flight per client address */
+	gw_conns *conns;      /* phases and deadlines of connections */
 	gw_metrics *metrics;
 	char id[300]; /* this gateway's name in /metrics */
 };
@@ -43,6 +52,12 @@ typedef struct {
 	char *body;
 	size_t len, cap;
 	uint8_t tenant[GW_SHA256_LEN];
+	gw_principal who;     /* the key's role and id, once known */
+	bool auth_pending;    /* the key must be looked up in the store before dispatch */
+	bool looking_up;      /* the parked store call is that lookup */
+	bool holds_slot;      /* counts against its address's store requests in flight */
+	char addr[48];        /* the client's address, for limits and logs */
+	char new_key[GW_KEY_TEXT_LEN + 1]; /* POST /keys: shown once in the answer */
 	pthread_mutex_t mu;
 	bool parked, reply_ready;
 	gw_call *call;
@@ -69,5 +84,33 @@ enum MHD_Result gw_respond_error(gw_req *r, int status, const char *error, const
 
 /* Answers with a constant JSON text. */
 enum MHD_Result gw_respond_text(gw_req *r, int status, const char *json);
+
+/* gw_http.c: answers a request whose header and body are in (locally, or through the
+ * store; a pending key lookup goes first). */
+enum MHD_Result gw_dispatch(gw_req *r);
+
+/* gw_forward.c: builds the route's store request and sends it (400 on invalid input). */
+enum MHD_Result gw_start_store(gw_req *r);
+/* Sends msg to the store and parks the request until the answer (or answers 429/503 at
+ * once when the address's share or the pool is used up). */
+enum MHD_Result gw_send_to_store(gw_req *r, const proto_msg *msg, long timeout_ms);
+/* The store answered (or not): the HTTP answer. */
+enum MHD_Result gw_finish_store(gw_req *r);
+/* Gives back the request's share of its address's store slots (idempotent). */
+void gw_release_slot(gw_req *r);
+
+/* gw_gate.c: the checks at the door, in the order of docs/API.md. Each returns the
+ * MHD result and sets *done when it answered the request; otherwise the request goes
+ * on. */
+/* Framing: Content-Length with Transfer-Encoding, or Content-Lengths that disagree,
+ * are 400 (a request smuggling risk behind a proxy). */
+enum MHD_Result gw_gate_framing(gw_req *r, bool *done);
+/* Keys, roles and rates for a route that needs a key: 429 (address throttled after
+ * failed keys, or over its rate), 401, 403, or auth_pending for a store lookup. */
+enum MHD_Result gw_gate_auth(gw_req *r, bool *done);
+/* Starts the store lookup of a pending key (the request parks). */
+enum MHD_Result gw_gate_lookup_start(gw_req *r);
+/* The lookup answered: 401/403/429/503, or (not done) the request may be dispatched. */
+enum MHD_Result gw_gate_lookup_finish(gw_req *r, bool *done);
 
 #endif

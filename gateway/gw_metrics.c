@@ -11,7 +11,7 @@
 #define GW_METRICS_ROUTES 64
 #define GW_METRICS_TEXT_MAX (1024 * 1024)
 
-static const int gw_metrics_statuses[] = {200, 202, 204, 301, 304, 400, 401, 403, 404,
+static const int gw_metrics_statuses[] = {200, 201, 202, 204, 301, 304, 400, 401, 403, 404,
 					   405, 409, 413, 415, 429, 500, 503};
 #define GW_METRICS_NSTATUS (sizeof gw_metrics_statuses / sizeof gw_metrics_statuses[0])
 
@@ -36,6 +36,9 @@ static const char *gw_metrics_route_name(int route)
 	case GW_R_READYZ: return "readyz";
 	case GW_R_STATIC: return "static";
 	case GW_R_METRICS: return "metrics";
+	case GW_R_KEYS: return "keys";
+	case GW_R_KEY: return "key";
+	case GW_R_WHOAMI: return "whoami";
 	case GW_R_NONE: return "none";
 	default: return "other";
 	}

@@ -29,6 +29,7 @@ enum MHD_Result gw_queue(gw_req *r, int status, struct MHD_Response *resp, bool 
 		MHD_add_response_header(resp, "Retry-After", "1");
 	r->status = status;
 	r->phase = GW_PH_DONE;
+	gw_conns_phase(r->h->conns, r->conn, GW_CONN_BUSY);
 	enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
 	return ret;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gw_auth.h"
+#include "gw_keys.h"
 #include "gw_static.h"
 #include "tr_err.h"
 
@@ -13,16 +14,21 @@ static const struct {
 	gw_route_id id;
 	unsigned allowed;
 	bool needs_key;
+	gw_role read_role, write_role; /* role: <read>/<write> */
 } gw_fixed_routes[] = {
-	{"/incidents", GW_R_INCIDENTS, GW_M_GET | GW_M_POST, true},
-	{"/stats", GW_R_STATS, GW_M_GET, true},
-	{"/settings", GW_R_SETTINGS, GW_M_GET | GW_M_PUT, true},
-	{"/events", GW_R_EVENTS, GW_M_GET, true},
-	{"/healthz", GW_R_HEALTHZ, GW_M_GET | GW_M_HEAD, false},
-	{"/readyz", GW_R_READYZ, GW_M_GET | GW_M_HEAD, false},
-	{"/metrics", GW_R_METRICS, GW_M_GET, true}, /* role: viewer */
+	{"/incidents", GW_R_INCIDENTS, GW_M_GET | GW_M_POST, true, GW_ROLE_VIEWER,
+	 GW_ROLE_REPORTER},
+	{"/stats", GW_R_STATS, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_ADMIN},
+	{"/settings", GW_R_SETTINGS, GW_M_GET | GW_M_PUT, true, GW_ROLE_VIEWER, GW_ROLE_ADMIN},
+	{"/events", GW_R_EVENTS, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_ADMIN},
+	{"/healthz", GW_R_HEALTHZ, GW_M_GET | GW_M_HEAD, false, GW_ROLE_NONE, GW_ROLE_NONE},
+	{"/readyz", GW_R_READYZ, GW_M_GET | GW_M_HEAD, false, GW_ROLE_NONE, GW_ROLE_NONE},
+	{"/keys", GW_R_KEYS, GW_M_GET | GW_M_POST, true, GW_ROLE_ADMIN, GW_ROLE_ADMIN},
+	{"/whoami", GW_R_WHOAMI, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_VIEWER},
+	{"/metrics", GW_R_METRICS, GW_M_GET, true, GW_ROLE_VIEWER, GW_ROLE_ADMIN},
 };
 
+/* POST /incidents/{id}/<action>: role responder */
 static const struct {
 	const char *name;
 	gw_route_id id;
@@ -43,8 +49,19 @@ bool gw_route_match(const char *path, gw_match *m)
 			m->id = gw_fixed_routes[i].id;
 			m->allowed = gw_fixed_routes[i].allowed;
 			m->needs_key = gw_fixed_routes[i].needs_key;
+			m->read_role = gw_fixed_routes[i].read_role;
+			m->write_role = gw_fixed_routes[i].write_role;
 			return true;
 		}
+	}
+	if (strncmp(path, "/keys/", 6) == 0) { /* role: admin */
+		if (!gw_parse_id(path + 6, strlen(path + 6), &m->incident_id))
+			return false;
+		m->id = GW_R_KEY;
+		m->allowed = GW_M_DELETE;
+		m->needs_key = true;
+		m->read_role = m->write_role = GW_ROLE_ADMIN;
+		return true;
 	}
 	if (strncmp(path, "/incidents/", 11) == 0) {
 		const char *seg = path + 11;
@@ -53,6 +70,8 @@ bool gw_route_match(const char *path, gw_match *m)
 		if (!gw_parse_id(seg, len, &m->incident_id))
 			return false;
 		m->needs_key = true;
+		m->read_role = GW_ROLE_VIEWER;
+		m->write_role = GW_ROLE_RESPONDER; /* PATCH (override) and the actions */
 		if (!slash) {
 			m->id = GW_R_INCIDENT;
 			m->allowed = GW_M_GET | GW_M_PATCH;
@@ -73,6 +92,11 @@ bool gw_route_match(const char *path, gw_match *m)
 		return true;
 	}
 	return false;
+}
+
+gw_role gw_route_role(const gw_match *m, unsigned method)
+{
+	return (method == GW_M_GET || method == GW_M_HEAD) ? m->read_role : m->write_role;
 }
 
 unsigned gw_method_bit(const char *method)
@@ -111,13 +135,14 @@ bool gw_route_takes_body(const gw_match *m, unsigned method)
 	       (m->id == GW_R_INCIDENT && method == GW_M_PATCH) ||
 	       (m->id == GW_R_SETTINGS && method == GW_M_PUT) ||
 	       (m->id == GW_R_RESOLVE && method == GW_M_POST) || /* optional body */
-	       (m->id == GW_R_FEEDBACK && method == GW_M_POST);
+	       (m->id == GW_R_FEEDBACK && method == GW_M_POST) ||
+	       (m->id == GW_R_KEYS && method == GW_M_POST);
 }
 
 bool gw_route_uses_store(const gw_match *m)
 {
 	return m->id != GW_R_NONE && m->id != GW_R_STATIC && m->id != GW_R_EVENTS &&
-	       m->id != GW_R_HEALTHZ;
+	       m->id != GW_R_HEALTHZ && m->id != GW_R_WHOAMI;
 }
 
 static void gw_query(gw_store_request *r, int op, int64_t id)
@@ -204,6 +229,11 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 			gw_query(out, PROTO_OP_SETTINGS_GET, 0);
 		}
 		break;
+	case GW_R_KEYS:
+	case GW_R_KEY:
+		if (!gw_keys_build(m, in, out, &n, detail, dlen))
+			return false;
+		break;
 	default:
 		snprintf(detail, dlen, "route: not answered by the store");
 		return false;
@@ -225,6 +255,8 @@ int gw_reply_status(const gw_match *m, unsigned method, int code)
 	case TR_OK:
 		if ((m->id == GW_R_INCIDENTS && method == GW_M_POST) || m->id == GW_R_RETRIAGE)
 			return 202;
+		if (m->id == GW_R_KEYS && method == GW_M_POST)
+			return 201;
 		return 200;
 	case TR_ERR_INVALID:
 	case TR_ERR_TOO_LARGE: return 400;

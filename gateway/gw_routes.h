@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gw_auth.h"
 #include "gw_sha256.h"
 #include "gw_store.h"
 #include "gw_validate.h"
@@ -28,6 +29,9 @@ typedef enum {
 	GW_R_STATIC, /* a file of web/ */
 	GW_R_SIMILAR,  /* /incidents/{id}/similar */
 	GW_R_FEEDBACK, /* /incidents/{id}/feedback */
+	GW_R_KEYS,   /* /keys */
+	GW_R_KEY,    /* /keys/{id} */
+	GW_R_WHOAMI, /* /whoami */
 	GW_R_METRICS, /* /metrics: Prometheus text */
 } gw_route_id;
 
@@ -47,12 +51,17 @@ typedef struct {
 	int64_t incident_id; /* routes under /incidents/{id} */
 	unsigned allowed;    /* GW_M_* mask */
 	bool needs_key;
+	gw_role read_role;  /* GET/HEAD need at least this role (NONE: no key) */
+	gw_role write_role; /* other methods */
 	char file[256]; /* GW_R_STATIC: path relative to the web directory */
 } gw_match;
 
 /* Matches a decoded URL path (no query). False: no such route or incident (404). An id
  * segment that is not a positive decimal integer is "no such incident". */
 bool gw_route_match(const char *path, gw_match *m);
+
+/* The role a request needs: read_role for GET/HEAD, write_role otherwise. */
+gw_role gw_route_role(const gw_match *m, unsigned method);
 
 /* The GW_M_* bit of a request method (GW_M_OTHER for anything unknown). */
 unsigned gw_method_bit(const char *method);
@@ -76,6 +85,9 @@ typedef struct {
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
 	char note[PROTO_NOTE_MAX + 1]; /* resolve: the resolution note */
+	char key_name[PROTO_SHORT_MAX + 1];
+	char key_digest[2 * GW_SHA256_LEN + 1];
+	char key_id[24];
 } gw_store_request;
 
 /* Input to gw_build_request: what the HTTP layer collected. */
@@ -87,6 +99,7 @@ typedef struct {
 	size_t nparams;
 	const char *idempotency_key; /* header value or NULL */
 	const uint8_t *tenant;       /* the key's digest (GW_SHA256_LEN) */
+	const char *new_key;         /* POST /keys: the key made for this request */
 } gw_http_input;
 
 /* Validates the input for a store route and builds the request (with a fresh

@@ -1,120 +1,31 @@
-/* gw_sha256: SHA-256 as specified in FIPS 180-4; used for API key digests and the
- * tenant namespace of idempotency keys. Not performance critical (one hash per request). */
+/* gw_sha256: SHA-256 via libcrypto's EVP interface, and hex conversion. A failure of
+ * libcrypto here is an allocation failure inside OpenSSL: the process aborts rather
+ * than compare keys against an undefined digest. */
 #include "gw_sha256.h"
 
-#include <string.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
 
-static const uint32_t gw_sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
-};
-
-static uint32_t gw_rotr(uint32_t x, int n)
+void gw_sha256_v(size_t n, const void *const *data, const size_t *len,
+		 uint8_t out[GW_SHA256_LEN])
 {
-	return (x >> n) | (x << (32 - n));
-}
-
-static void gw_sha256_block(gw_sha256_ctx *c, const uint8_t *p)
-{
-	uint32_t w[64];
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = gw_rotr(w[i - 15], 7) ^ gw_rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = gw_rotr(w[i - 2], 17) ^ gw_rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	uint32_t a = c->h[0], b = c->h[1], cc = c->h[2], d = c->h[3];
-	uint32_t e = c->h[4], f = c->h[5], g = c->h[6], h = c->h[7];
-	for (int i = 0; i < 64; i++) {
-		uint32_t s1 = gw_rotr(e, 6) ^ gw_rotr(e, 11) ^ gw_rotr(e, 25);
-		uint32_t ch = (e & f) ^ (~e & g);
-		uint32_t t1 = h + s1 + ch + gw_sha256_k[i] + w[i];
-		uint32_t s0 = gw_rotr(a, 2) ^ gw_rotr(a, 13) ^ gw_rotr(a, 22);
-		uint32_t maj = (a & b) ^ (a & cc) ^ (b & cc);
-		uint32_t t2 = s0 + maj;
-		h = g;
-		g = f;
-		f = e;
-		e = d + t1;
-		d = cc;
-		cc = b;
-		b = a;
-		a = t1 + t2;
-	}
-	c->h[0] += a;
-	c->h[1] += b;
-	c->h[2] += cc;
-	c->h[3] += d;
-	c->h[4] += e;
-	c->h[5] += f;
-	c->h[6] += g;
-	c->h[7] += h;
-}
-
-void gw_sha256_init(gw_sha256_ctx *c)
-{
-	static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-				       0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-	memcpy(c->h, h0, sizeof h0);
-	c->nbytes = 0;
-	c->nbuf = 0;
-}
-
-void gw_sha256_update(gw_sha256_ctx *c, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	c->nbytes += len;
-	while (len > 0) {
-		size_t take = 64 - c->nbuf;
-		if (take > len)
-			take = len;
-		memcpy(c->buf + c->nbuf, p, take);
-		c->nbuf += take;
-		p += take;
-		len -= take;
-		if (c->nbuf == 64) {
-			gw_sha256_block(c, c->buf);
-			c->nbuf = 0;
-		}
-	}
-}
-
-void gw_sha256_final(gw_sha256_ctx *c, uint8_t out[GW_SHA256_LEN])
-{
-	uint64_t bits = c->nbytes * 8;
-	uint8_t pad = 0x80;
-	gw_sha256_update(c, &pad, 1);
-	pad = 0;
-	while (c->nbuf != 56)
-		gw_sha256_update(c, &pad, 1);
-	uint8_t len[8];
-	for (int i = 0; i < 8; i++)
-		len[i] = (uint8_t)(bits >> (56 - 8 * i));
-	gw_sha256_update(c, len, 8);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (uint8_t)(c->h[i] >> 24);
-		out[4 * i + 1] = (uint8_t)(c->h[i] >> 16);
-		out[4 * i + 2] = (uint8_t)(c->h[i] >> 8);
-		out[4 * i + 3] = (uint8_t)c->h[i];
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int outlen = 0;
+	int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = EVP_DigestUpdate(c, data[i], len[i]) == 1;
+	ok = ok && EVP_DigestFinal_ex(c, out, &outlen) == 1 && outlen == GW_SHA256_LEN;
+	EVP_MD_CTX_free(c);
+	if (!ok) {
+		fprintf(stderr, "gw_sha256: libcrypto failed (out of memory?)\n");
+		abort();
 	}
 }
 
 void gw_sha256(const void *data, size_t len, uint8_t out[GW_SHA256_LEN])
 {
-	gw_sha256_ctx c;
-	gw_sha256_init(&c);
-	gw_sha256_update(&c, data, len);
-	gw_sha256_final(&c, out);
+	gw_sha256_v(1, &data, &len, out);
 }
 
 void gw_hex(const uint8_t *in, size_t len, char *out)
@@ -125,4 +36,27 @@ void gw_hex(const uint8_t *in, size_t len, char *out)
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
 	out[2 * len] = '\0';
+}
+
+static int gw_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int gw_unhex(const char *in, uint8_t *out, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		int hi = gw_nibble(in[2 * i]);
+		int lo = hi < 0 ? -1 : gw_nibble(in[2 * i + 1]);
+		if (lo < 0)
+			return 0;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return in[2 * len] == '\0';
 }

@@ -52,7 +52,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (gw_auth_create(cfg.api_keys, cfg.loopback, &auth, err, sizeof err) != TR_OK) {
+	if (gw_auth_create(cfg.api_keys, cfg.loopback, cfg.key_cache_ms, &auth, err, sizeof err) != TR_OK) {
 		tr_error("refusing to start on %s: %s", cfg.http_addr, err);
 		fprintf(stderr, "triage-gateway: refusing to start on %s: %s\n", cfg.http_addr, err);
 		exit_code = 2;

@@ -413,11 +413,15 @@ const char *proto_op_name(int op)
 		[PROTO_OP_STATS] = "stats",
 		[PROTO_OP_SETTINGS_GET] = "settings_get",
 		[PROTO_OP_SETTINGS_PUT] = "settings_put",
+		[PROTO_OP_KEY_LOOKUP] = "key_lookup",
+		[PROTO_OP_KEY_CREATE] = "key_create",
+		[PROTO_OP_KEY_LIST] = "key_list",
+		[PROTO_OP_KEY_REVOKE] = "key_revoke",
 		[PROTO_OP_METRICS] = "metrics",
 		[PROTO_OP_SIMILAR] = "similar",
 		[PROTO_OP_FEEDBACK] = "feedback",
 	};
-	if (op < PROTO_OP_READY || op > PROTO_OP_METRICS || !names[op])
+	if (op < PROTO_OP_READY || (size_t)op >= sizeof names / sizeof names[0] || !names[op])
 		return "unknown";
 	return names[op];
 }

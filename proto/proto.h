@@ -91,6 +91,12 @@ typedef enum {
 	PROTO_OP_STATS = 8,       /* pipeline panel figures */
 	PROTO_OP_SETTINGS_GET = 9,
 	PROTO_OP_SETTINGS_PUT = 10, /* params: model */
+	/* API keys (sql/005): a key is known by the hex SHA-256 of its text only. */
+	PROTO_OP_KEY_LOOKUP = 20, /* params: digest -> {"id","name","role"}; NOT_FOUND if
+				   * unknown or revoked */
+	PROTO_OP_KEY_CREATE = 21, /* params: name, role, digest -> the key's record */
+	PROTO_OP_KEY_LIST = 22,   /* -> {"items": [records, newest first]} */
+	PROTO_OP_KEY_REVOKE = 23, /* params: id -> the key's record (revoked_at set) */
 	/* 80-89: memory (similar incidents, resolution notes, triage feedback) */
 	PROTO_OP_SIMILAR = 80,    /* incident_id: its most similar earlier incidents */
 	PROTO_OP_FEEDBACK = 81,   /* incident_id; params: feedback (right|wrong) */

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 want=(build-essential cmake pkg-config git
-      libnng-dev libmsgpack-dev libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
+      libnng-dev libmsgpack-dev libmicrohttpd-dev libpq-dev libcurl4-openssl-dev libssl-dev
       libjansson-dev libcmocka-dev
       postgresql-15 postgresql-client-15 python3 util-linux curl)
 case "${1:-build}" in

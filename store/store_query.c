@@ -188,6 +188,10 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_STATS: store_stats_run(r, call); break;
 	case PROTO_OP_SETTINGS_GET:
 	case PROTO_OP_SETTINGS_PUT: store_settings_run(r, call); break;
+	case PROTO_OP_KEY_LOOKUP:
+	case PROTO_OP_KEY_CREATE:
+	case PROTO_OP_KEY_LIST:
+	case PROTO_OP_KEY_REVOKE: store_keys_run(r, call); break;
 	case PROTO_OP_METRICS: store_metrics_run(r, call); break;
 	default: store_call_fail(call, TR_ERR_INVALID, "unknown operation"); break;
 	}

@@ -38,6 +38,8 @@ void store_query_run(store_reader *r, store_call *call);
 int store_action_run(store_reader *r, store_call *call);
 int store_stats_run(store_reader *r, store_call *call);
 int store_settings_run(store_reader *r, store_call *call);
+/* store_keys.c: KEY_LOOKUP, KEY_CREATE, KEY_LIST, KEY_REVOKE. */
+int store_keys_run(store_reader *r, store_call *call);
 
 /* Maps a failed database call to the reply (503 for unavailable, 500 otherwise). */
 int store_query_db_fail(store_reader *r, store_call *call, int rc);

@@ -62,7 +62,8 @@ const qs = (params) => {
 };
 
 export const api = {
-  check: (key) => request('GET', '/settings', undefined, { key }),
+  check: (key) => request('GET', '/whoami', undefined, { key }),
+  whoami: () => request('GET', '/whoami'),
   list: (params) => request('GET', `/incidents${qs(params)}`),
   get: (id) => request('GET', `/incidents/${encodeURIComponent(id)}`),
   submit: (incident, idempotencyKey) => request('POST', '/incidents', incident,
@@ -83,6 +84,8 @@ export function describeError(e) {
   if (!(e instanceof ApiError)) return `Unexpected error: ${e?.message || e}`;
   if (e.status === 0) return 'Gateway unreachable: check that it is running, then retry.';
   if (e.status === 401) return 'Key rejected: the gateway does not accept this API key.';
+  if (e.status === 403) return `Not allowed for this key: ${e.detail}`;
+  if (e.status === 429) return `Too many requests: ${e.detail}. Try again shortly.`;
   if (e.status === 503) return `The pipeline is busy or the database is unavailable (${e.detail}). Try again shortly.`;
   return e.detail ? `${e.detail}` : `Request failed (${e.status} ${e.error}).`;
 }

@@ -8,6 +8,7 @@ import { ListView } from './list.js';
 import { DetailView } from './detail.js';
 import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
+import { setRole, can } from './roles.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -92,8 +93,9 @@ async function signIn(ev) {
   button.disabled = true;
   button.textContent = 'Checking…';
   try {
-    await api.check(key);
+    const me = await api.check(key);
     session.set(key);
+    setRole(me?.role);
     input.value = '';
     err.hidden = true;
     enter();
@@ -107,7 +109,19 @@ async function signIn(ev) {
   }
 }
 
+/** After a reload the key is in the session but its role is not: ask the gateway. */
+async function resume() {
+  try {
+    const me = await api.whoami();
+    setRole(me?.role);
+    enter();
+  } catch (e) {
+    if (e.status !== 401) showSignin(describeError(e));
+  }
+}
+
 function enter() {
+  $('nav-new').hidden = !can('reporter');
   $('signin').hidden = true;
   $('nav').hidden = false;
   $('session').hidden = false;
@@ -141,7 +155,11 @@ function route(moveFocus = true) {
       v = app.list;
       break;
     case 'detail': v = new DetailView(r.id); break;
-    case 'new': v = new SubmitView({ onSubmitted: (inc) => {
+    case 'new': v = !can('reporter') ? { el: h('section', { class: 'view' },
+      h('h1', { tabindex: '-1', text: 'Not allowed' }),
+      h('p', { text: 'This key may read incidents but not submit them.' }),
+      h('p', {}, h('a', { href: '#/incidents', text: 'Back to the incidents' }))) }
+      : new SubmitView({ onSubmitted: (inc) => {
       if (!app.list) app.list = new ListView();
       app.list.highlight(inc);
       location.hash = '#/incidents';
@@ -173,7 +191,7 @@ function init() {
   });
   window.addEventListener('hashchange', () => route(true));
   window.addEventListener('online', () => app.stream?.retryNow());
-  if (session.key()) enter();
+  if (session.key()) resume();
   else showSignin();
 }
 

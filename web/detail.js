@@ -6,6 +6,7 @@ import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
 import { SEVERITIES, CATEGORIES } from './constants.js';
 import { SimilarPanel, resolveForm, feedbackButtons } from './memory.js';
+import { can } from './roles.js';
 
 function dl(pairs) {
   return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v, cls]) => [
@@ -60,8 +61,8 @@ export class DetailView {
       h('p', { class: 'back' }, h('a', { href: '#/incidents', text: '← All incidents' })),
       h('div', { class: 'view-head' }, this.title, this.badges),
       this.notice,
-      h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' },
-        this.retriageBtn, this.ackBtn, this.resolveForm),
+      can('responder') ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' },
+        this.retriageBtn, this.ackBtn, this.resolveForm) : null,
       this.actionMsg,
       this.body);
     this.buildOverrideForm();
@@ -219,7 +220,7 @@ export class DetailView {
       (t.suggested_actions || []).length
         ? h('ol', { class: 'suggested' }, t.suggested_actions.map((a) => h('li', { text: a })))
         : h('p', { class: 'muted', text: 'None suggested.' }),
-      this.feedbackEl);
+      can('responder') ? this.feedbackEl : null);
     replace(this.ai, parts);
   }
 
@@ -240,7 +241,7 @@ export class DetailView {
         ['Override severity', o.severity ? badge('severity', o.severity) : null, 'override-severity'],
         ['Override category', o.category ? badge('category', o.category) : null, 'override-category'],
       ]),
-      this.overrideForm);
+      can('responder') ? this.overrideForm : null);
   }
 
   renderTimeline(entries) {

@@ -4,6 +4,7 @@
 import { api, describeError } from './api.js';
 import { h, replace } from './dom.js';
 import { severityChart } from './chart.js';
+import { can } from './roles.js';
 
 const REFRESH_THROTTLE_MS = 1000;
 const REFRESH_EVERY_MS = 30000; // latency and the hourly buckets move without events too
@@ -35,7 +36,7 @@ export class PipelineView {
     this.el = h('section', { class: 'view pipeline', 'aria-labelledby': 'pipeline-title' },
       h('div', { class: 'view-head' }, h('h1', { id: 'pipeline-title', tabindex: '-1', text: 'Pipeline' })),
       this.notice, this.stats,
-      h('div', { class: 'pipeline-grid' }, this.chart, form));
+      h('div', { class: 'pipeline-grid' }, this.chart, can('admin') ? form : null));
     this.token = 0;
     this.timer = setInterval(() => this.load(), REFRESH_EVERY_MS);
     this.load();

@@ -143,7 +143,7 @@ static bool build(const char *path, unsigned method, const char *body, const gw_
 	gw_match m;
 	assert_true(gw_route_match(path, &m));
 	gw_http_input in = {method, body ? body : "", body ? strlen(body) : 0, params, np, idem,
-			    tenant};
+			    tenant, NULL};
 	return gw_build_request(&m, &in, out, detail, GW_DETAIL_MAX);
 }
 
@@ -322,6 +322,95 @@ static void test_reply_status(void **state)
 	assert_int_equal(gw_reply_status(&inc, GW_M_POST, 999), 500);
 }
 
+/* Every route that needs a key names a role for reads and for writes. */
+static void test_route_roles(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *path;
+		unsigned method;
+		gw_role need;
+	} cases[] = {
+		{"/incidents", GW_M_GET, GW_ROLE_VIEWER},
+		{"/incidents", GW_M_POST, GW_ROLE_REPORTER},
+		{"/incidents/7", GW_M_GET, GW_ROLE_VIEWER},
+		{"/incidents/7", GW_M_HEAD, GW_ROLE_VIEWER},
+		{"/incidents/7", GW_M_PATCH, GW_ROLE_RESPONDER},
+		{"/incidents/7/acknowledge", GW_M_POST, GW_ROLE_RESPONDER},
+		{"/incidents/7/resolve", GW_M_POST, GW_ROLE_RESPONDER},
+		{"/incidents/7/retriage", GW_M_POST, GW_ROLE_RESPONDER},
+		{"/stats", GW_M_GET, GW_ROLE_VIEWER},
+		{"/settings", GW_M_GET, GW_ROLE_VIEWER},
+		{"/settings", GW_M_PUT, GW_ROLE_ADMIN},
+		{"/events", GW_M_GET, GW_ROLE_VIEWER},
+		{"/keys", GW_M_GET, GW_ROLE_ADMIN},
+		{"/keys", GW_M_POST, GW_ROLE_ADMIN},
+		{"/keys/3", GW_M_DELETE, GW_ROLE_ADMIN},
+		{"/whoami", GW_M_GET, GW_ROLE_VIEWER},
+		{"/healthz", GW_M_GET, GW_ROLE_NONE},
+		{"/readyz", GW_M_GET, GW_ROLE_NONE},
+		{"/", GW_M_GET, GW_ROLE_NONE},
+	};
+	gw_match m;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_true(gw_route_match(cases[i].path, &m));
+		assert_int_equal(gw_route_role(&m, cases[i].method), cases[i].need);
+		assert_int_equal(m.needs_key, cases[i].need != GW_ROLE_NONE);
+	}
+	assert_false(gw_route_match("/keys/0", &m));
+	assert_false(gw_route_match("/keys/x", &m));
+	assert_true(gw_route_match("/keys/3", &m));
+	assert_int_equal(m.allowed, GW_M_DELETE);
+}
+
+static void test_build_keys(void **state)
+{
+	(void)state;
+	static uint8_t tenant[32];
+	gw_store_request out;
+	char detail[GW_DETAIL_MAX];
+	gw_match m;
+	const char *key = "trk_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG";
+	const char *body = "{\"name\":\"ci bot\",\"role\":\"responder\"}";
+	assert_true(gw_route_match("/keys", &m));
+	gw_http_input in = {GW_M_POST, body, strlen(body), NULL, 0, NULL, tenant, key};
+	assert_true(gw_build_request(&m, &in, &out, detail, sizeof detail));
+	assert_int_equal(out.msg.u.query.op, PROTO_OP_KEY_CREATE);
+	assert_int_equal(out.msg.u.query.nparams, 3);
+	assert_string_equal(proto_kv_get(out.msg.u.query.params, 3, "name"), "ci bot");
+	assert_string_equal(proto_kv_get(out.msg.u.query.params, 3, "role"), "responder");
+	uint8_t d[32];
+	char hex[65];
+	gw_sha256(key, strlen(key), d);
+	gw_hex(d, 32, hex);
+	assert_string_equal(proto_kv_get(out.msg.u.query.params, 3, "digest"), hex);
+	gw_store_request_free(&out);
+	static const char *const bad[] = {
+		"{\"name\":\"x\",\"role\":\"root\"}", "{\"name\":\"\",\"role\":\"viewer\"}",
+		"{\"name\":\"a/b\",\"role\":\"viewer\"}", "{\"role\":\"viewer\"}",
+		"{\"name\":\"x\",\"role\":\"viewer\",\"key\":\"k\"}",
+		"{\"name\":\"x\",\"name\":\"y\",\"role\":\"viewer\"}", "[1]", "",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		gw_http_input b = {GW_M_POST, bad[i], strlen(bad[i]), NULL, 0, NULL, tenant, key};
+		assert_false(gw_build_request(&m, &b, &out, detail, sizeof detail));
+		gw_store_request_free(&out);
+	}
+	gw_http_input list = {GW_M_GET, "", 0, NULL, 0, NULL, tenant, NULL};
+	assert_true(gw_build_request(&m, &list, &out, detail, sizeof detail));
+	assert_int_equal(out.msg.u.query.op, PROTO_OP_KEY_LIST);
+	gw_store_request_free(&out);
+	assert_true(gw_route_match("/keys/42", &m));
+	gw_http_input del = {GW_M_DELETE, "", 0, NULL, 0, NULL, tenant, NULL};
+	assert_true(gw_build_request(&m, &del, &out, detail, sizeof detail));
+	assert_int_equal(out.msg.u.query.op, PROTO_OP_KEY_REVOKE);
+	assert_string_equal(proto_kv_get(out.msg.u.query.params, 1, "id"), "42");
+	gw_store_request_free(&out);
+	assert_int_equal(gw_reply_status(&m, GW_M_DELETE, TR_OK), 200);
+	assert_true(gw_route_match("/keys", &m));
+	assert_int_equal(gw_reply_status(&m, GW_M_POST, TR_OK), 201);
+}
+
 static void test_request_ids_unique(void **state)
 {
 	(void)state;
@@ -340,9 +429,9 @@ int main(void)
 		cmocka_unit_test(test_match_fixed),	   cmocka_unit_test(test_match_incident),
 		cmocka_unit_test(test_match_static),	   cmocka_unit_test(test_methods_allow),
 		cmocka_unit_test(test_body_and_store_routes), cmocka_unit_test(test_build_submit),
-		cmocka_unit_test(test_build_queries),
-		cmocka_unit_test(test_resolve_and_feedback_bodies),	   cmocka_unit_test(test_reply_status),
-		cmocka_unit_test(test_request_ids_unique),
+		cmocka_unit_test(test_build_queries),	   cmocka_unit_test(test_reply_status),
+		cmocka_unit_test(test_request_ids_unique), cmocka_unit_test(test_route_roles),
+		cmocka_unit_test(test_build_keys),	   cmocka_unit_test(test_resolve_and_feedback_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
