@@ -12,6 +12,11 @@
  *    atomics below; there is no lock around any call.
  * The store sends jobs by credits (slots - busy from our heartbeats), and the PULL
  * socket buffers a single message, so jobs do not pile up in this process.
+ * Ready messages (heartbeats) carry this process's epoch, the jobs received so far and
+ * every job held (enr_held.c); one goes out each time a worker takes a job, so the
+ * store binds it to us at once. Results are kept for ENR_HELD_KEEP_MS and sent again
+ * whenever the results pipe to the store comes back (the store restarted): the main
+ * thread does the resend when the pipe callback (an nng thread) has set `resend`.
  * Shutdown: `stopping` rises and a heartbeat with slots 0 tells the store to send no
  * more; idle workers leave recv within RECV_POLL_MS; calls in flight may finish until
  * TRIAGE_SHUTDOWN_GRACE_MS, then `abort_calls` rises and they end at once as RELEASED.
@@ -26,8 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
+#include "enr_held.h"
 #include "proto_sock.h"
 #include "prompt.h"
 #include "rules.h"
@@ -40,6 +47,7 @@
 #define SEND_TIMEOUT_MS 5000 /* a result waits this long for the store to be reachable */
 #define DRAIN_POLL_MS 50
 #define LINGER_MS 200      /* after the last send, before closing (nng has no flush) */
+#define RESEND_POLL_MS 100 /* how often the main thread looks at `resend` */
 
 typedef struct {
 	const enr_config *cfg;
@@ -53,6 +61,9 @@ typedef struct {
 	pthread_mutex_t mu; /* guards running, for the grace-period wait */
 	pthread_cond_t cv;
 	int running;
+	enr_held *held;      /* jobs held and results kept (thread-safe) */
+	int64_t epoch;       /* this process, in ready messages */
+	atomic_bool resend;  /* a results pipe came back: send kept results again */
 } enr_worker;
 
 static void heartbeat(enr_worker *w)
@@ -63,6 +74,12 @@ static void heartbeat(enr_worker *w)
 	m.u.heartbeat.backend = (char *)enr_backend_name(w->backend.kind);
 	m.u.heartbeat.slots = stopping ? 0 : (int32_t)atomic_load(&w->slots_live);
 	m.u.heartbeat.busy = atomic_load(&w->busy);
+	m.u.heartbeat.epoch = w->epoch;
+	m.u.heartbeat.received = enr_held_received(w->held);
+	char items[PROTO_HELD_MAX][PROTO_HELD_ITEM_MAX + 1];
+	char *ptrs[PROTO_HELD_MAX];
+	m.u.heartbeat.nheld = enr_held_list(w->held, tr_mono_ms(), items, ptrs, PROTO_HELD_MAX);
+	m.u.heartbeat.held = m.u.heartbeat.nheld ? ptrs : NULL;
 	nng_msg *msg = NULL;
 	if (proto_msg_to_nng(&m, &msg) != TR_OK)
 		return;
@@ -83,6 +100,7 @@ static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *
 
 	r->incident_id = job->incident_id;
 	r->attempt = job->attempt;
+	r->lease_token = job->lease_token;
 	r->enricher_id = w->cfg->enricher_id;
 	r->outcome = o->outcome;
 	r->reason = o->reason[0] ? (char *)o->reason : NULL;
@@ -109,10 +127,34 @@ static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *
 	} else {
 		r->backend = (char *)enr_backend_name(w->backend.kind);
 	}
-	int rc = proto_sock_send(w->results, &m);
+	void *buf = NULL;
+	size_t len = 0;
+	nng_msg *msg = NULL;
+	int rc = proto_encode(&m, &buf, &len);
+	if (rc == TR_OK && o->outcome != PROTO_OUTCOME_RELEASED) {
+		/* kept until the store surely has it (a copy is sent) */
+		void *copy = malloc(len);
+		if (copy) {
+			memcpy(copy, buf, len);
+			enr_held_done(w->held, job->incident_id, job->attempt, copy, len, tr_mono_ms());
+		}
+	} else {
+		enr_held_drop(w->held, job->incident_id, job->attempt);
+	}
+	if (rc == TR_OK && (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, len) != 0))
+		rc = TR_ERR_NOMEM;
+	if (rc == TR_OK) {
+		rc = proto_nng_err(nng_sendmsg(w->results, msg, 0));
+		if (rc == TR_OK)
+			msg = NULL;
+	}
+	if (msg)
+		nng_msg_free(msg);
+	free(buf);
 	if (rc != TR_OK)
-		tr_ierror(job->incident_id, "result of attempt %d not sent (%s); the lease will "
-			  "bring the job back", job->attempt, tr_strerror(rc));
+		tr_ierror(job->incident_id, "result of attempt %d not sent (%s); kept for %d s, "
+			  "sent again when the store is back", job->attempt, tr_strerror(rc),
+			  ENR_HELD_KEEP_MS / 1000);
 }
 
 static void release(enr_worker *w, const proto_job *job, const char *why)
@@ -131,6 +173,13 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 {
 	if (atomic_load(&w->stopping)) {
 		release(w, job, "shutdown");
+		return true;
+	}
+	if (job->pickup_deadline_ms && job->pickup_deadline_ms < tr_now_ms()) {
+		/* it waited in our socket past the time the store gave us to report it: the
+		 * store has dispatched it again, so calling now would be paid for twice */
+		tr_iwarn(job->incident_id, "attempt %d taken after its pickup deadline", job->attempt);
+		release(w, job, "pickup_expired");
 		return true;
 	}
 	if (job->lease_deadline_ms <= tr_now_ms()) {
@@ -214,6 +263,8 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		atomic_fetch_add(&w->busy, 1);
+		enr_held_take(w->held, m.u.job.incident_id, m.u.job.attempt);
+		heartbeat(w); /* the store learns at once that this job is ours */
 		if (handle_job(w, h, &m.u.job)) {
 			atomic_fetch_sub(&w->busy, 1);
 			heartbeat(w);
@@ -281,6 +332,25 @@ static void linger(void)
 		;
 }
 
+/* A results pipe came up (nng thread): the store (re)started; the main thread sends
+ * the kept results (none, the first time). */
+static void results_pipe_up(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	enr_worker *w = arg;
+	(void)p;
+	(void)ev;
+	atomic_store(&w->resend, true);
+}
+
+static int64_t new_epoch(void)
+{
+	uint64_t v = 0;
+	if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+		v = (uint64_t)tr_now_ms() ^ ((uint64_t)tr_mono_ms() << 20);
+	v &= INT64_MAX;
+	return v ? (int64_t)v : 1;
+}
+
 int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 {
 	int ret = 1;
@@ -299,9 +369,16 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	atomic_init(&w.slots_live, 0);
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
+	atomic_init(&w.resend, false);
+	w.epoch = new_epoch();
+	if (!(w.held = enr_held_new((size_t)cfg->slots)))
+		goto out;
 
-	if (proto_sock_dial(PROTO_SOCK_PUSH, cfg->results_url, &w.results) != TR_OK ||
-	    proto_sock_dial(PROTO_SOCK_PULL, cfg->jobs_url, &w.jobs) != TR_OK)
+	/* a pipe that comes up before the callback is set is the first one: nothing kept */
+	if (proto_sock_dial(PROTO_SOCK_PUSH, cfg->results_url, &w.results) != TR_OK)
+		goto out;
+	nng_pipe_notify(w.results, NNG_PIPE_EV_ADD_POST, results_pipe_up, &w);
+	if (proto_sock_dial(PROTO_SOCK_PULL, cfg->jobs_url, &w.jobs) != TR_OK)
 		goto out;
 	if (proto_nng_err(nng_socket_set_ms(w.results, NNG_OPT_SENDTIMEO, SEND_TIMEOUT_MS)) ||
 	    proto_nng_err(nng_socket_set_ms(w.jobs, NNG_OPT_RECVTIMEO, RECV_POLL_MS)))
@@ -330,11 +407,18 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	int64_t next_beat = tr_mono_ms();
 	for (;;) {
 		int64_t now = tr_mono_ms();
+		if (atomic_exchange(&w.resend, false)) {
+			int n = enr_held_resend(w.held, w.results);
+			if (n)
+				tr_info("store back: sent %d kept result(s) again", n);
+			next_beat = now;
+		}
 		if (now >= next_beat) {
 			heartbeat(&w);
 			next_beat = now + cfg->heartbeat_ms;
 		}
-		int sig = tr_signal_wait((int)(next_beat - now > 0 ? next_beat - now : 0));
+		int64_t wait = next_beat - now > 0 ? next_beat - now : 0;
+		int sig = tr_signal_wait((int)(wait < RESEND_POLL_MS ? wait : RESEND_POLL_MS));
 		if (sig == SIGINT || sig == SIGTERM || sig == SIGQUIT) {
 			tr_info("signal %d: stopping (in flight: %d)", sig, atomic_load(&w.busy));
 			break;
@@ -368,6 +452,7 @@ out:
 	nng_close(w.results);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
+	enr_held_free(w.held);
 	tr_info("enricher %s stopped", cfg->enricher_id);
 	return ret;
 }

@@ -145,6 +145,18 @@ bool gw_route_uses_store(const gw_match *m)
 	       m->id != GW_R_HEALTHZ && m->id != GW_R_WHOAMI;
 }
 
+/* The retry_key of a submit sent without an Idempotency-Key: the tenant and the exact
+ * body, so a client's retry of the same request has the same key (proto.h). */
+static void gw_retry_key(const uint8_t tenant[GW_SHA256_LEN], const char *body, size_t len,
+			 char out[2 * GW_SHA256_LEN + 1])
+{
+	const void *parts[] = {"triage-retry\0", tenant, body};
+	size_t lens[] = {13, GW_SHA256_LEN, len};
+	uint8_t d[GW_SHA256_LEN];
+	gw_sha256_v(3, parts, lens, d);
+	gw_hex(d, GW_SHA256_LEN, out);
+}
+
 static void gw_query(gw_store_request *r, int op, int64_t id)
 {
 	r->msg.type = PROTO_QUERY;
@@ -187,6 +199,10 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 			gw_auth_idempotency_key(in->tenant, in->idempotency_key,
 						strlen(in->idempotency_key), out->idem);
 			out->msg.u.submit.idempotency_key = out->idem;
+		} else {
+			/* a retry of a 503 whose outcome was unknown matches on its content */
+			gw_retry_key(in->tenant, in->body, in->body_len, out->retry);
+			out->msg.u.submit.retry_key = out->retry;
 		}
 		return true;
 	case GW_R_INCIDENT:

@@ -85,6 +85,7 @@ typedef struct {
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
 	char note[PROTO_NOTE_MAX + 1]; /* resolve: the resolution note */
+	char retry[2 * GW_SHA256_LEN + 1]; /* submit without Idempotency-Key: its retry_key */
 	char key_name[PROTO_SHORT_MAX + 1];
 	char key_digest[2 * GW_SHA256_LEN + 1];
 	char key_id[24];

@@ -30,6 +30,7 @@
 enum { GW_CALL_IDLE, GW_CALL_SENDING, GW_CALL_RECEIVING, GW_CALL_DONE };
 
 #define GW_STORE_SOCKETS 2
+#define GW_CONFIRMS_KEPT 1024 /* confirmations waiting for the next submit; older dropped */
 
 struct gw_call {
 	gw_store *store;
@@ -39,6 +40,7 @@ struct gw_call {
 	int state;
 	int rc;
 	int64_t deadline_ms;
+	bool is_submit;
 	nng_msg *reply;
 	gw_call_done_fn done;
 	void *arg;
@@ -56,6 +58,10 @@ struct gw_store {
 	gw_call *free_list;
 	size_t nslots;
 	gw_call *slots;
+	/* request ids of submits answered 2xx, not yet told to the store (under mu): a
+	 * ring; the next submits carry them (proto.h, confirms) */
+	char (*confirms)[GW_REQUEST_ID_LEN + 1];
+	size_t confirm_head, confirm_n;
 };
 
 static int gw_map_nng(int rv)
@@ -124,6 +130,9 @@ int gw_store_open(const char *url, size_t max_inflight, gw_store **out)
 	if (!s->slots)
 		goto fail;
 	s->nslots = max_inflight;
+	s->confirms = calloc(GW_CONFIRMS_KEPT, sizeof *s->confirms);
+	if (!s->confirms)
+		goto fail;
 	for (size_t i = max_inflight; i-- > 0;) {
 		s->slots[i].store = s;
 		s->slots[i].next_free = s->free_list;
@@ -141,6 +150,7 @@ int gw_store_open(const char *url, size_t max_inflight, gw_store **out)
 fail:
 	for (size_t i = 0; i < s->nsocks; i++)
 		nng_close(s->socks[i]);
+	free(s->confirms);
 	free(s->slots);
 	free(s);
 	return rc;
@@ -173,6 +183,54 @@ static const char *gw_msg_request_id(const proto_msg *msg)
 	return NULL;
 }
 
+/* Remembers that a submit's 2xx is on its way to the client. */
+static void gw_confirm_add(gw_store *s, const char *request_id)
+{
+	if (strlen(request_id) > GW_REQUEST_ID_LEN)
+		return;
+	pthread_mutex_lock(&s->mu);
+	size_t at = (s->confirm_head + s->confirm_n) % GW_CONFIRMS_KEPT;
+	strcpy(s->confirms[at], request_id);
+	if (s->confirm_n < GW_CONFIRMS_KEPT)
+		s->confirm_n++;
+	else
+		s->confirm_head = (s->confirm_head + 1) % GW_CONFIRMS_KEPT;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Encodes a submit with its deadline and up to PROTO_CONFIRMS_MAX confirmations, which
+ * leave the ring only once encoded (if the submit is then lost, so are they: their
+ * incidents stay matchable by a retry, the safe side). */
+static int gw_encode_submit(gw_store *s, const proto_msg *msg, int timeout_ms, nng_msg **out)
+{
+	char ids[PROTO_CONFIRMS_MAX][GW_REQUEST_ID_LEN + 1];
+	char *ptrs[PROTO_CONFIRMS_MAX];
+	proto_msg copy = *msg;
+	size_t n = 0;
+	pthread_mutex_lock(&s->mu);
+	while (n < PROTO_CONFIRMS_MAX && n < s->confirm_n) {
+		strcpy(ids[n], s->confirms[(s->confirm_head + n) % GW_CONFIRMS_KEPT]);
+		ptrs[n] = ids[n];
+		n++;
+	}
+	pthread_mutex_unlock(&s->mu);
+	copy.u.submit.deadline_ms = tr_now_ms() + timeout_ms;
+	copy.u.submit.confirms = n ? ptrs : NULL;
+	copy.u.submit.nconfirms = n;
+	int rc = proto_msg_to_nng(&copy, out);
+	if (rc == TR_OK && n) {
+		pthread_mutex_lock(&s->mu);
+		/* drop the ones sent, unless the ring moved past them meanwhile */
+		size_t drop = n < s->confirm_n ? n : s->confirm_n;
+		if (strcmp(s->confirms[s->confirm_head], ids[0]) == 0) {
+			s->confirm_head = (s->confirm_head + drop) % GW_CONFIRMS_KEPT;
+			s->confirm_n -= drop;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return rc;
+}
+
 int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_done_fn done,
 		  void *arg, gw_call **out)
 {
@@ -180,7 +238,14 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 	if (!rid || strlen(rid) > PROTO_SHORT_MAX)
 		return TR_ERR_INVALID;
 	nng_msg *m = NULL;
-	int rc = proto_msg_to_nng(msg, &m);
+	int rc;
+	if (msg->type == PROTO_SUBMIT) {
+		rc = gw_encode_submit(s, msg, timeout_ms, &m);
+	} else {
+		proto_msg copy = *msg;
+		copy.u.query.deadline_ms = tr_now_ms() + timeout_ms;
+		rc = proto_msg_to_nng(&copy, &m);
+	}
 	if (rc != TR_OK)
 		return rc;
 
@@ -198,6 +263,7 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 	rc = gw_call_prepare(s, c);
 	if (rc == TR_OK) {
 		strcpy(c->request_id, rid);
+		c->is_submit = msg->type == PROTO_SUBMIT;
 		c->done = done;
 		c->arg = arg;
 		c->reply = NULL;
@@ -239,6 +305,8 @@ int gw_call_result(gw_call *c, proto_msg *reply)
 		proto_msg_free(reply);
 		return TR_ERR_PROTO;
 	}
+	if (c->is_submit && reply->u.reply.code == TR_OK)
+		gw_confirm_add(c->store, c->request_id);
 	return TR_OK;
 }
 
@@ -289,6 +357,7 @@ void gw_store_close(gw_store *s)
 		nng_close(s->socks[i]);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
+	free(s->confirms);
 	free(s->slots);
 	free(s);
 }

@@ -24,6 +24,9 @@ int gw_store_open(const char *url, size_t max_inflight, gw_store **out);
 
 /* Starts a request: msg (a PROTO_SUBMIT or PROTO_QUERY whose request_id was made by
  * gw_request_id) is encoded and sent; done(arg) follows within about timeout_ms.
+ * Every call is sent with deadline_ms = now + timeout_ms (the store commits nothing it
+ * cannot answer in time); a SUBMIT also with the request ids of earlier submits whose reply
+ * arrived in time (confirms: their incidents no longer match a retry_key).
  * Returns TR_OK and *out, or TR_ERR_UNAVAILABLE (pool exhausted, shutting down) /
  * TR_ERR_INVALID (encoding) with no callback to come. */
 int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_done_fn done,

@@ -53,6 +53,9 @@ static const proto_field submit_fields[] = {
 	F_STR(submit, service, false, 0, SHORT),
 	F_STR(submit, dedup_key, false, 0, SHORT),
 	F_KV(submit, labels, nlabels, PROTO_LABELS_MAX, PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX),
+	F_I64(submit, deadline_ms, false, 0, INT64_MAX, 0),
+	F_STR(submit, retry_key, false, 1, SHORT),
+	F_STRV(submit, confirms, nconfirms, PROTO_CONFIRMS_MAX, SHORT),
 };
 
 static const proto_field query_fields[] = {
@@ -60,6 +63,7 @@ static const proto_field query_fields[] = {
 	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_MAX),
 	F_I64(query, incident_id, false, 0, ID_MAX, 0),
 	F_KV(query, params, nparams, PROTO_PARAMS_MAX, SHORT, PROTO_PARAM_VALUE_MAX),
+	F_I64(query, deadline_ms, false, 0, INT64_MAX, 0),
 };
 
 static const proto_field reply_fields[] = {
@@ -95,6 +99,8 @@ static const proto_field job_fields[] = {
 	F_STR(job, source, false, 0, SHORT),
 	F_STR(job, service, false, 0, SHORT),
 	F_KV(job, labels, nlabels, PROTO_LABELS_MAX, PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX),
+	F_I64(job, lease_token, false, 0, INT64_MAX, 0),
+	F_I64(job, pickup_deadline_ms, false, 0, INT64_MAX, 0),
 	F_RECS(job, similar, nsimilar, PROTO_SIMILAR_MAX, proto_similar, similar_fields),
 };
 
@@ -116,6 +122,7 @@ static const proto_field result_fields[] = {
 	F_I64(result, latency_ms, false, 0, INT64_MAX, 0),
 	F_I64(result, prompt_tokens, false, -1, INT64_MAX, -1),
 	F_I64(result, completion_tokens, false, -1, INT64_MAX, -1),
+	F_I64(result, lease_token, false, 0, INT64_MAX, 0),
 	F_I64V(result, similar_used, nsimilar_used, PROTO_SIMILAR_MAX),
 };
 
@@ -124,6 +131,9 @@ static const proto_field heartbeat_fields[] = {
 	F_STR(heartbeat, backend, false, 0, SHORT),
 	F_I32(heartbeat, slots, true, 0, INT32_MAX),
 	F_I32(heartbeat, busy, true, 0, INT32_MAX),
+	F_I64(heartbeat, epoch, false, 0, INT64_MAX, 0),
+	F_I64(heartbeat, received, false, 0, INT64_MAX, 0),
+	F_STRV(heartbeat, held, nheld, PROTO_HELD_MAX, PROTO_HELD_ITEM_MAX),
 };
 
 static const proto_field event_fields[] = {

@@ -35,6 +35,10 @@
 #define PROTO_ACTION_MAX 200            /* one suggested action */
 #define PROTO_DETAIL_MAX 1024           /* failure detail */
 #define PROTO_JSON_MAX (200 * 1024)     /* a reply's JSON body */
+#define PROTO_CONFIRMS_MAX 64           /* confirmations carried by one submit */
+#define PROTO_HELD_MAX 512              /* jobs listed in one heartbeat */
+#define PROTO_HELD_ITEM_MAX 48          /* "incident_id:attempt" */
+#define PROTO_COMMIT_MARGIN_MS 250      /* time a COMMIT needs left before a deadline */
 #define PROTO_NOTE_MAX 4096             /* a resolution note ("what fixed it") */
 #define PROTO_SIMILAR_MAX 5             /* similar past incidents in a job, ids in a result */
 #define PROTO_SIMILAR_NOTE_MAX 1024     /* a note as a job carries it (the store trims it) */
@@ -77,6 +81,20 @@ typedef struct {
 	char *dedup_key;       /* optional */
 	proto_kv *labels;      /* nlabels entries, keys unique */
 	size_t nlabels;
+	/* Optional (faults): what makes a 503 mean "nothing stored".
+	 * deadline_ms: wall-clock ms after which the gateway has given up (answered 503);
+	 *   the store drops the call if it is past before BEGIN and never sends COMMIT
+	 *   without PROTO_COMMIT_MARGIN_MS left. 0 = no deadline.
+	 * retry_key: made by the gateway from the tenant and the body when the client sent
+	 *   no Idempotency-Key; a later submit with the same retry_key matches an incident
+	 *   whose 2xx was never confirmed (see confirms), so a client's retry of a 503 whose
+	 *   outcome was unknown lands on the same incident.
+	 * confirms: request ids of earlier submits whose 2xx this gateway has delivered:
+	 *   their incidents no longer match a retry_key. */
+	int64_t deadline_ms;
+	char *retry_key;       /* optional (NULL), 1..PROTO_SHORT_MAX */
+	char **confirms;       /* nconfirms request ids, at most PROTO_CONFIRMS_MAX */
+	size_t nconfirms;
 } proto_submit;
 
 /* PROTO_QUERY operations; params are the validated, still-textual arguments. */
@@ -113,6 +131,7 @@ typedef struct {
 	int64_t incident_id;
 	proto_kv *params;
 	size_t nparams;
+	int64_t deadline_ms; /* optional (faults): as in proto_submit; 0 = none */
 } proto_query;
 
 /* PROTO_REPLY: code is a tr_err; json is the body (the resource on success, or
@@ -151,6 +170,12 @@ typedef struct {
 	char *service;
 	proto_kv *labels;
 	size_t nlabels;
+	/* Optional (faults). lease_token: a random number the result must echo, so only
+	 * the enricher that received the job can answer it (0 = none). pickup_deadline_ms:
+	 * wall clock; a job taken off the socket after it was not reported received in
+	 * time, so the store has dispatched it again: release it unattempted. */
+	int64_t lease_token;
+	int64_t pickup_deadline_ms;
 	/* optional: the most similar resolved incidents, best first (old stores send none;
 	 * the titles and notes of all entries together are at most PROTO_SIMILAR_BYTES) */
 	proto_similar *similar;
@@ -183,16 +208,31 @@ typedef struct {
 	int64_t latency_ms;
 	int64_t prompt_tokens;     /* -1 when the backend does not say */
 	int64_t completion_tokens; /* -1 when the backend does not say */
+	int64_t lease_token;       /* the job's lease_token (faults); 0 = none */
 	/* optional, TRIAGED: ids of the job's similar incidents the triage used */
 	int64_t *similar_used;
 	size_t nsimilar_used;
 } proto_result;
 
+/* PROTO_HEARTBEAT, the enricher's "ready" message: sent at start, every
+ * TRIAGE_HEARTBEAT_MS, whenever it takes a job off its socket and whenever a slot frees.
+ * Optional fields (faults), which make dispatch credits exact:
+ *   epoch: this enricher process (a restart with the same id has a new epoch: the jobs
+ *     the old one held are lost at once);
+ *   received: jobs taken off the job socket by this process so far (cumulative; the
+ *     store's jobs in transit are those sent minus those received);
+ *   held: every job it holds as "incident_id:attempt": taken and not finished, or
+ *     finished with a result the store may not have applied yet. A job the store
+ *     believes in flight that no live enricher holds is dispatched again at once. */
 typedef struct {
 	char *enricher_id;
 	char *backend;
 	int32_t slots; /* calls it can have in flight */
 	int32_t busy;  /* calls in flight now */
+	int64_t epoch;
+	int64_t received;
+	char **held;
+	size_t nheld;
 } proto_heartbeat;
 
 /* PROTO_EVENT: seq increases by one per event published by one store process

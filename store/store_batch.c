@@ -42,7 +42,8 @@ bool store_submit_check(const proto_submit *s, char *detail, size_t detlen)
 	    !store_text_ok("description", s->description, 0, PROTO_DESC_MAX, detail, detlen) ||
 	    !store_text_ok("source", s->source, 0, PROTO_SHORT_MAX, detail, detlen) ||
 	    !store_text_ok("service", s->service, 0, PROTO_SHORT_MAX, detail, detlen) ||
-	    !store_text_ok("dedup_key", s->dedup_key, 1, PROTO_SHORT_MAX, detail, detlen))
+	    !store_text_ok("dedup_key", s->dedup_key, 1, PROTO_SHORT_MAX, detail, detlen) ||
+	    !store_text_ok("retry_key", s->retry_key, 1, PROTO_SHORT_MAX, detail, detlen))
 		return false;
 	if (!store_utf8_check(s->title, strlen(s->title), &chars)) {
 		snprintf(detail, detlen, "title: invalid UTF-8");
@@ -157,6 +158,10 @@ bool store_batch_arrays_build(const proto_submit *const *subs, size_t n,
 		store_buf_array_item(&out->col[4], s->source);
 		store_buf_array_item(&out->col[5], s->service);
 		store_buf_array_item(&out->col[6], s->dedup_key);
+		store_buf_array_item(&out->col[8], s->retry_key);
+		char deadline[24];
+		snprintf(deadline, sizeof(deadline), "%" PRId64, s->deadline_ms);
+		store_buf_array_item(&out->col[9], s->deadline_ms > 0 ? deadline : NULL);
 		labels.len = 0;
 		labels.failed = false;
 		if (!store_labels_json(&labels, s->labels, s->nlabels))

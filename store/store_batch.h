@@ -35,9 +35,10 @@ bool store_submit_check(const proto_submit *s, char *detail, size_t detlen);
  * index for a follower). */
 void store_batch_plan(const proto_submit *const *subs, size_t n, store_slot *slots);
 
-/* The INSERT's eight array parameters, for the INSERT slots in order: request_id,
- * idempotency_key, title, description, source, service, dedup_key, labels (JSON). */
-#define STORE_BATCH_NCOLS 8
+/* The INSERT's ten array parameters, for the INSERT slots in order: request_id,
+ * idempotency_key, title, description, source, service, dedup_key, labels (JSON),
+ * retry_key, deadline_ms (NULL when 0). */
+#define STORE_BATCH_NCOLS 10
 typedef struct {
 	store_buf col[STORE_BATCH_NCOLS];
 	size_t rows;

@@ -54,12 +54,16 @@ const tr_cfg_item store_cfg_items[] = {
 	{"TRIAGE_SWEEP_INTERVAL_MS", TR_CFG_INT, "1000", S(sweep_interval_ms), 10, 3600000, NULL,
 	 "how often expired leases and waiting rows are looked for"},
 	{"TRIAGE_ENRICHER_EXPIRE_MS", TR_CFG_INT, "5000", S(enricher_expire_ms), 100, 3600000,
-	 NULL, "an enricher silent this long is no longer sent jobs"},
+	 NULL, "an enricher silent this long is gone: no more jobs, and the jobs it held are "
+	 "dispatched again at once (also a job's pickup window)"},
 	{"TRIAGE_DEFAULT_MODEL", TR_CFG_STR, "phi3:mini", S(default_model), 0, 0, NULL,
 	 "model sent with jobs until one is set through PUT /settings"},
 	{"TRIAGE_DB_TIMEOUT_MS", TR_CFG_INT, "2500", S(db_timeout_ms), 100, 600000, NULL,
 	 "longest wait for one statement or connection, then 503; keep it below the "
 	 "gateway's TRIAGE_STORE_TIMEOUT_MS so a 503 means nothing was stored"},
+	{"TRIAGE_RETRY_WINDOW_MS", TR_CFG_INT, "600000", S(retry_window_ms), 0, 86400000, NULL,
+	 "a submit without Idempotency-Key whose 2xx the gateway never confirmed is matched "
+	 "by a retry of the same body for this long (0: never)"},
 	{"TRIAGE_RETENTION_DAYS", TR_CFG_INT, "0", S(retention_days), 0, 36500, NULL,
 	 "delete resolved incidents this many days after they were resolved (0: keep all)"},
 	{"TRIAGE_RETENTION_ARCHIVE", TR_CFG_BOOL, "false", S(retention_archive), 0, 0, NULL,

@@ -35,6 +35,7 @@ typedef struct {
 	long sweep_interval_ms;
 	long enricher_expire_ms;
 	long db_timeout_ms;
+	long retry_window_ms;
 	long retention_days;        /* 0: keep everything */
 	long retention_batch;
 	long retention_interval_ms;

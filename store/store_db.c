@@ -29,7 +29,28 @@ struct store_db {
 	size_t nprepared;
 	char sqlstate[6];
 	char errmsg[256];
+	int64_t deadline_ms; /* monotonic cap (0 = none), see store_db_set_deadline */
+	long margin_ms;
+	bool committing;
 };
+
+void store_db_set_deadline(store_db *db, int64_t deadline_ms, long margin_ms)
+{
+	db->deadline_ms = deadline_ms;
+	db->margin_ms = margin_ms;
+}
+
+/* The deadline of a statement sent now. */
+static int64_t store_db_deadline(const store_db *db)
+{
+	int64_t d = tr_mono_ms() + db->timeout_ms;
+	if (db->deadline_ms > 0) {
+		int64_t cap = db->committing ? db->deadline_ms : db->deadline_ms - db->margin_ms;
+		if (cap < d)
+			d = cap;
+	}
+	return d;
+}
 
 static void store_db_notice(void *arg, const char *message)
 {
@@ -107,12 +128,15 @@ static void store_db_set_err(store_db *db, const char *state, const char *msg)
 
 static int store_db_connect(store_db *db)
 {
-	/* jit=off: every statement here is short; JIT compiling one (as PostgreSQL 15 does
-	 * past jit_above_cost, e.g. similar incidents for a batch at 1M rows) costs
-	 * hundreds of milliseconds and saves nothing. */
-	char options[128];
+	/* client_connection_check_interval: a statement we gave up on (deadline, timeout)
+	 * is cancelled by the server too, even while it waits for a lock; else an
+	 * autocommitted action could still happen after the 503. jit=off: every statement
+	 * here is short; JIT compiling one (as PostgreSQL 15 does past jit_above_cost, e.g.
+	 * similar incidents for a batch at 1M rows) costs hundreds of milliseconds. */
+	char options[192];
 	snprintf(options, sizeof(options),
-		 "-c synchronous_commit=%s -c statement_timeout=%ld -c jit=off",
+		 "-c synchronous_commit=%s -c statement_timeout=%ld"
+		 " -c client_connection_check_interval=100 -c jit=off",
 		 db->durability == STORE_DB_LAZY ? "off" : "on", db->timeout_ms);
 	const char *keys[] = {"application_name", "options", "dbname", NULL};
 	const char *vals[] = {"triage-store", options, db->url, NULL};
@@ -241,7 +265,10 @@ static int store_db_finish(store_db *db, int64_t deadline, PGresult **out)
 		PQclear(last);
 	return TR_OK;
 timeout:
-	store_db_set_err(db, "57014", "no answer within the database timeout");
+	store_db_set_err(db, "57014", db->deadline_ms && tr_mono_ms() >= db->deadline_ms -
+						   db->margin_ms
+					      ? "no answer before the caller's deadline"
+					      : "no answer within the database timeout");
 	rc = TR_ERR_UNAVAILABLE;
 	store_db_reset(db); /* the server rolls back what this connection had open */
 	goto fail;
@@ -285,7 +312,7 @@ int store_db_exec(store_db *db, const char *sql, int nparams, const char *const 
 		store_db_set_err(db, "08003", "not connected");
 		return TR_ERR_UNAVAILABLE;
 	}
-	int64_t deadline = tr_mono_ms() + db->timeout_ms;
+	int64_t deadline = store_db_deadline(db);
 	if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
 		int rc = store_db_map(db, NULL);
 		tr_warn("db[%s] cannot send: %s", db->role, db->errmsg);
@@ -307,7 +334,7 @@ int store_db_exec_prepared(store_db *db, const char *name, const char *sql, int 
 	bool known = false;
 	for (size_t i = 0; i < db->nprepared && !known; i++)
 		known = db->prepared[i] == name;
-	int64_t deadline = tr_mono_ms() + db->timeout_ms;
+	int64_t deadline = store_db_deadline(db);
 	if (!known) {
 		if (db->nprepared == STORE_DB_MAX_PREPARED)
 			return store_db_exec(db, sql, nparams, params, out);
@@ -355,7 +382,15 @@ int store_db_begin(store_db *db)
 int store_db_commit(store_db *db)
 {
 	PGresult *res = NULL;
+	if (db->deadline_ms > 0 && tr_mono_ms() > db->deadline_ms - db->margin_ms) {
+		store_db_rollback(db);
+		store_db_set_err(db, "57014", "too late to commit before the caller's deadline");
+		tr_warn("db[%s] %s: rolled back", db->role, db->errmsg);
+		return TR_ERR_UNAVAILABLE;
+	}
+	db->committing = true;
 	int rc = store_db_exec(db, "COMMIT", 0, NULL, &res);
+	db->committing = false;
 	/* COMMIT of an aborted transaction "succeeds" with the tag ROLLBACK */
 	if (rc == TR_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
 		store_db_set_err(db, "25P02", "the transaction was rolled back");
@@ -367,9 +402,12 @@ int store_db_commit(store_db *db)
 
 void store_db_rollback(store_db *db)
 {
+	int64_t cap = db->deadline_ms; /* a rollback is never too late */
+	db->deadline_ms = 0;
 	if (db->conn && PQstatus(db->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		(void)store_db_exec(db, "ROLLBACK", 0, NULL, NULL);
+	db->deadline_ms = cap;
 }
 
 const char *store_db_sqlstate(const store_db *db)

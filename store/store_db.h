@@ -9,6 +9,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct store_db store_db;
 
@@ -58,6 +59,12 @@ void store_db_rollback(store_db *db);
 /* The SQLSTATE of the last failed statement ("" if none) and its message. */
 const char *store_db_sqlstate(const store_db *db);
 const char *store_db_errmsg(const store_db *db);
+
+/* Caps every statement's deadline at deadline_ms (monotonic; 0 removes the cap) minus
+ * margin_ms, and COMMIT's at deadline_ms itself: store_db_commit() refuses to send
+ * COMMIT with less than margin_ms left (it rolls back and returns TR_ERR_UNAVAILABLE).
+ * For calls that carry the gateway's deadline. */
+void store_db_set_deadline(store_db *db, int64_t deadline_ms, long margin_ms);
 
 /* Drops the connection (the next ensure reconnects at once). */
 void store_db_reset(store_db *db);

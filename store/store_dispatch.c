@@ -30,6 +30,7 @@
 
 #define STORE_CLAIM_MAX 256   /* rows claimed per statement */
 #define STORE_EXPIRE_MAX 500  /* leases expired per statement */
+#define STORE_PICKUP_SLACK_MS 1000 /* transit outlives the job's pickup deadline by this */
 
 struct store_dispatch {
 	const store_config *cfg;
@@ -44,6 +45,7 @@ struct store_dispatch {
 	atomic_bool stopping;
 	int64_t next_sweep_ms;
 	int64_t last_stale_warn_ms;
+	int64_t started_mono, started_wall; /* this process's start, for the reclaim */
 };
 
 long store_backoff_ms(long attempt, long base_ms, long cap_ms)
@@ -76,12 +78,14 @@ static const char store_sql_claim[] =
 	" FOR UPDATE SKIP LOCKED),"
 	" u AS (UPDATE incidents i SET status = 'processing', attempt = i.attempt + 1,"
 	" lease_deadline = now() + $2 * interval '1 millisecond', version = i.version + 1,"
+	" lease_token = floor(random() * 9007199254740990)::bigint + 1,"
+	" dispatched_via = $4, dispatched_at = now(),"
 	" updated_at = now() FROM c WHERE i.id = c.id"
 	" RETURNING i.id, i.version, i.status, i.state,"
 	" coalesce(i.severity_override, i.severity, '') AS sev,"
 	" coalesce(i.category_override, i.category, '') AS cat, i.attempt,"
 	" (extract(epoch FROM i.lease_deadline) * 1000)::bigint AS lease_ms,"
-	" i.title, i.description, i.source, i.service, i.labels::text AS labels),"
+	" i.title, i.description, i.source, i.service, i.labels::text AS labels, i.lease_token),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT id, 'dispatched', status, attempt, 'store', jsonb_build_object('lease_ms', $2)"
 	" FROM u)"
@@ -107,6 +111,33 @@ static const char store_sql_expire[] =
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT id, 'lease_expired', status, attempt, 'store', CASE WHEN status = 'failed'"
 	" THEN jsonb_build_object('reason', 'attempts_exhausted') ELSE '{}' END FROM u)"
+	" SELECT * FROM u";
+
+/* Processing rows this store dispatched (same jobs URL) that no live enricher keeps
+ * (store_enrichers.h): back to submitted at once, or failed on the last attempt. $1 the
+ * jobs URL, $2 rows dispatched before this wall-clock ms are left alone (a store that
+ * has just started waits one enricher expiry for the ready messages), $3/$4 the kept
+ * (id, attempt) pairs, $5 max attempts, $6 the limit. */
+static const char store_sql_reclaim[] =
+	"WITH k AS (SELECT * FROM unnest($3::bigint[], $4::int[]) AS k(id, attempt)),"
+	" x AS (SELECT i.id FROM incidents i WHERE i.status = 'processing'"
+	" AND i.dispatched_via = $1 AND i.dispatched_at >= to_timestamp($2::bigint / 1000.0)"
+	" AND NOT EXISTS (SELECT 1 FROM k WHERE k.id = i.id AND k.attempt = i.attempt)"
+	" ORDER BY i.id LIMIT $6 FOR UPDATE SKIP LOCKED),"
+	" u AS (UPDATE incidents i SET"
+	" status = CASE WHEN i.attempt - i.attempt_base >= $5 THEN 'failed' ELSE 'submitted' END,"
+	" failure_reason = CASE WHEN i.attempt - i.attempt_base >= $5 THEN 'attempts_exhausted' END,"
+	" failure_detail = CASE WHEN i.attempt - i.attempt_base >= $5 THEN 'the enricher holding"
+	" the last attempt was lost' END,"
+	" finished_at = CASE WHEN i.attempt - i.attempt_base >= $5 THEN now() END,"
+	" next_attempt_at = now(), lease_deadline = NULL, lease_token = NULL,"
+	" version = i.version + 1, updated_at = now() FROM x WHERE i.id = x.id"
+	" RETURNING i.id, i.version, i.status, i.state,"
+	" coalesce(i.severity_override, i.severity, '') AS sev,"
+	" coalesce(i.category_override, i.category, '') AS cat, i.attempt),"
+	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
+	" SELECT id, 'lease_expired', status, attempt, 'store', jsonb_build_object('reason',"
+	" CASE WHEN status = 'failed' THEN 'attempts_exhausted' ELSE 'enricher_lost' END) FROM u)"
 	" SELECT * FROM u";
 
 /* Labels of a claimed row (the jsonb text the store wrote) into kv, pointing into
@@ -200,11 +231,17 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 		j->nlabels = store_parse_labels(PQgetvalue(res, r, 12), labels, PROTO_LABELS_MAX,
 						&doc);
 		j->labels = labels;
-		j->model = PQgetvalue(res, r, 13);
+		j->lease_token = strtoll(PQgetvalue(res, r, 13), NULL, 10);
+		j->model = PQgetvalue(res, r, 14);
+		j->pickup_deadline_ms = tr_now_ms() + d->cfg->enricher_expire_ms;
+		/* in transit from now: the enricher's ready message may come before send returns */
+		store_enrichers_sent(d->enrichers, j->incident_id, j->attempt,
+				     tr_mono_ms() + d->cfg->enricher_expire_ms + STORE_PICKUP_SLACK_MS);
 		store_similar_of(similar, j->incident_id, &j->similar, &j->nsimilar);
 		int rc = proto_sock_send(d->jobs, &m);
 		json_decref(doc);
 		if (rc != TR_OK) {
+			store_enrichers_unsent(d->enrichers, j->incident_id, j->attempt);
 			tr_iwarn(j->incident_id, "job not sent (%s): back to submitted",
 				 tr_strerror(rc));
 			store_buf_array_item(&unsent_ids, PQgetvalue(res, r, 0));
@@ -233,21 +270,55 @@ static long store_dispatch_pass(store_dispatch *d)
 	char lim[24], lease[24];
 	snprintf(lim, sizeof(lim), "%ld", credits);
 	snprintf(lease, sizeof(lease), "%ld", d->cfg->lease_ms);
-	const char *p[] = {lim, lease, d->cfg->default_model};
+	const char *p[] = {lim, lease, d->cfg->default_model, d->cfg->jobs_url};
 	PGresult *res = NULL;
-	if (store_db_exec_prepared(d->db, store_sql_claim, store_sql_claim, 3, p, &res) != TR_OK)
+	if (store_db_exec_prepared(d->db, store_sql_claim, store_sql_claim, 4, p, &res) != TR_OK)
 		return -1;
 	long n = PQntuples(res);
-	if (n > 0) {
-		store_enrichers_charge(d->enrichers, n, tr_mono_ms());
+	if (n > 0)
 		store_push_jobs(d, res);
-	}
 	PQclear(res);
 	return n;
 }
 
+/* Returns the rows no live enricher keeps to submitted at once (see store_sql_reclaim). */
+static void store_reclaim(store_dispatch *d)
+{
+	store_buf ids, attempts;
+	PGresult *res = NULL;
+	char since[24], max[24], lim[24];
+	int64_t now = tr_mono_ms();
+	/* rows of an earlier store process: only once enrichers had time to say what they hold */
+	int64_t since_ms = now - d->started_mono < d->cfg->enricher_expire_ms ? d->started_wall : 0;
+	snprintf(since, sizeof(since), "%lld", (long long)since_ms);
+	snprintf(max, sizeof(max), "%ld", d->cfg->max_attempts);
+	snprintf(lim, sizeof(lim), "%d", STORE_EXPIRE_MAX);
+	store_buf_init(&ids, 4 * 1024 * 1024);
+	store_buf_init(&attempts, 4 * 1024 * 1024);
+	store_enrichers_kept(d->enrichers, now, &ids, &attempts);
+	if (ids.failed || attempts.failed)
+		goto out;
+	const char *p[] = {d->cfg->jobs_url, since, ids.data, attempts.data, max, lim};
+	if (store_db_exec_prepared(d->db, store_sql_reclaim, store_sql_reclaim, 6, p, &res) != TR_OK)
+		goto out;
+	for (int r = 0; r < PQntuples(res); r++) {
+		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+		tr_iwarn(id, "attempt %s held by no live enricher: %s at once", PQgetvalue(res, r, 6),
+			 PQgetvalue(res, r, 2));
+		store_events_publish_row(d->events, res, r, 0,
+					 strcmp(PQgetvalue(res, r, 2), "failed") == 0
+						 ? "failed"
+						 : "lease_expired");
+	}
+out:
+	PQclear(res);
+	store_buf_free(&ids);
+	store_buf_free(&attempts);
+}
+
 static void store_sweep(store_dispatch *d)
 {
+	store_reclaim(d);
 	char max[24], backoffs[2048], lim[24];
 	PGresult *res = NULL;
 	snprintf(max, sizeof(max), "%ld", d->cfg->max_attempts);
@@ -363,6 +434,8 @@ int store_dispatch_start(const store_config *cfg, store_events *events,
 	d->cfg = cfg;
 	d->events = events;
 	d->enrichers = enrichers;
+	d->started_mono = tr_mono_ms();
+	d->started_wall = tr_now_ms();
 	atomic_init(&d->stopping, false);
 	d->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "dispatch", STORE_DB_LAZY);
 	if (!d->db) {

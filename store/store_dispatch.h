@@ -9,9 +9,10 @@
  * dispatched on the next pass with credit; nothing needs re-publishing. Rows waiting
  * longer than TRIAGE_STALE_SUBMITTED_MS are reported in the log by the sweeper.
  * A job the PUSH socket refuses (no enricher within its send timeout) goes back to
- * submitted at once, its attempt given back. PUSH cannot address an enricher: a job
- * may wait in a busy enricher's socket while another has the free slot (the credits
- * still bound the total in flight). */
+ * submitted at once, its attempt given back. PUSH cannot address an enricher: the
+ * store learns from the ready messages who took each job (store_enrichers.h), and
+ * every sweep it reclaims the rows it dispatched that no live enricher holds (the
+ * lease is the last resort). */
 #ifndef STORE_DISPATCH_H
 #define STORE_DISPATCH_H
 

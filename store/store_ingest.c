@@ -47,9 +47,41 @@ static void store_publish_batch(store_ingest *in, store_batch_run *b)
 		store_events_publish_row(in->events, b->occ, r, 2, "occurrence");
 }
 
+/* Answers the calls whose gateway deadline leaves no time to commit (they are not
+ * attempted: the gateway answers, or has answered, 503), moves the others to the front
+ * and returns how many; *deadline gets the earliest of their deadlines (monotonic ms,
+ * 0 if none carries one). */
+static size_t store_ingest_live(store_call **calls, size_t n, int64_t *deadline)
+{
+	int64_t wall = tr_now_ms(), mono = tr_mono_ms();
+	size_t k = 0;
+	*deadline = 0;
+	for (size_t i = 0; i < n; i++) {
+		store_call *c = calls[i];
+		int64_t d = c->req.u.submit.deadline_ms;
+		if (d > 0 && d - wall < PROTO_COMMIT_MARGIN_MS) {
+			tr_warn("ingest: submit %s dropped: %lld ms before the gateway's deadline",
+				c->req.u.submit.request_id, (long long)(d - wall));
+			store_call_fail(c, TR_ERR_UNAVAILABLE,
+					"too late to commit before the gateway's deadline");
+			continue;
+		}
+		if (d > 0 && (*deadline == 0 || mono + (d - wall) < *deadline))
+			*deadline = mono + (d - wall);
+		calls[i] = calls[k];
+		calls[k++] = c;
+	}
+	return k;
+}
+
 void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t n)
 {
-	store_batch_run b = {.calls = calls, .n = n};
+	int64_t deadline;
+	n = store_ingest_live(calls, n, &deadline);
+	store_batch_run b = {.calls = calls, .n = n, .retry_window_ms = in->cfg->retry_window_ms};
+	if (n == 0)
+		return;
+	store_db_set_deadline(db, deadline, PROTO_COMMIT_MARGIN_MS);
 	b.subs = calloc(n, sizeof(*b.subs));
 	b.slots = calloc(n, sizeof(*b.slots));
 	b.done = calloc(n, sizeof(bool));
@@ -129,6 +161,7 @@ void store_ingest_run(store_ingest *in, store_db *db, store_call **calls, size_t
 			 (double)(tr_mono_us() - t0) / 1000.0);
 	}
 out:
+	store_db_set_deadline(db, 0, 0);
 	PQclear(b.occ);
 	free(b.subs);
 	free(b.slots);

@@ -14,9 +14,9 @@
  * same statement. */
 static const char store_sql_insert[] =
 	"WITH src AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-	" $5::text[], $6::text[], $7::text[], $8::jsonb[]) WITH ORDINALITY AS"
-	" s(request_id, idempotency_key, title, description, source, service, dedup_key,"
-	" labels, ord)),"
+	" $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::bigint[])"
+	" WITH ORDINALITY AS s(request_id, idempotency_key, title, description, source,"
+	" service, dedup_key, labels, retry_key, deadline_ms, ord)),"
 	" ins AS (INSERT INTO incidents (request_id, idempotency_key, title, description,"
 	" source, service, dedup_key, labels, fingerprint)"
 	" SELECT request_id, idempotency_key, title, description, source, service, dedup_key,"
@@ -27,18 +27,26 @@ static const char store_sql_insert[] =
 	" WHERE o.request_id = src.request_id)"
 	" AND (src.idempotency_key IS NULL OR NOT EXISTS (SELECT 1 FROM incident_occurrences o"
 	" WHERE o.idempotency_key = src.idempotency_key))"
+	/* a retry of a submit whose 2xx was never confirmed: its incident (006) */
+	" AND (src.retry_key IS NULL OR NOT EXISTS (SELECT 1 FROM incident_retry_keys r"
+	" WHERE r.retry_key = src.retry_key AND r.at > now() - $11 * interval '1 millisecond'"
+	" AND coalesce(r.reply_by, r.at) < now()))"
 	" ORDER BY ord"
 	" ON CONFLICT DO NOTHING"
 	" RETURNING id, request_id, floor(extract(epoch FROM created_at) * 1000)::bigint AS ms),"
 	" ev AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
-	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins)"
+	" SELECT id, 'created', 'submitted', 0, 'api' FROM ins),"
+	" rk AS (INSERT INTO incident_retry_keys (request_id, retry_key, incident_id, reply_by)"
+	" SELECT ins.request_id, src.retry_key, ins.id, to_timestamp(src.deadline_ms / 1000.0)"
+	" FROM ins JOIN src USING (request_id)"
+	" WHERE src.retry_key IS NOT NULL AND $11 > 0 ON CONFLICT DO NOTHING)"
 	" SELECT request_id, id, ms FROM ins";
 
 /* What the skipped rows are: a resend, a repeated idempotency key, or a resend of a
  * submit that was counted as an occurrence. $1/$2: request ids and keys. */
 static const char store_sql_known[] =
-	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS"
-	" k(r, ik, ord))"
+	"WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS"
+	" k(r, ik, rk, ord))"
 	" SELECT k.ord, i.id, triage_incident_json(i), 0 AS how FROM k"
 	" JOIN incidents i ON i.request_id = k.r"
 	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 1 FROM k"
@@ -49,7 +57,23 @@ static const char store_sql_known[] =
 	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 3 FROM k"
 	" JOIN incident_occurrences o ON o.idempotency_key = k.ik JOIN incidents i ON i.id ="
 	" o.incident_id"
+	" UNION ALL SELECT k.ord, i.id, triage_incident_json(i), 4 FROM k"
+	" JOIN LATERAL (SELECT r.incident_id FROM incident_retry_keys r WHERE r.retry_key = k.rk"
+	" AND r.at > now() - $4 * interval '1 millisecond' AND coalesce(r.reply_by, r.at) < now()"
+	" ORDER BY r.at DESC LIMIT 1) r ON true"
+	" JOIN incidents i ON i.id = r.incident_id"
 	" ORDER BY 1, 4";
+
+/* A retry matched by its retry_key: its own request id settles the key too once
+ * confirmed. $1 request ids, $2 retry keys, $3 incident ids. */
+static const char store_sql_retry_keys[] =
+	"INSERT INTO incident_retry_keys (request_id, retry_key, incident_id)"
+	" SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING";
+
+/* The gateway delivered these submits' 2xx: their keys match no retry any more. */
+static const char store_sql_confirm[] =
+	"DELETE FROM incident_retry_keys WHERE retry_key IN (SELECT retry_key FROM"
+	" incident_retry_keys WHERE request_id = ANY($1::text[]))";
 
 /* Occurrences: $1 dedup keys, $2 how many submits each. */
 static const char store_sql_occur[] =
@@ -114,11 +138,14 @@ static int store_step_insert(store_db *db, store_batch_run *b)
 		rc = TR_OK;
 		goto out;
 	}
-	const char *p[STORE_BATCH_NCOLS];
+	const char *p[STORE_BATCH_NCOLS + 1];
+	char window[24];
 	for (int c = 0; c < STORE_BATCH_NCOLS; c++)
 		p[c] = arr.col[c].data;
-	rc = store_db_exec_prepared(db, store_sql_insert, store_sql_insert, STORE_BATCH_NCOLS, p,
-				    &res);
+	snprintf(window, sizeof(window), "%ld", b->retry_window_ms);
+	p[STORE_BATCH_NCOLS] = window;
+	rc = store_db_exec_prepared(db, store_sql_insert, store_sql_insert, STORE_BATCH_NCOLS + 1,
+				    p, &res);
 	if (rc != TR_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
@@ -139,38 +166,83 @@ out:
 }
 
 /* Leaders not inserted: find the incident they already have. */
+/* Retries matched by their retry_key: record their request ids under the key. */
+static int store_step_retried(store_db *db, store_batch_run *b, const bool *by_retry)
+{
+	store_buf rq, rk, ids;
+	size_t cap = b->n * (2 * PROTO_SHORT_MAX + 8) + 16, m = 0;
+	int rc = TR_ERR_NOMEM;
+	store_buf_init(&rq, cap);
+	store_buf_init(&rk, cap);
+	store_buf_init(&ids, cap);
+	store_buf_array_open(&rq);
+	store_buf_array_open(&rk);
+	store_buf_array_open(&ids);
+	for (size_t i = 0; i < b->n; i++) {
+		char id[24];
+		if (!by_retry[i])
+			continue;
+		snprintf(id, sizeof(id), "%lld", (long long)b->calls[i]->incident_id);
+		store_buf_array_item(&rq, b->subs[i]->request_id);
+		store_buf_array_item(&rk, b->subs[i]->retry_key);
+		store_buf_array_item(&ids, id);
+		m++;
+	}
+	store_buf_array_close(&rq);
+	store_buf_array_close(&rk);
+	store_buf_array_close(&ids);
+	if (m == 0)
+		rc = TR_OK;
+	else if (!rq.failed && !rk.failed && !ids.failed) {
+		const char *p[] = {rq.data, rk.data, ids.data};
+		rc = store_db_exec(db, store_sql_retry_keys, 3, p, NULL);
+	}
+	store_buf_free(&rq);
+	store_buf_free(&rk);
+	store_buf_free(&ids);
+	return rc;
+}
+
 static int store_step_known(store_db *db, store_batch_run *b)
 {
-	store_buf req, key;
+	store_buf req, key, rk;
 	PGresult *res = NULL;
 	int *idx = calloc(b->n, sizeof(int));
+	bool *by_retry = calloc(b->n, sizeof(bool));
 	size_t m = 0;
+	char window[24];
 	int rc = TR_ERR_NOMEM;
 	store_buf_init(&req, b->n * (2 * PROTO_SHORT_MAX + 8) + 16);
 	store_buf_init(&key, b->n * (2 * PROTO_SHORT_MAX + 8) + 16);
-	if (!idx)
+	store_buf_init(&rk, b->n * (2 * PROTO_SHORT_MAX + 8) + 16);
+	if (!idx || !by_retry)
 		goto out;
 	store_buf_array_open(&req);
 	store_buf_array_open(&key);
+	store_buf_array_open(&rk);
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->slots[i].kind != STORE_SLOT_INSERT || b->done[i])
 			continue;
 		idx[m++] = (int)i;
 		store_buf_array_item(&req, b->subs[i]->request_id);
 		store_buf_array_item(&key, b->subs[i]->idempotency_key);
+		store_buf_array_item(&rk, b->subs[i]->retry_key);
 	}
 	store_buf_array_close(&req);
 	store_buf_array_close(&key);
+	store_buf_array_close(&rk);
 	rc = TR_OK;
 	if (m == 0)
 		goto out;
 	rc = TR_ERR_NOMEM;
-	if (req.failed || key.failed)
+	if (req.failed || key.failed || rk.failed)
 		goto out;
-	const char *p[] = {req.data, key.data};
-	rc = store_db_exec_prepared(db, store_sql_known, store_sql_known, 2, p, &res);
+	snprintf(window, sizeof(window), "%ld", b->retry_window_ms);
+	const char *p[] = {req.data, key.data, rk.data, window};
+	rc = store_db_exec_prepared(db, store_sql_known, store_sql_known, 4, p, &res);
 	if (rc != TR_OK)
 		goto out;
+	bool retried = false;
 	for (int r = 0; r < PQntuples(res); r++) {
 		long ord = strtol(PQgetvalue(res, r, 0), NULL, 10);
 		if (ord < 1 || (size_t)ord > m)
@@ -178,15 +250,44 @@ static int store_step_known(store_db *db, store_batch_run *b)
 		size_t i = (size_t)idx[ord - 1];
 		if (b->done[i])
 			continue; /* a better match came first (ORDER BY how) */
-		bool occurrence = strtol(PQgetvalue(res, r, 3), NULL, 10) >= 2;
+		long how = strtol(PQgetvalue(res, r, 3), NULL, 10);
 		store_reply_incident(b, i, PQgetvalue(res, r, 1), PQgetvalue(res, r, 2), false,
-				     occurrence);
+				     how == 2 || how == 3);
+		by_retry[i] = how == 4;
+		retried = retried || how == 4;
 	}
+	if (retried)
+		rc = store_step_retried(db, b, by_retry);
 out:
 	PQclear(res);
 	free(idx);
+	free(by_retry);
 	store_buf_free(&req);
 	store_buf_free(&key);
+	store_buf_free(&rk);
+	return rc;
+}
+
+/* The confirmations the batch's submits carry (proto.h): settle their retry keys. */
+static int store_step_confirm(store_db *db, store_batch_run *b)
+{
+	store_buf ids;
+	size_t m = 0;
+	int rc = TR_ERR_NOMEM;
+	store_buf_init(&ids, b->n * PROTO_CONFIRMS_MAX * (2 * PROTO_SHORT_MAX + 8) + 16);
+	store_buf_array_open(&ids);
+	for (size_t i = 0; i < b->n; i++) {
+		for (size_t j = 0; j < b->subs[i]->nconfirms; j++, m++)
+			store_buf_array_item(&ids, b->subs[i]->confirms[j]);
+	}
+	store_buf_array_close(&ids);
+	if (m == 0)
+		rc = TR_OK;
+	else if (!ids.failed) {
+		const char *p[] = {ids.data};
+		rc = store_db_exec_prepared(db, store_sql_confirm, store_sql_confirm, 1, p, NULL);
+	}
+	store_buf_free(&ids);
 	return rc;
 }
 
@@ -294,7 +395,9 @@ int store_batch_tx(store_db *db, store_batch_run *b)
 	int rc = store_db_begin(db);
 	if (rc != TR_OK)
 		return rc;
-	rc = store_step_insert(db, b);
+	rc = store_step_confirm(db, b);
+	if (rc == TR_OK)
+		rc = store_step_insert(db, b);
 	if (rc == TR_OK)
 		rc = store_step_known(db, b);
 	if (rc == TR_OK)

@@ -23,6 +23,7 @@ typedef struct {
 	bool *dedup;       /* reply is an occurrence ("deduplicated": true) */
 	bool *occurs;      /* scratch: becomes an occurrence */
 	PGresult *occ;     /* occurrence rows, for events after commit */
+	long retry_window_ms; /* TRIAGE_RETRY_WINDOW_MS */
 } store_batch_run;
 
 /* One attempt at the batch on db, in one transaction: sets the replies of the calls it

@@ -17,6 +17,7 @@
 #include "store_similar.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "tr_time.h"
 
 #define STORE_TIMELINE_MAX 200 /* most recent events shown by GET */
 
@@ -170,11 +171,20 @@ static int store_get(store_reader *r, store_call *call)
 void store_query_run(store_reader *r, store_call *call)
 {
 	const proto_query *q = &call->req.u.query;
+	int64_t left = q->deadline_ms ? q->deadline_ms - tr_now_ms() : 0;
+	if (q->deadline_ms && left < PROTO_COMMIT_MARGIN_MS) {
+		/* the gateway has answered, or is about to answer, 503: do nothing */
+		store_call_fail(call, TR_ERR_UNAVAILABLE,
+				"too late to answer before the gateway's deadline");
+		return;
+	}
 	int rc = store_db_ensure(r->db);
 	if (rc != TR_OK) {
 		store_query_db_fail(r, call, rc);
 		return;
 	}
+	store_db_set_deadline(r->db, q->deadline_ms ? tr_mono_ms() + left : 0,
+			      PROTO_COMMIT_MARGIN_MS);
 	switch (q->op) {
 	case PROTO_OP_READY: store_ready(r, call); break;
 	case PROTO_OP_LIST: store_list(r, call); break;
@@ -195,6 +205,7 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_METRICS: store_metrics_run(r, call); break;
 	default: store_call_fail(call, TR_ERR_INVALID, "unknown operation"); break;
 	}
+	store_db_set_deadline(r->db, 0, 0);
 }
 
 static void *store_reader_main(void *arg)

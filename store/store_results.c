@@ -139,7 +139,13 @@ bool store_result_check(const proto_result *r, char *detail, size_t detlen)
 	" coalesce(i.severity_override, i.severity, '') AS sev,"                          \
 	" coalesce(i.category_override, i.category, '') AS cat, i.attempt"
 
-#define STORE_RESULT_WHERE " WHERE i.id = $1 AND i.status = 'processing' AND i.attempt = $2"
+/* The attempt must be the current one, and the result must echo the job's lease token
+ * (rows dispatched before sql/006 have none): only the enricher that received the job
+ * knows it. tok is the token's parameter number (the last of each statement, but for
+ * similar_used after it in the triaged one). */
+#define STORE_RESULT_WHERE_T(tok)                                                         \
+	" WHERE i.id = $1 AND i.status = 'processing' AND i.attempt = $2"                 \
+	" AND (i.lease_token IS NULL OR i.lease_token = $" tok "::bigint)"
 
 /* The ids of the similar incidents a triage used, as a PostgreSQL array literal. */
 static void store_similar_used_array(const proto_result *r, char *out, size_t outlen)
@@ -157,22 +163,23 @@ static const char store_sql_triaged[] =
 	" category = $6, suggested_actions = $7::jsonb, confidence = $8::real, backend = $9,"
 	" model = nullif($10, ''), prompt_version = nullif($11, ''), latency_ms = $12::int,"
 	" prompt_tokens = nullif($13::int, -1), completion_tokens = nullif($14::int, -1),"
-	" similar_used = $15::bigint[], triaged_at = now(), finished_at = now(), lease_deadline = NULL,"
+	" similar_used = $16::bigint[], triaged_at = now(), finished_at = now(),"
+	" lease_deadline = NULL,"
 	" failure_reason = NULL, failure_detail = NULL, version = i.version + 1,"
-	" updated_at = now()" STORE_RESULT_WHERE STORE_RESULT_RETURNING "),"
+	" updated_at = now()" STORE_RESULT_WHERE_T("15") STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT id, 'triaged', status, attempt, 'enricher:' || $3, jsonb_build_object("
 	" 'summary', $4::text, 'severity', $5::text, 'category', $6::text,"
 	" 'suggested_actions', $7::jsonb, 'confidence', $8::real, 'backend', $9::text,"
 	" 'model', nullif($10, ''), 'prompt_version', nullif($11, ''),"
 	" 'latency_ms', $12::int, 'prompt_tokens', nullif($13::int, -1),"
-	" 'completion_tokens', nullif($14::int, -1), 'similar_used', $15::bigint[]) FROM u)"
+	" 'completion_tokens', nullif($14::int, -1), 'similar_used', $16::bigint[]) FROM u)"
 	" SELECT *, 'triaged' FROM u";
 
 static const char store_sql_failed[] =
 	"WITH u AS (UPDATE incidents i SET status = 'failed', failure_reason = $4,"
 	" failure_detail = $5, finished_at = now(), lease_deadline = NULL,"
-	" version = i.version + 1, updated_at = now()" STORE_RESULT_WHERE
+	" version = i.version + 1, updated_at = now()" STORE_RESULT_WHERE_T("6")
 	STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT id, 'failed', status, attempt, 'enricher:' || $3, jsonb_build_object("
@@ -191,7 +198,7 @@ static const char store_sql_retry[] =
 	" next_attempt_at = now() + coalesce(($7::bigint[])[i.attempt - i.attempt_base], 0)"
 	" * interval '1 millisecond',"
 	" lease_deadline = NULL, version = i.version + 1, updated_at = now()"
-	STORE_RESULT_WHERE STORE_RESULT_RETURNING "),"
+	STORE_RESULT_WHERE_T("8") STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT u.id, 'retry', u.status, u.attempt, 'enricher:' || $3, jsonb_build_object("
 	" 'reason', $4::text, 'detail', $5::text, 'backoff_ms',"
@@ -204,7 +211,7 @@ static const char store_sql_retry[] =
 static const char store_sql_released[] =
 	"WITH u AS (UPDATE incidents i SET status = 'submitted', attempt_base = i.attempt_base + 1,"
 	" next_attempt_at = now(), lease_deadline = NULL, version = i.version + 1,"
-	" updated_at = now()" STORE_RESULT_WHERE STORE_RESULT_RETURNING "),"
+	" updated_at = now()" STORE_RESULT_WHERE_T("4") STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor)"
 	" SELECT id, 'released', status, attempt, 'enricher:' || $3 FROM u)"
 	" SELECT *, 'released' FROM u";
@@ -213,11 +220,13 @@ static const char store_sql_released[] =
 static int store_apply_result(store_results *s, const proto_result *r, PGresult **out)
 {
 	char id[24], attempt[16], conf[32], lat[24], pt[24], ct[24], max[16], backoffs[2048];
+	char token[24];
 	store_buf actions;
 	int rc;
 	snprintf(id, sizeof(id), "%" PRId64, r->incident_id);
 	snprintf(attempt, sizeof(attempt), "%" PRId32, r->attempt);
-	const char *p[15] = {id, attempt, r->enricher_id};
+	snprintf(token, sizeof(token), "%" PRId64, r->lease_token);
+	const char *p[16] = {id, attempt, r->enricher_id};
 	char used[PROTO_SIMILAR_MAX * 21 + 3];
 	switch (r->outcome) {
 	case PROTO_OUTCOME_TRIAGED:
@@ -244,15 +253,17 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		p[11] = lat;
 		p[12] = pt;
 		p[13] = ct;
+		p[14] = token;
 		store_similar_used_array(r, used, sizeof(used));
-		p[14] = used;
-		rc = store_db_exec_prepared(s->db, store_sql_triaged, store_sql_triaged, 15, p, out);
+		p[15] = used;
+		rc = store_db_exec_prepared(s->db, store_sql_triaged, store_sql_triaged, 16, p, out);
 		store_buf_free(&actions);
 		return rc;
 	case PROTO_OUTCOME_FAILED:
 		p[3] = r->reason;
 		p[4] = r->detail;
-		return store_db_exec_prepared(s->db, store_sql_failed, store_sql_failed, 5, p, out);
+		p[5] = token;
+		return store_db_exec_prepared(s->db, store_sql_failed, store_sql_failed, 6, p, out);
 	case PROTO_OUTCOME_RETRY:
 		snprintf(max, sizeof(max), "%ld", s->cfg->max_attempts);
 		store_backoff_array(s->cfg, backoffs, sizeof(backoffs));
@@ -260,9 +271,11 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		p[4] = r->detail;
 		p[5] = max;
 		p[6] = backoffs;
-		return store_db_exec_prepared(s->db, store_sql_retry, store_sql_retry, 7, p, out);
+		p[7] = token;
+		return store_db_exec_prepared(s->db, store_sql_retry, store_sql_retry, 8, p, out);
 	default:
-		return store_db_exec_prepared(s->db, store_sql_released, store_sql_released, 3, p,
+		p[3] = token;
+		return store_db_exec_prepared(s->db, store_sql_released, store_sql_released, 4, p,
 					      out);
 	}
 }
@@ -304,7 +317,9 @@ static void store_after_commit(store_results *s, const proto_result *r, PGresult
 	store_events_publish_row(s->events, res, 0, 0, kind);
 }
 
-static void store_handle_results(store_results *s, proto_msg *msgs, size_t n)
+/* Applies the results; false if the database was unavailable and nothing was applied
+ * (the caller keeps them and tries again). */
+static bool store_handle_results(store_results *s, proto_msg *msgs, size_t n)
 {
 	PGresult *outs[STORE_RESULTS_BATCH] = {0};
 	int64_t t0 = tr_mono_us();
@@ -320,9 +335,9 @@ static void store_handle_results(store_results *s, proto_msg *msgs, size_t n)
 					 store_db_errmsg(s->db));
 		}
 	} else if (rc != TR_OK) {
-		tr_warn("%zu results not applied: database unavailable; their leases will bring "
-			"the jobs back", n);
-		return;
+		tr_warn("%zu results not applied yet: database unavailable; kept and tried again",
+			n);
+		return false;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (outs[i] || rc == TR_OK)
@@ -330,6 +345,7 @@ static void store_handle_results(store_results *s, proto_msg *msgs, size_t n)
 		PQclear(outs[i]);
 	}
 	store_dispatch_wake(s->dispatch);
+	return true;
 }
 
 /* Takes one message: a heartbeat is recorded at once; a valid result is kept in
@@ -344,8 +360,7 @@ static void store_take(store_results *s, nng_msg *nm, proto_msg *msgs, size_t *n
 	}
 	if (m.type == PROTO_HEARTBEAT) {
 		const proto_heartbeat *h = &m.u.heartbeat;
-		if (store_enrichers_heartbeat(s->enrichers, h->enricher_id, h->backend, h->slots,
-					      h->busy, tr_mono_ms()))
+		if (store_enrichers_heartbeat(s->enrichers, h, tr_mono_ms()))
 			store_dispatch_wake(s->dispatch);
 		proto_msg_free(&m);
 		return;
@@ -361,6 +376,21 @@ static void store_take(store_results *s, nng_msg *nm, proto_msg *msgs, size_t *n
 		proto_msg_free(&m);
 		return;
 	}
+	if (!store_enrichers_result_ok(s->enrichers, m.u.result.incident_id, m.u.result.attempt,
+				       m.u.result.enricher_id)) {
+		tr_iwarn(m.u.result.incident_id, "results: dropped a result of attempt %d from %s: "
+			 "that attempt is held by another enricher", m.u.result.attempt,
+			 m.u.result.enricher_id);
+		proto_msg_free(&m);
+		return;
+	}
+	if (*n == STORE_RESULTS_BATCH) {
+		tr_iwarn(m.u.result.incident_id, "results: %d already wait for the database; this "
+			 "one is dropped (the job is dispatched again when no enricher holds it)",
+			 STORE_RESULTS_BATCH);
+		proto_msg_free(&m);
+		return;
+	}
 	msgs[(*n)++] = m;
 }
 
@@ -368,28 +398,35 @@ static void *store_results_main(void *arg)
 {
 	store_results *s = arg;
 	proto_msg msgs[STORE_RESULTS_BATCH];
+	size_t n = 0; /* results kept from a pass the database could not take */
 	while (!atomic_load(&s->stopping)) {
-		size_t n = 0;
 		nng_msg *nm = NULL;
 		int rv = nng_recvmsg(s->sock, &nm, 0);
-		if (rv == NNG_ETIMEDOUT)
-			continue;
-		if (rv != 0) {
+		if (rv != 0 && rv != NNG_ETIMEDOUT) {
 			if (rv != NNG_ECLOSED)
 				tr_warn("results: receive failed: %s", nng_strerror(rv));
 			break;
 		}
-		store_take(s, nm, msgs, &n);
-		nng_msg_free(nm);
-		while (n < STORE_RESULTS_BATCH && nng_recvmsg(s->sock, &nm, NNG_FLAG_NONBLOCK) == 0) {
+		if (rv == 0) {
+			/* full (the database is away): heartbeats still count, results wait in
+			 * the enrichers, which keep them */
 			store_take(s, nm, msgs, &n);
 			nng_msg_free(nm);
 		}
-		if (n > 0)
-			store_handle_results(s, msgs, n);
+		while (nng_recvmsg(s->sock, &nm, NNG_FLAG_NONBLOCK) == 0) {
+			store_take(s, nm, msgs, &n);
+			nng_msg_free(nm);
+			if (n == STORE_RESULTS_BATCH)
+				break;
+		}
+		if (n == 0 || !store_handle_results(s, msgs, n))
+			continue;
 		for (size_t i = 0; i < n; i++)
 			proto_msg_free(&msgs[i]);
+		n = 0;
 	}
+	for (size_t i = 0; i < n; i++)
+		proto_msg_free(&msgs[i]);
 	return NULL;
 }
 

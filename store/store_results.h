@@ -1,7 +1,9 @@
 /* store_results: the results thread. It pulls RESULT and HEARTBEAT messages from the
  * enrichers, records heartbeats (credits for the dispatcher), and applies results in
- * small group-committed transactions, each only if the incident is processing and the
- * attempt matches (late or duplicate results are logged and ignored). */
+ * small group-committed transactions, each only if the incident is processing, the
+ * attempt matches and the result echoes the lease token, from the enricher the attempt
+ * is bound to (late, duplicate or forged results are logged and ignored). Results wait
+ * in memory while the database is unavailable. */
 #ifndef STORE_RESULTS_H
 #define STORE_RESULTS_H
 

@@ -241,14 +241,19 @@ class DurableRetryTest(PipelineTestBase):
         self.assertGreater(now, old)  # attempt numbers are never reused
         # A late answer to the earlier attempt arrives while the new one is in flight.
         self.probe(inc["id"], old, "triaged", "low", "other", "stale answer")
-        wait_for(lambda: f"ignored triaged result of attempt {old}"
-                 in self.stack.procs["store"].text(), 10, "the store to ignore the late result")
+        store = self.stack.procs["store"]
+        wait_for(lambda: f"result of attempt {old} from probe" in store.text(), 10,
+                 "the store to ignore the late result")
         self.assertEqual(self.stack.incident(inc["id"])["status"], "processing")
-        # The answer to the current attempt is applied.
-        self.probe(inc["id"], now, "triaged", "high", "database", "current answer")
-        done = self.stack.wait_status(inc["id"], "triaged")
-        self.assertEqual(done["triage"]["summary"], "current answer")
-        self.assertNotIn("stale answer", str(done["timeline"]))
+        # An answer to the current attempt from anyone but the enricher holding it (and
+        # without the job's lease token) is refused too.
+        self.probe(inc["id"], now, "triaged", "high", "database", "forged answer")
+        wait_for(lambda: f"result of attempt {now} from probe" in store.text(), 10,
+                 "the store to refuse the forged result")
+        got = self.stack.incident(inc["id"])
+        self.assertEqual(got["status"], "processing")
+        self.assertNotIn("stale answer", str(got["timeline"]))
+        self.assertNotIn("forged answer", str(got["timeline"]))
 
     def test_two_enrichers_share_the_work(self):
         self.start(enrichers=2, enricher_env={"TRIAGE_ENRICHER_SLOTS": "2"})

@@ -108,6 +108,8 @@ static proto_similar two_similar[] = {
 	{45, 0.5, "Disk slow", "", "", false, ""},
 };
 static int64_t two_used[] = {123, 45};
+static char *two_confirms[] = {"req-0a", "req-0b"};
+static char *two_held[] = {"9:3", "12:1"};
 
 /* One message of each type with every field set. */
 static inline proto_msg full_msg(proto_type t)
@@ -116,26 +118,28 @@ static inline proto_msg full_msg(proto_type t)
 	switch (t) {
 	case PROTO_SUBMIT:
 		m.u.submit = (proto_submit){"req-1", "gw:key-9", "DB down", "Connections refused\nsince 10:00",
-					    "alertmanager", "payments-db", "db-down-1", two_labels, 2};
+					    "alertmanager", "payments-db", "db-down-1", two_labels, 2,
+					    1764075603000LL, "rk-abc", two_confirms, 2};
 		break;
 	case PROTO_QUERY:
-		m.u.query = (proto_query){"req-2", PROTO_OP_LIST, 42, two_params, 2};
+		m.u.query = (proto_query){"req-2", PROTO_OP_LIST, 42, two_params, 2, 1764075604000LL};
 		break;
 	case PROTO_REPLY:
 		m.u.reply = (proto_reply){"req-3", TR_ERR_NOT_FOUND, true, 77, "{\"error\":\"not_found\"}"};
 		break;
 	case PROTO_JOB:
 		m.u.job = (proto_job){9, 3, 1764075600123LL, "phi3:mini", "Disk full", "/var is at 100%",
-				      "nagios", "web", two_labels, 2, two_similar, 2};
+				      "nagios", "web", two_labels, 2, 987654321, 1764075605000LL,
+				      two_similar, 2};
 		break;
 	case PROTO_RESULT:
 		m.u.result = (proto_result){9, 3, "enr-a", PROTO_OUTCOME_TRIAGED, "none", "ok",
 					    "The disk is full.", "high", "storage", three_actions, 3,
-					    0.85, "ollama", "phi3:mini", "v1", 1234, 321, 45,
+					    0.85, "ollama", "phi3:mini", "v1", 1234, 321, 45, 987654321,
 					    two_used, 2};
 		break;
 	case PROTO_HEARTBEAT:
-		m.u.heartbeat = (proto_heartbeat){"enr-a", "rules", 4, 2};
+		m.u.heartbeat = (proto_heartbeat){"enr-a", "rules", 4, 2, 555, 17, two_held, 2};
 		break;
 	case PROTO_EVENT:
 		m.u.event = (proto_event){1764075600000LL, 17, 9, 5, "triaged", "triaged", "open",
