@@ -21,6 +21,7 @@ const char *enr_backend_name(enr_backend_kind k)
 	case ENR_BACKEND_OLLAMA: return "ollama";
 	case ENR_BACKEND_OPENAI: return "openai";
 	case ENR_BACKEND_RULES: return "rules";
+	case ENR_BACKEND_MODEL: return "model";
 	}
 	return "rules";
 }
@@ -31,8 +32,13 @@ enr_backend_kind enr_backend_choose(const enr_config *cfg, llm_http *h)
 		return ENR_BACKEND_OLLAMA;
 	if (strcmp(cfg->backend, "openai") == 0)
 		return ENR_BACKEND_OPENAI;
-	if (strcmp(cfg->backend, "rules") == 0)
+	if (strcmp(cfg->backend, "rules") == 0) {
+		tr_warn("backend rules: the old keyword tables, kept for comparison; the built-in "
+			"backend is now the trained model (TRIAGE_LLM_BACKEND=model)");
 		return ENR_BACKEND_RULES;
+	}
+	if (strcmp(cfg->backend, "model") == 0)
+		return ENR_BACKEND_MODEL;
 	char version[64] = "";
 	if (h && llm_ollama_probe(h, cfg->ollama_url, cfg->probe_timeout_ms, version,
 				  sizeof version)) {
@@ -41,9 +47,10 @@ enr_backend_kind enr_backend_choose(const enr_config *cfg, llm_http *h)
 		return ENR_BACKEND_OLLAMA;
 	}
 	tr_warn("backend auto: no Ollama answering at %s/api/version, using the built-in "
-		"rules backend (set TRIAGE_LLM_BACKEND to choose)",
+		"model backend (the rules until the store has trained a model; set "
+		"TRIAGE_LLM_BACKEND to choose)",
 		cfg->ollama_url);
-	return ENR_BACKEND_RULES;
+	return ENR_BACKEND_MODEL;
 }
 
 static bool aborted(const enr_backend *b)
@@ -129,6 +136,17 @@ void enr_backend_run(const enr_backend *b, llm_http *h, const triage_incident *i
 
 	if (b->kind == ENR_BACKEND_RULES) {
 		rules_triage(in, &out->triage);
+		out->outcome = PROTO_OUTCOME_TRIAGED;
+		goto done;
+	}
+	if (b->kind == ENR_BACKEND_MODEL) {
+		const learn_model *m = b->models ? enr_model_acquire(b->models, in->learned_version) : NULL;
+		if (m)
+			enr_model_triage(m, in, &out->triage);
+		else
+			rules_triage(in, &out->triage); /* no model trained or reachable yet */
+		if (m)
+			enr_model_release(b->models, m);
 		out->outcome = PROTO_OUTCOME_TRIAGED;
 		goto done;
 	}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "enr_config.h"
+#include "enr_model.h"
 #include "llm.h"
 #include "llm_http.h"
 #include "proto.h"
@@ -17,6 +18,7 @@ typedef enum {
 	ENR_BACKEND_OLLAMA,
 	ENR_BACKEND_OPENAI,
 	ENR_BACKEND_RULES,
+	ENR_BACKEND_MODEL, /* the built-in trained model (rules until one is available) */
 } enr_backend_kind;
 
 /* What every call shares: read-only after start, so threads use it without locks. */
@@ -24,6 +26,7 @@ typedef struct {
 	enr_backend_kind kind;
 	const enr_config *cfg;         /* borrowed; outlives the backend */
 	const atomic_bool *abort_flag; /* may be NULL; true: give up waiting (shutdown) */
+	enr_model *models;             /* backend model: the versions held (NULL: none, rules) */
 } enr_backend;
 
 /* The outcome of one job. */
@@ -37,11 +40,11 @@ typedef struct {
 	int llm_calls;                        /* HTTP calls made */
 } enr_outcome;
 
-/* "ollama" | "openai" | "rules". */
+/* "ollama" | "openai" | "rules" | "model". */
 const char *enr_backend_name(enr_backend_kind k);
 
 /* Chooses the backend from cfg->backend; "auto" probes cfg->ollama_url/api/version with
- * h (ollama if it answers, else rules) and logs the choice and why. */
+ * h (ollama if it answers, else model) and logs the choice and why. */
 enr_backend_kind enr_backend_choose(const enr_config *cfg, llm_http *h);
 
 /* Triages one incident with the model `model` ("" or NULL: cfg->model). deadline_ms is

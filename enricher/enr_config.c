@@ -14,8 +14,10 @@
 #define O(f) offsetof(enr_config, f)
 
 const tr_cfg_item enr_config_items[] = {
-	{"TRIAGE_LLM_BACKEND", TR_CFG_ENUM, "auto", O(backend), 0, 0, "auto|ollama|openai|rules",
-	 "triage backend; auto = ollama if TRIAGE_OLLAMA_URL answers /api/version at start, else rules"},
+	{"TRIAGE_LLM_BACKEND", TR_CFG_ENUM, "auto", O(backend), 0, 0, "auto|ollama|openai|model|rules",
+	 "triage backend; auto = ollama if TRIAGE_OLLAMA_URL answers /api/version at start, else "
+	 "model (the built-in trained model; rules until the store has trained one); rules = "
+	 "the old keyword tables"},
 	{"TRIAGE_OLLAMA_URL", TR_CFG_STR, "http://127.0.0.1:11434", O(ollama_url), 0, 0, NULL,
 	 "Ollama base URL"},
 	{"TRIAGE_OPENAI_URL", TR_CFG_STR, "http://127.0.0.1:8080", O(openai_url), 0, 0, NULL,
@@ -54,6 +56,10 @@ const tr_cfg_item enr_config_items[] = {
 	 "interval of heartbeats (free slots) to the store"},
 	{"TRIAGE_SHUTDOWN_GRACE_MS", TR_CFG_INT, "10000", O(grace_ms), 0, 600000, NULL,
 	 "on SIGTERM, how long calls in flight may finish before they are abandoned and released"},
+	{"TRIAGE_STORE_URL", TR_CFG_STR, PROTO_DEFAULT_STORE_URL, O(store_url), 0, 0, NULL,
+	 "the store's REP socket, where backend model fetches new versions of the built-in model"},
+	{"TRIAGE_MODEL_FETCH_TIMEOUT_MS", TR_CFG_INT, "5000", O(model_fetch_timeout_ms), 100, 600000,
+	 NULL, "longest wait for one part of a built-in model version from the store"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", O(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
 	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", O(log_format), 0, 0, "text|json",

@@ -9,7 +9,7 @@
 #include "tr_config.h"
 
 typedef struct {
-	char *backend;          /* auto|ollama|openai|rules */
+	char *backend;          /* auto|ollama|openai|model|rules */
 	char *ollama_url;
 	char *openai_url;
 	char *openai_key;       /* secret: never logged */
@@ -30,6 +30,8 @@ typedef struct {
 	long heartbeat_ms;
 	long grace_ms;          /* SIGTERM: how long in-flight calls may still run */
 	char *log_level;
+	char *store_url;        /* the store's REP socket: built-in model versions */
+	long model_fetch_timeout_ms;
 	char *log_format;
 	char *tls_ca;
 	char *tls_cert;

@@ -189,6 +189,14 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 		release(w, job, "lease_expired");
 		return true;
 	}
+	/* the job's similar incidents, as the built-in model weighs them */
+	learn_neighbour neighbours[PROTO_SIMILAR_MAX];
+	for (size_t i = 0; i < job->nsimilar && i < PROTO_SIMILAR_MAX; i++) {
+		neighbours[i].severity = learn_severity_index(job->similar[i].severity);
+		neighbours[i].category = learn_category_index(job->similar[i].category);
+		neighbours[i].human_labelled = job->similar[i].human_labelled;
+		neighbours[i].score = job->similar[i].score;
+	}
 	triage_incident in = {
 		.id = job->incident_id,
 		.title = job->title,
@@ -197,8 +205,11 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 		.service = job->service,
 		.labels = job->labels,
 		.nlabels = job->nlabels,
-		.similar = job->similar,
+		.learned_version = job->learned_version,
+		.similar = neighbours,
 		.nsimilar = job->nsimilar,
+		.examples = job->similar,
+		.nexamples = job->nsimilar,
 	};
 	enr_outcome o;
 	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);
@@ -243,7 +254,7 @@ static void *worker_main(void *arg)
 	enr_worker *w = arg;
 	llm_http *h = NULL;
 
-	if (w->backend.kind != ENR_BACKEND_RULES && !(h = llm_http_new(&w->abort_calls))) {
+	if (w->backend.kind != ENR_BACKEND_RULES && w->backend.kind != ENR_BACKEND_MODEL && !(h = llm_http_new(&w->abort_calls))) {
 		tr_error("worker: cannot create an HTTP client; this slot stays idle");
 		goto out;
 	}
@@ -374,6 +385,9 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	if (!(w.held = enr_held_new((size_t)cfg->slots)))
 		goto out;
 
+	if (kind == ENR_BACKEND_MODEL &&
+	    !(w.backend.models = enr_model_new(cfg->store_url, cfg->model_fetch_timeout_ms)))
+		goto out;
 	/* a pipe that comes up before the callback is set is the first one: nothing kept */
 	if (proto_sock_dial(PROTO_SOCK_PUSH, cfg->results_url, &w.results) != TR_OK)
 		goto out;
@@ -450,6 +464,7 @@ out:
 	free(threads);
 	nng_close(w.jobs);
 	nng_close(w.results);
+	enr_model_free(w.backend.models);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
 	enr_held_free(w.held);

@@ -163,8 +163,8 @@ char *prompt_user_message(const triage_incident *in)
 		pb_str(&b, "</labels>\n");
 	}
 	pb_str(&b, "</incident>\n");
-	for (size_t i = 0; in->similar && i < in->nsimilar; i++) {
-		const proto_similar *e = &in->similar[i];
+	for (size_t i = 0; in->examples && i < in->nexamples; i++) {
+		const proto_similar *e = &in->examples[i];
 		char head[96];
 		snprintf(head, sizeof head, "<similar_incident id=\"%lld\" score=\"%.2f\">\n",
 			 (long long)e->incident_id, e->score);

@@ -254,6 +254,25 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src);
 }
 
+void rules_describe(const triage_incident *in, const char *category, int severity,
+		    triage_result *out)
+{
+	rules_index inj;
+	rules_index_build(&inj, false);
+	int best = RULES_NCATEGORIES - 1;
+	for (int c = 0; c < RULES_NCATEGORIES; c++)
+		if (strcmp(rules_categories[c].name, category) == 0)
+			best = c;
+	out->nactions = 0;
+	if (severity <= SEV_HIGH)
+		copy_str(out->actions[out->nactions++], sizeof out->actions[0], rules_escalation_action);
+	size_t want = severity == SEV_LOW ? 2 : RULES_CATEGORY_ACTIONS;
+	for (size_t i = 0; i < want && out->nactions < PROTO_ACTIONS_MAX; i++)
+		copy_str(out->actions[out->nactions++], sizeof out->actions[0],
+			 rules_categories[best].actions[i]);
+	build_summary(in, &inj, out->summary);
+}
+
 void rules_triage(const triage_incident *in, triage_result *out)
 {
 	rules_index terms, inj;
@@ -312,14 +331,7 @@ void rules_triage(const triage_incident *in, triage_result *out)
 	copy_str(out->severity, sizeof out->severity, triage_severities[sev]);
 	out->confidence = confidence > 0.95 ? 0.95 : confidence;
 
-	if (sev <= SEV_HIGH)
-		copy_str(out->actions[out->nactions++], sizeof out->actions[0], rules_escalation_action);
-	size_t want = sev == SEV_LOW ? 2 : RULES_CATEGORY_ACTIONS;
-	for (size_t i = 0; i < want && out->nactions < PROTO_ACTIONS_MAX; i++)
-		copy_str(out->actions[out->nactions++], sizeof out->actions[0],
-			 rules_categories[best].actions[i]);
-
-	build_summary(in, &inj, out->summary);
+	rules_describe(in, rules_categories[best].name, sev, out);
 	copy_str(out->backend, sizeof out->backend, "rules");
 	copy_str(out->model, sizeof out->model, "builtin");
 	copy_str(out->prompt_version, sizeof out->prompt_version, RULES_VERSION);

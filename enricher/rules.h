@@ -14,4 +14,11 @@
  * token counts -1) with a record that passes triage_validate(). Pure and thread-safe. */
 void rules_triage(const triage_incident *in, triage_result *out);
 
+/* The words of a triage decided elsewhere (the built-in model): a summary from the
+ * incident's own text and the category's suggested actions (an escalation step first
+ * for critical and high; fewer for low), written into out->summary, actions, nactions.
+ * severity is 0..3 (critical..low); an unknown category reads as "other". */
+void rules_describe(const triage_incident *in, const char *category, int severity,
+		    triage_result *out);
+
 #endif

@@ -315,7 +315,7 @@ void triage_parse_similar_used(const char *text, size_t len, const triage_incide
 			       triage_result *out)
 {
 	out->nsimilar_used = 0;
-	if (in && in->nsimilar == 0)
+	if (in && in->nexamples == 0)
 		return;
 	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	json_t *ids = json_object_get(root, "similar_used");
@@ -326,8 +326,8 @@ void triage_parse_similar_used(const char *text, size_t len, const triage_incide
 			continue;
 		int64_t id = (int64_t)json_integer_value(v);
 		bool given = !in && id > 0, seen = false;
-		for (size_t k = 0; in && k < in->nsimilar; k++)
-			given |= in->similar[k].incident_id == id;
+		for (size_t k = 0; in && k < in->nexamples; k++)
+			given |= in->examples[k].incident_id == id;
 		for (size_t k = 0; k < out->nsimilar_used; k++)
 			seen |= out->similar_used[k] == id;
 		if (given && !seen)
@@ -341,8 +341,8 @@ void triage_filter_similar_used(const triage_incident *in, triage_result *out)
 	size_t kept = 0;
 	for (size_t i = 0; i < out->nsimilar_used; i++) {
 		bool given = false;
-		for (size_t k = 0; in && k < in->nsimilar; k++)
-			given |= in->similar[k].incident_id == out->similar_used[i];
+		for (size_t k = 0; in && k < in->nexamples; k++)
+			given |= in->examples[k].incident_id == out->similar_used[i];
 		if (given)
 			out->similar_used[kept++] = out->similar_used[i];
 	}

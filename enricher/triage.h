@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "learn_model.h"
 #include "proto.h"
 
 /* The incident as the backends see it: borrowed pointers into a decoded proto_job (or
@@ -21,8 +22,11 @@ typedef struct {
 	const char *service;
 	const proto_kv *labels;
 	size_t nlabels;
-	const proto_similar *similar; /* similar resolved incidents (examples, data), best first */
+	int64_t learned_version;         /* the built-in model version the job names (0: none) */
+	const learn_neighbour *similar;  /* past incidents close to this one (may be NULL) */
 	size_t nsimilar;
+	const proto_similar *examples; /* the job's similar resolved incidents (data), best first */
+	size_t nexamples;
 } triage_incident;
 
 /* A triage, owning fixed-size buffers so it can be filled from any parser without

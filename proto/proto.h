@@ -115,6 +115,8 @@ typedef enum {
 	PROTO_OP_KEY_CREATE = 21, /* params: name, role, digest -> the key's record */
 	PROTO_OP_KEY_LIST = 22,   /* -> {"items": [records, newest first]} */
 	PROTO_OP_KEY_REVOKE = 23, /* params: id -> the key's record (revoked_at set) */
+	PROTO_OP_MODEL_GET = 70,    /* enricher -> store: params version (0: newest), offset:
+				     * a part of the built-in model (store_model.c) */
 	/* 80-89: memory (similar incidents, resolution notes, triage feedback) */
 	PROTO_OP_SIMILAR = 80,    /* incident_id: its most similar earlier incidents */
 	PROTO_OP_FEEDBACK = 81,   /* incident_id; params: feedback (right|wrong) */
@@ -176,6 +178,7 @@ typedef struct {
 	 * time, so the store has dispatched it again: release it unattempted. */
 	int64_t lease_token;
 	int64_t pickup_deadline_ms;
+	int64_t learned_version; /* optional: the newest built-in model's version (0: none) */
 	/* optional: the most similar resolved incidents, best first (old stores send none;
 	 * the titles and notes of all entries together are at most PROTO_SIMILAR_BYTES) */
 	proto_similar *similar;

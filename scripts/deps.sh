@@ -7,7 +7,7 @@ set -euo pipefail
 
 want=(build-essential cmake pkg-config git
       libnng-dev libmsgpack-dev libmicrohttpd-dev libpq-dev libcurl4-openssl-dev libssl-dev
-      libjansson-dev libcmocka-dev
+      libjansson-dev libcmocka-dev liblinear-dev
       postgresql-15 postgresql-client-15 python3 util-linux curl)
 case "${1:-build}" in
   build) ;;

@@ -10,6 +10,7 @@
  *   dispatcher  jobs within enricher credits; lease expiry sweep (store_dispatch.c)
  *   results     results and heartbeats from enrichers (store_results.c)
  *   retention   deletes old resolved incidents, when configured (store_retention.c)
+ *   trainer     rebuilds the built-in model when responder labels change (store_train.c)
  * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
  * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
  * (store_events.c). Shutdown: stop handing calls over, drain writers and readers
@@ -27,6 +28,7 @@
 #include "store_ingest.h"
 #include "store_migrate.h"
 #include "store_query.h"
+#include "store_train.h"
 #include "store_rep.h"
 #include "store_results.h"
 #include "store_retention.h"
@@ -75,6 +77,7 @@ int main(int argc, char **argv)
 	store_results *results = NULL;
 	store_retention *retention = NULL;
 	store_rep *rep = NULL;
+	store_train *train = NULL;
 
 	tr_signal_block();
 	if (tr_config_wants_help(argc, argv)) {
@@ -125,6 +128,7 @@ int main(int argc, char **argv)
 	    store_ingest_start(&cfg, events, dispatch, &ingest) != TR_OK ||
 	    store_results_start(&cfg, events, enrichers, dispatch, &results) != TR_OK ||
 	    store_rep_start(cfg.store_url, cfg.rep_contexts, ingest, query, &rep) != TR_OK ||
+	    store_train_start(&cfg, &train) != TR_OK ||
 	    store_retention_start(&cfg, &retention) != TR_OK) {
 		tr_error("cannot start: see the errors above");
 		goto out;
@@ -144,6 +148,7 @@ out:
 	store_retention_stop(retention);
 	store_results_stop(results);
 	store_dispatch_stop(dispatch);
+	store_train_stop(train);
 	store_events_close(events);
 	store_enrichers_free(enrichers);
 	proto_tls_shutdown();

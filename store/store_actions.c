@@ -229,11 +229,18 @@ int store_settings_run(store_reader *r, store_call *call)
 	} else if (q->nparams > 0) {
 		return store_call_fail(call, TR_ERR_INVALID, "settings take no parameters here");
 	}
-	const char *p[] = {r->cfg->default_model};
+	char review[16];
+	snprintf(review, sizeof review, "%.2f", r->cfg->review_threshold_pct / 100.0);
+	const char *p[] = {r->cfg->default_model, review};
 	rc = store_db_exec(r->db,
 			   "SELECT json_build_object('model', coalesce((SELECT value FROM settings"
-			   " WHERE name = 'model'), $1))",
-			   1, p, &res);
+			   " WHERE name = 'model'), $1), 'review_threshold', $2::numeric,"
+			   " 'learned_model', (SELECT json_build_object('version', version,"
+			   " 'features', features, 'corpus_examples', corpus_examples,"
+			   " 'history_examples', history_examples, 'train_ms', train_ms,"
+			   " 'size', octet_length(model), 'created_at', triage_ts(created_at))"
+			   " FROM triage_models ORDER BY version DESC LIMIT 1))",
+			   2, p, &res);
 	if (rc != TR_OK)
 		return store_query_db_fail(r, call, rc);
 	rc = store_call_ok(call, strdup(PQgetvalue(res, 0, 0)));

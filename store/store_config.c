@@ -16,6 +16,10 @@
 #define STORE_DEFAULT_SQL_DIR "sql"
 #endif
 
+#ifndef STORE_DEFAULT_CORPUS_DIR
+#define STORE_DEFAULT_CORPUS_DIR "data/corpus/train"
+#endif
+
 #define S(field) offsetof(store_config, field)
 
 const tr_cfg_item store_cfg_items[] = {
@@ -76,6 +80,17 @@ const tr_cfg_item store_cfg_items[] = {
 	 "names this store in logs and readiness rows (empty: host:pid)"},
 	{"TRIAGE_LOG_LEVEL", TR_CFG_ENUM, "info", S(log_level), 0, 0, "debug|info|warn|error",
 	 "log threshold"},
+	{"TRIAGE_CORPUS_DIR", TR_CFG_STR, STORE_DEFAULT_CORPUS_DIR, S(corpus_dir), 0, 0, NULL,
+	 "labelled incidents (*.jsonl) the built-in model is trained on, with the history "
+	 "(empty: responder labels only)"},
+	{"TRIAGE_TRAIN_INTERVAL_MS", TR_CFG_INT, "60000", S(train_interval_ms), 100, 86400000,
+	 NULL, "how often the trainer looks for new responder labels and retrains if any"},
+	{"TRIAGE_TRAIN_HISTORY_MAX", TR_CFG_INT, "5000", S(train_history_max), 0, 1000000, NULL,
+	 "most labelled incidents (newest first) one training reads"},
+	{"TRIAGE_TRAIN_HISTORY_WEIGHT", TR_CFG_INT, "3", S(train_history_weight), 1, 100, NULL,
+	 "how many corpus examples one responder-labelled incident counts as"},
+	{"TRIAGE_REVIEW_THRESHOLD_PCT", TR_CFG_INT, "50", S(review_threshold_pct), 0, 100, NULL,
+	 "triages with a lower confidence (in percent) are marked 'needs review'"},
 	{"TRIAGE_LOG_FORMAT", TR_CFG_ENUM, "text", S(log_format), 0, 0, "text|json",
 	 "log lines as text, or one JSON object per line (time, level, service, incident, msg)"},
 	{"TRIAGE_TLS_CA", TR_CFG_STR, "", S(tls_ca), 0, 0, NULL,

@@ -36,6 +36,11 @@ typedef struct {
 	long enricher_expire_ms;
 	long db_timeout_ms;
 	long retry_window_ms;
+	char *corpus_dir;          /* the labelled corpus the built-in model starts from */
+	long train_interval_ms;    /* how often the trainer looks for new labels */
+	long train_history_max;    /* most labelled incidents one training reads */
+	long train_history_weight; /* how many corpus examples one responder label is worth */
+	long review_threshold_pct; /* below this confidence the dashboard says 'needs review' */
 	long retention_days;        /* 0: keep everything */
 	long retention_batch;
 	long retention_interval_ms;

@@ -89,7 +89,8 @@ static const char store_sql_claim[] =
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
 	" SELECT id, 'dispatched', status, attempt, 'store', jsonb_build_object('lease_ms', $2)"
 	" FROM u)"
-	" SELECT u.*, coalesce((SELECT value FROM settings WHERE name = 'model'), $3) FROM u"
+	" SELECT u.*, coalesce((SELECT value FROM settings WHERE name = 'model'), $3),"
+	" (SELECT coalesce(max(version), 0) FROM triage_models) FROM u"
 	" ORDER BY id";
 
 static const char store_sql_expire[] =
@@ -237,6 +238,7 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 		/* in transit from now: the enricher's ready message may come before send returns */
 		store_enrichers_sent(d->enrichers, j->incident_id, j->attempt,
 				     tr_mono_ms() + d->cfg->enricher_expire_ms + STORE_PICKUP_SLACK_MS);
+		j->learned_version = strtoll(PQgetvalue(res, r, 15), NULL, 10);
 		store_similar_of(similar, j->incident_id, &j->similar, &j->nsimilar);
 		int rc = proto_sock_send(d->jobs, &m);
 		json_decref(doc);

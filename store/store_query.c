@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store_json.h"
+#include "store_model.h"
 #include "store_metrics.h"
 #include "store_params.h"
 #include "store_similar.h"
@@ -202,6 +203,7 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_KEY_CREATE:
 	case PROTO_OP_KEY_LIST:
 	case PROTO_OP_KEY_REVOKE: store_keys_run(r, call); break;
+	case PROTO_OP_MODEL_GET: store_model_get_run(r, call); break;
 	case PROTO_OP_METRICS: store_metrics_run(r, call); break;
 	default: store_call_fail(call, TR_ERR_INVALID, "unknown operation"); break;
 	}

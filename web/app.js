@@ -9,6 +9,7 @@ import { DetailView } from './detail.js';
 import { SubmitView } from './submit.js';
 import { PipelineView } from './pipeline.js';
 import { setRole, can } from './roles.js';
+import { loadReviewThreshold } from './review.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -126,6 +127,7 @@ function enter() {
   $('nav').hidden = false;
   $('session').hidden = false;
   $('view').hidden = false;
+  loadReviewThreshold();
   startStream();
   route(false);
 }

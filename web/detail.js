@@ -4,6 +4,7 @@
 
 import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
+import { needsReview, reviewThreshold } from './review.js';
 import { SEVERITIES, CATEGORIES } from './constants.js';
 import { SimilarPanel, resolveForm, feedbackButtons } from './memory.js';
 import { can } from './roles.js';
@@ -201,13 +202,16 @@ export class DetailView {
     if (rules) {
       parts.push(h('p', { class: 'rules-label', text: 'Built-in rules: no language model was used for this triage.' }));
     }
+    if (needsReview(inc)) {
+      parts.push(h('p', { class: 'needs-review', role: 'note', text: `Needs review: confidence ${pct(t.confidence)} is below ${pct(reviewThreshold())}. Confirm or override the severity and category.` }));
+    }
     parts.push(
       h('p', { class: 'summary', text: t.summary }),
       dl([
         ['Severity', badge('severity', t.severity), 'ai-severity'],
         ['Category', badge('category', t.category), 'ai-category'],
         ['Confidence', pct(t.confidence), 'confidence'],
-        ['Backend', rules ? 'built-in rules' : t.backend, 'backend'],
+        ['Backend', rules ? 'built-in rules' : t.backend === 'model' ? 'built-in model' : t.backend, 'backend'],
         ['Model', t.model, 'model'],
         ['Prompt version', t.prompt_version],
         ['Latency', typeof t.latency_ms === 'number' ? `${t.latency_ms} ms` : null, 'latency'],

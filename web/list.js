@@ -3,6 +3,7 @@
 
 import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
+import { needsReview } from './review.js';
 import { STATUSES, SEVERITIES, CATEGORIES, STATES } from './constants.js';
 
 const MAX_LIVE_ROWS = 400; // a page that grew this much from live inserts is re-read
@@ -238,7 +239,9 @@ export class ListView {
     replace(c.status, badge('status', inc.status));
     replace(c.severity, badge('severity', inc.severity), inc.override?.severity ? mark() : null);
     replace(c.category, badge('category', inc.category), inc.override?.category ? mark() : null);
-    replace(c.state, badge('state', inc.state));
+    replace(c.state, badge('state', inc.state), needsReview(inc)
+      ? h('span', { class: 'needs-review', title: 'Low confidence: a responder should check the triage', text: 'needs review' })
+      : null);
     c.count.textContent = `×${inc.occurrence_count ?? 1}`;
     if (!prev) replace(c.created, time(inc.created_at));
     tr.classList.toggle('has-override', Boolean(inc.override?.severity || inc.override?.category));

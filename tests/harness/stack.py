@@ -126,6 +126,10 @@ class Stack:
             "TRIAGE_SQL_DIR": os.path.join(SOURCE_DIR, "sql"),
             "TRIAGE_WEB_DIR": os.path.join(SOURCE_DIR, "web"),
             "TRIAGE_LOG_LEVEL": "debug",
+            # No corpus model unless a test asks for one (TRIAGE_CORPUS_DIR in its env):
+            # the first training costs seconds of a core at every store start (tens under
+            # ASan), which the rest of the suite should not pay.
+            "TRIAGE_CORPUS_DIR": "",
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:halt_on_error=1",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
             "LSAN_OPTIONS": f"suppressions={os.path.join(SOURCE_DIR, 'tests', 'lsan.supp')}",

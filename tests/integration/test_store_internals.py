@@ -170,7 +170,8 @@ class StoreTest(PipelineTest):
         self.assertEqual(s["series"][-1]["untriaged"], 1)
         self.assertEqual(s["failure_rate"], 0)
         r = self.stack.request("PUT", "/settings", {"model": "llama3.1:8b"})
-        self.assertEqual((r.status, r.json), (200, {"model": "llama3.1:8b"}))
+        self.assertEqual((r.status, r.json["model"]), (200, "llama3.1:8b"))
+        self.assertEqual(set(r.json), {"model", "review_threshold", "learned_model"})
         self.assertEqual(self.stack.request("GET", "/stats").json["model"], "llama3.1:8b")
 
 

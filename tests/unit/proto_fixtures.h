@@ -129,7 +129,7 @@ static inline proto_msg full_msg(proto_type t)
 		break;
 	case PROTO_JOB:
 		m.u.job = (proto_job){9, 3, 1764075600123LL, "phi3:mini", "Disk full", "/var is at 100%",
-				      "nagios", "web", two_labels, 2, 987654321, 1764075605000LL,
+				      "nagios", "web", two_labels, 2, 987654321, 1764075605000LL, 12,
 				      two_similar, 2};
 		break;
 	case PROTO_RESULT:

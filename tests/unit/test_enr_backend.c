@@ -159,20 +159,20 @@ static void test_abort_releases(void **state)
 static void test_choose(void **state)
 {
 	fixture *f = *state;
-	const char *names[] = {"ollama", "openai", "rules"};
-	for (int i = 0; i < 3; i++) {
+	const char *names[] = {"ollama", "openai", "rules", "model"};
+	for (int i = 0; i < 4; i++) {
 		free(f->cfg.backend);
 		f->cfg.backend = strdup(names[i]);
 		assert_int_equal(enr_backend_choose(&f->cfg, f->h), (enr_backend_kind)i);
 		assert_string_equal(enr_backend_name((enr_backend_kind)i), names[i]);
 	}
-	/* auto with nothing answering: rules. */
+	/* auto with nothing answering: the built-in model. */
 	int port;
 	close(loopback_socket(false, &port));
 	point_at(f, port);
 	free(f->cfg.backend);
 	f->cfg.backend = strdup("auto");
-	assert_int_equal(enr_backend_choose(&f->cfg, f->h), ENR_BACKEND_RULES);
+	assert_int_equal(enr_backend_choose(&f->cfg, f->h), ENR_BACKEND_MODEL);
 }
 
 int main(void)

@@ -69,7 +69,7 @@ static void test_similar_incidents(void **state)
 		{46, 0.4, "No note", "low", "other", false, ""},
 	};
 	triage_incident in = {.id = 200, .title = "Pool exhausted on db-2", .description = "d",
-			      .similar = sim, .nsimilar = 3};
+			      .examples = sim, .nexamples = 3};
 	char *m = prompt_user_message(&in);
 	assert_non_null(m);
 	const char *end = strstr(m, "</incident>");

@@ -316,6 +316,8 @@ static void test_names(void **state)
 	assert_string_equal(proto_type_name(99), "unknown");
 	assert_string_equal(proto_op_name(PROTO_OP_RETRIAGE), "retriage");
 	assert_string_equal(proto_op_name(PROTO_OP_SETTINGS_PUT), "settings_put");
+	assert_string_equal(proto_op_name(PROTO_OP_MODEL_GET), "model_get");
+	assert_string_equal(proto_op_name(PROTO_OP_SETTINGS_PUT + 1), "unknown");
 	assert_string_equal(proto_op_name(0), "unknown");
 	assert_string_equal(proto_outcome_name(PROTO_OUTCOME_RETRY), "retry");
 	assert_string_equal(proto_outcome_name(-3), "unknown");

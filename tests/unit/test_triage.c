@@ -270,7 +270,7 @@ static void test_similar_used(void **state)
 {
 	(void)state;
 	proto_similar sim[] = {{11, 0.9, "a", "", "", false, ""}, {12, 0.8, "b", "", "", false, ""}};
-	triage_incident in = {.id = 20, .title = "t", .similar = sim, .nsimilar = 2};
+	triage_incident in = {.id = 20, .title = "t", .examples = sim, .nexamples = 2};
 	triage_result t;
 	memset(&t, 0, sizeof t);
 	const char *answer = "{\"summary\":\"s\",\"similar_used\":[12, 99, \"11\", 12, -1, 11, 1.5]}";

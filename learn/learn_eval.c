@@ -1,0 +1,178 @@
+/* learn_eval: trains the built-in model on the corpus's train split and measures it on the
+ * test split: accuracy, confusion matrices, calibration (ECE). With --floor-* it exits 1
+ * when an accuracy is below its floor (the regression test). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "learn_corpus.h"
+#include "learn_train.h"
+
+#define BINS 10
+
+static double ece(const double *conf, const int *right, size_t n, FILE *out, const char *name)
+{
+	double sc[BINS] = {0}, sr[BINS] = {0}, e = 0;
+	size_t cnt[BINS] = {0};
+	for (size_t i = 0; i < n; i++) {
+		int b = (int)(conf[i] * BINS);
+		b = b < 0 ? 0 : b >= BINS ? BINS - 1 : b;
+		sc[b] += conf[i], sr[b] += right[i], cnt[b]++;
+	}
+	fprintf(out, "  %s reliability (bin: n, mean confidence -> accuracy):\n", name);
+	for (int b = 0; b < BINS; b++) {
+		if (!cnt[b])
+			continue;
+		fprintf(out, "    %.1f-%.1f: %3zu, %.2f -> %.2f\n", b / 10.0, (b + 1) / 10.0, cnt[b],
+			sc[b] / cnt[b], sr[b] / cnt[b]);
+		e += (double)cnt[b] / n * (sc[b] > sr[b] ? sc[b] - sr[b] : sr[b] - sc[b]) / cnt[b];
+	}
+	return e;
+}
+
+static void confusion(FILE *out, const char *title, const char *const *names, int k,
+		      const int *truth, const int *pred, size_t n)
+{
+	fprintf(out, "%s confusion (rows: truth, columns: predicted)\n%12s", title, "");
+	for (int j = 0; j < k; j++)
+		fprintf(out, " %5.5s", names[j]);
+	fprintf(out, "\n");
+	for (int i = 0; i < k; i++) {
+		fprintf(out, "%12s", names[i]);
+		for (int j = 0; j < k; j++) {
+			int c = 0;
+			for (size_t x = 0; x < n; x++)
+				c += truth[x] == i && pred[x] == j;
+			fprintf(out, " %5d", c);
+		}
+		fprintf(out, "\n");
+	}
+}
+
+/* k-fold accuracy on the train split alone: what any tuning may look at. */
+static int cross_validate(const learn_corpus *train, int k)
+{
+	size_t okc = 0, oks = 0, n = train->n;
+	learn_example *sub = malloc(n * sizeof *sub);
+	if (!sub)
+		return 2;
+	learn_train_opts o = {.c = getenv("LEARN_C") ? atof(getenv("LEARN_C")) : 0, .folds = 0};
+	for (int f = 0; f < k; f++) {
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if ((int)(i % (size_t)k) != f)
+				sub[m++] = train->ex[i];
+		char why[200];
+		learn_model *mod = learn_train(sub, m, &o, why, sizeof why);
+		if (!mod)
+			return 2;
+		for (size_t i = (size_t)f; i < n; i += (size_t)k) {
+			learn_prediction p;
+			learn_predict(mod, &train->ex[i].in, NULL, 0, &p);
+			okc += p.category == train->ex[i].category;
+			oks += p.severity == train->ex[i].severity;
+		}
+		learn_model_free(mod);
+	}
+	free(sub);
+	printf("%d-fold cross-validation on the train split (%zu incidents): category %.1f%%, "
+	       "severity %.1f%%\n", k, n, 100.0 * okc / n, 100.0 * oks / n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *train_dir = NULL, *test_dir = NULL;
+	double floor_cat = -1, floor_sev = -1;
+	int cv = 0, show = 0;
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--train"))
+			train_dir = argv[i + 1];
+		else if (!strcmp(argv[i], "--test"))
+			test_dir = argv[i + 1];
+		else if (!strcmp(argv[i], "--floor-category"))
+			floor_cat = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--floor-severity"))
+			floor_sev = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--show"))
+			show = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--cv"))
+			cv = atoi(argv[i + 1]);
+	}
+	if (!train_dir || !test_dir) {
+		fprintf(stderr, "usage: %s --train DIR --test DIR [--floor-category F] "
+				"[--floor-severity F] [--show 1] [--cv K]\n", argv[0]);
+		return 2;
+	}
+	char why[512];
+	learn_corpus train, test;
+	if (learn_corpus_load(train_dir, &train, why, sizeof why) != 0 ||
+	    learn_corpus_load(test_dir, &test, why, sizeof why) != 0) {
+		fprintf(stderr, "learn_eval: %s\n", why);
+		return 2;
+	}
+	if (cv >= 2)
+		return cross_validate(&train, cv);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	learn_model *m = learn_train(train.ex, train.n, NULL, why, sizeof why);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!m) {
+		fprintf(stderr, "learn_eval: %s\n", why);
+		return 2;
+	}
+	size_t n = test.n, blob_len = 0;
+	unsigned char *blob = learn_model_write(m, &blob_len);
+	free(blob);
+	int *tc = calloc(n, sizeof(int)), *pc = calloc(n, sizeof(int)), *ts = calloc(n, sizeof(int)),
+	    *ps = calloc(n, sizeof(int)), *rc = calloc(n, sizeof(int)), *rs = calloc(n, sizeof(int)),
+	    *rj = calloc(n, sizeof(int));
+	double *cc = calloc(n, sizeof(double)), *cs = calloc(n, sizeof(double)),
+	       *cj = calloc(n, sizeof(double));
+	if (!tc || !pc || !ts || !ps || !rc || !rs || !rj || !cc || !cs || !cj)
+		return 2;
+	size_t okc = 0, oks = 0, okj = 0;
+	for (size_t i = 0; i < n; i++) {
+		learn_prediction p;
+		learn_predict(m, &test.ex[i].in, NULL, 0, &p);
+		tc[i] = test.ex[i].category, pc[i] = p.category;
+		ts[i] = test.ex[i].severity, ps[i] = p.severity;
+		rc[i] = tc[i] == pc[i], rs[i] = ts[i] == ps[i], rj[i] = rc[i] && rs[i];
+		cc[i] = p.conf_category, cs[i] = p.conf_severity, cj[i] = p.confidence;
+		okc += (size_t)rc[i], oks += (size_t)rs[i], okj += (size_t)rj[i];
+		if (show)
+			printf("%s %-8s %-11s (want %-8s %-11s) %.2f  %.70s\n", rc[i] && rs[i] ? "  " : "XX",
+			       learn_severities[ps[i]], learn_categories[pc[i]], learn_severities[ts[i]],
+			       learn_categories[tc[i]], p.confidence, test.ex[i].in.title);
+	}
+	double acc_c = (double)okc / n, acc_s = (double)oks / n;
+	printf("built-in model (%s): trained on %zu incidents of %s in %.2f s, model %zu bytes\n",
+	       LEARN_FEATURES_VERSION, train.n, train_dir,
+	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, blob_len);
+	printf("test split: %zu incidents of %s (never used to tune anything)\n", n, test_dir);
+	printf("  category accuracy  %.1f%% (%zu/%zu)\n", 100 * acc_c, okc, n);
+	printf("  severity accuracy  %.1f%% (%zu/%zu)\n", 100 * acc_s, oks, n);
+	printf("  both right         %.1f%% (%zu/%zu)\n", 100 * (double)okj / n, okj, n);
+	confusion(stdout, "category", learn_categories, LEARN_NCAT, tc, pc, n);
+	confusion(stdout, "severity", learn_severities, LEARN_NSEV, ts, ps, n);
+	double e_c = ece(cc, rc, n, stdout, "category confidence");
+	double e_s = ece(cs, rs, n, stdout, "severity confidence");
+	double e_j = ece(cj, rj, n, stdout, "triage confidence (both right)");
+	printf("  expected calibration error: category %.3f, severity %.3f, triage confidence %.3f\n",
+	       e_c, e_s, e_j);
+	int rcode = 0;
+	if (floor_cat >= 0 && acc_c < floor_cat) {
+		fprintf(stderr, "FAIL: category accuracy %.3f below the floor %.3f\n", acc_c, floor_cat);
+		rcode = 1;
+	}
+	if (floor_sev >= 0 && acc_s < floor_sev) {
+		fprintf(stderr, "FAIL: severity accuracy %.3f below the floor %.3f\n", acc_s, floor_sev);
+		rcode = 1;
+	}
+	free(tc), free(pc), free(ts), free(ps), free(rc), free(rs), free(rj), free(cc), free(cs), free(cj);
+	learn_model_free(m);
+	learn_corpus_free(&train);
+	learn_corpus_free(&test);
+	return rcode;
+}

@@ -1,0 +1,113 @@
+/* learn_model: the built-in triage model — two linear heads over hashed features
+ * (category, then severity with the predicted category as one more feature), their
+ * calibration maps, prediction, kNN votes of labelled neighbours, and the versioned
+ * binary form stored in PostgreSQL and sent to enrichers. */
+#ifndef LEARN_MODEL_H
+#define LEARN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "learn_features.h"
+
+#define LEARN_NCAT 9
+#define LEARN_NSEV 4
+#define LEARN_CALIB_MAX 64           /* knots of one calibration map */
+#define LEARN_BLOB_MAX (8u << 20)    /* a serialized model is never larger */
+
+extern const char *const learn_categories[LEARN_NCAT]; /* the order of triage_categories */
+extern const char *const learn_severities[LEARN_NSEV]; /* critical..low */
+int learn_category_index(const char *name); /* -1 if unknown */
+int learn_severity_index(const char *name);
+
+/* A monotone map from a raw probability to the observed frequency of being right
+ * (isotonic regression over held-out predictions), linear between knots. */
+typedef struct {
+	size_t n;
+	float x[LEARN_CALIB_MAX];
+	float y[LEARN_CALIB_MAX];
+} learn_calib;
+
+double learn_calib_apply(const learn_calib *c, double p); /* identity when n == 0 */
+
+/* Fits c to n (score, right) pairs by pool-adjacent-violators. Reorders nothing in the
+ * inputs (copies them). Returns false when out of memory (c then empty). */
+bool learn_calib_fit(learn_calib *c, const double *score, const bool *right, size_t n);
+
+typedef struct {
+	int64_t version;          /* the row in triage_models; 0 before it is stored */
+	int32_t examples;         /* training examples (with repeats) */
+	float *w_cat;             /* LEARN_NBUCKETS x LEARN_NCAT, row per bucket */
+	float *w_sev;             /* LEARN_NBUCKETS x LEARN_NSEV */
+	float b_cat[LEARN_NCAT];  /* biases; a class never seen has a large negative bias */
+	float b_sev[LEARN_NSEV];
+	learn_calib cal_cat;      /* P(category right | top category probability) */
+	learn_calib cal_sev;      /* P(severity right | top severity probability) */
+	learn_calib cal_joint;    /* P(both right | product of the two) */
+	/* This deployment's rubric, from responder labels: shift[c][a][h] counts history
+	 * incidents of category c where the triage said severity a and the responder h. */
+	uint16_t shift[LEARN_NCAT][LEARN_NSEV][LEARN_NSEV];
+} learn_model;
+
+/* A past incident close to this one (fed from the job's similar incidents). */
+typedef struct {
+	int severity;        /* 0..3, or -1 */
+	int category;        /* 0..8, or -1 */
+	bool human_labelled; /* a responder set or confirmed these labels */
+	double score;        /* similarity 0..1 */
+} learn_neighbour;
+
+typedef struct {
+	int category, severity;  /* indices */
+	double p_cat[LEARN_NCAT];
+	double p_sev[LEARN_NSEV];
+	double conf_category;    /* calibrated */
+	double conf_severity;    /* calibrated */
+	double confidence;       /* calibrated P(both right): the triage's confidence */
+	double knn_share;        /* 0..1: how much labelled neighbours weighed in */
+	int knn_votes;           /* neighbours that voted */
+} learn_prediction;
+
+/* A zeroed model with its weight arrays allocated; NULL when out of memory. */
+learn_model *learn_model_new(void);
+void learn_model_free(learn_model *m);
+
+/* Category head probabilities for features f (n): one-vs-rest logistic outputs,
+ * normalised to sum to 1 (as LIBLINEAR's predict_probability). */
+void learn_model_probs(const learn_model *m, const learn_feat *f, size_t n, bool severity_head,
+		       double *p);
+
+/* The severity head's features: the incident's, plus the category as one feature.
+ * out needs n + 1 entries; returns the count (sorted, unique). */
+size_t learn_with_category(const learn_feat *f, size_t n, int category, learn_feat *out);
+
+/* Rubric shift: where responders relabelled the severity the triage gave for a category,
+ * p_sev moves toward what they chose, with share n / (n + LEARN_SHIFT_PRIOR) of the n
+ * such labels (capped at LEARN_SHIFT_CAP). */
+#define LEARN_SHIFT_PRIOR 3.0
+#define LEARN_SHIFT_CAP 0.9
+
+/* Predicts one incident: both heads, the rubric shift, the kNN votes of nb (may be NULL/0), post-steps
+ * from the labels (resolved -> low; non-production without production named -> at most
+ * medium), and calibrated confidences. Pure, thread-safe on a shared model. */
+void learn_predict(const learn_model *m, const learn_input *in, const learn_neighbour *nb,
+		   size_t nnb, learn_prediction *out);
+
+/* kNN: neighbours that are human-labelled and at least LEARN_KNN_MIN_SCORE similar vote
+ * with their score; their share is W / (W + LEARN_KNN_PRIOR), capped at LEARN_KNN_CAP,
+ * and p becomes (1 - share) p + share votes. Returns the share; *votes the voters. */
+#define LEARN_KNN_MIN_SCORE 0.5
+#define LEARN_KNN_PRIOR 1.0
+#define LEARN_KNN_CAP 0.8
+double learn_knn_blend(const learn_neighbour *nb, size_t n, double *p_cat, double *p_sev,
+		       int *votes);
+
+/* Serialization (little-endian, versioned, checked on read). learn_model_write returns a
+ * malloc'd blob (*len bytes; caller frees) or NULL when out of memory. learn_model_read
+ * parses untrusted bytes: NULL (and why) on any inconsistency; the caller frees with
+ * learn_model_free. */
+unsigned char *learn_model_write(const learn_model *m, size_t *len);
+learn_model *learn_model_read(const unsigned char *blob, size_t len, char *why, size_t whylen);
+
+#endif

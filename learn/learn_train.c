@@ -1,0 +1,190 @@
+/* learn_train: LIBLINEAR problems from hashed features, the two heads, the weights copied
+ * into a learn_model, and k-fold held-out calibration. */
+#include "learn_train.h"
+
+#include <linear.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ABSENT_BIAS -30.0f /* a class with no example is never predicted */
+
+typedef struct {
+	struct feature_node *cat; /* per example: features + bias node + terminator */
+	struct feature_node *sev; /* the same plus the true category feature */
+} example_nodes;
+
+static void quiet(const char *s) { (void)s; }
+
+static struct feature_node *to_nodes(const learn_feat *f, size_t n)
+{
+	struct feature_node *x = malloc((n + 2) * sizeof *x);
+	if (!x)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		x[i] = (struct feature_node){(int)f[i].index + 1, f[i].value};
+	x[n] = (struct feature_node){(int)LEARN_NBUCKETS + 1, 1.0};
+	x[n + 1] = (struct feature_node){-1, 0};
+	return x;
+}
+
+/* Trains one head over the examples whose fold differs from skip_fold (-1: all) and
+ * copies its weights into w/b (k classes). Returns false when out of memory. */
+static bool train_head(const learn_example *ex, const example_nodes *nodes, size_t n,
+		       bool severity, int folds, int skip_fold, double c, float *w, float *b)
+{
+	int k = severity ? LEARN_NSEV : LEARN_NCAT;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		if (skip_fold < 0 || (int)(i % (size_t)folds) != skip_fold)
+			total += (size_t)ex[i].weight;
+	memset(w, 0, (size_t)LEARN_NBUCKETS * (size_t)k * sizeof(float));
+	for (int j = 0; j < k; j++)
+		b[j] = ABSENT_BIAS;
+	if (total == 0)
+		return true;
+	struct problem prob = {.l = (int)total, .n = (int)LEARN_NBUCKETS + 1, .bias = 1.0};
+	prob.y = malloc(total * sizeof(double));
+	prob.x = malloc(total * sizeof(struct feature_node *));
+	if (!prob.y || !prob.x) {
+		free(prob.y);
+		free(prob.x);
+		return false;
+	}
+	size_t l = 0;
+	int seen[LEARN_NCAT] = {0}, nseen = 0, only = -1;
+	for (size_t i = 0; i < n; i++) {
+		if (skip_fold >= 0 && (int)(i % (size_t)folds) == skip_fold)
+			continue;
+		int y = severity ? ex[i].severity : ex[i].category;
+		if (!seen[y]++)
+			nseen++, only = y;
+		for (int r = 0; r < ex[i].weight; r++) {
+			prob.y[l] = y;
+			prob.x[l++] = severity ? nodes[i].sev : nodes[i].cat;
+		}
+	}
+	if (nseen == 1) {
+		b[only] = -ABSENT_BIAS; /* one class only: always it */
+		free(prob.y);
+		free(prob.x);
+		return true;
+	}
+	struct parameter param = {.solver_type = L2R_LR, .eps = 0.01, .C = c, .p = 0.1};
+	struct model *mod = train(&prob, &param);
+	free(prob.y);
+	free(prob.x);
+	if (!mod)
+		return false;
+	int nr = get_nr_class(mod);
+	int labels[LEARN_NCAT];
+	get_labels(mod, labels);
+	for (int j = 0; j < nr; j++) {
+		int cls = labels[j];
+		for (uint32_t f = 0; f < LEARN_NBUCKETS; f++)
+			w[(size_t)f * k + cls] = (float)get_decfun_coef(mod, (int)f + 1, j);
+		b[cls] = (float)get_decfun_coef(mod, (int)LEARN_NBUCKETS + 1, j);
+	}
+	free_and_destroy_model(&mod);
+	return true;
+}
+
+static bool train_into(learn_model *m, const learn_example *ex, const example_nodes *nodes,
+		       size_t n, int folds, int skip_fold, double c)
+{
+	return train_head(ex, nodes, n, false, folds, skip_fold, c, m->w_cat, m->b_cat) &&
+	       train_head(ex, nodes, n, true, folds, skip_fold, c, m->w_sev, m->b_sev);
+}
+
+/* Held-out predictions for every example, then the three calibration maps. */
+static bool calibrate(learn_model *final, const learn_example *ex, const example_nodes *nodes,
+		      size_t n, int folds, double c)
+{
+	bool ok = false;
+	learn_model *fm = learn_model_new();
+	double *sc = malloc(n * sizeof *sc), *ss = malloc(n * sizeof *ss), *sj = malloc(n * sizeof *sj);
+	bool *rc = malloc(n * sizeof *rc), *rs = malloc(n * sizeof *rs), *rj = malloc(n * sizeof *rj);
+	if (!fm || !sc || !ss || !sj || !rc || !rs || !rj)
+		goto out;
+	for (int fold = 0; fold < folds; fold++) {
+		if (!train_into(fm, ex, nodes, n, folds, fold, c))
+			goto out;
+		for (size_t i = (size_t)fold; i < n; i += (size_t)folds) {
+			learn_prediction p;
+			learn_predict(fm, &ex[i].in, NULL, 0, &p);
+			sc[i] = p.p_cat[p.category], rc[i] = p.category == ex[i].category;
+			ss[i] = p.p_sev[p.severity], rs[i] = p.severity == ex[i].severity;
+			sj[i] = sc[i] * ss[i], rj[i] = rc[i] && rs[i];
+		}
+	}
+	ok = learn_calib_fit(&final->cal_cat, sc, rc, n) && learn_calib_fit(&final->cal_sev, ss, rs, n) &&
+	     learn_calib_fit(&final->cal_joint, sj, rj, n);
+out:
+	learn_model_free(fm);
+	free(sc), free(ss), free(sj), free(rc), free(rs), free(rj);
+	return ok;
+}
+
+learn_model *learn_train(const learn_example *ex, size_t n, const learn_train_opts *opts,
+			 char *why, size_t whylen)
+{
+	learn_model *m = NULL;
+	example_nodes *nodes = NULL;
+	learn_feat *f = malloc((LEARN_FEATURES_MAX + 1) * 2 * sizeof *f);
+	const char *err = "out of memory";
+	if (!f)
+		goto out;
+	err = "no examples to learn from";
+	if (n == 0)
+		goto out;
+	err = "an example has a label out of range or no weight";
+	for (size_t i = 0; i < n; i++)
+		if (ex[i].category < 0 || ex[i].category >= LEARN_NCAT || ex[i].severity < 0 ||
+		    ex[i].severity >= LEARN_NSEV || ex[i].weight < 1)
+			goto out;
+	err = "out of memory";
+	set_print_string_function(quiet);
+	nodes = calloc(n, sizeof *nodes);
+	m = learn_model_new();
+	if (!nodes || !m)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		learn_feat *fs = f + LEARN_FEATURES_MAX + 1;
+		size_t k = learn_features(&ex[i].in, true, f, LEARN_FEATURES_MAX);
+		nodes[i].cat = to_nodes(f, k);
+		k = learn_features(&ex[i].in, false, f, LEARN_FEATURES_MAX);
+		size_t ks = learn_with_category(f, k, ex[i].category, fs);
+		nodes[i].sev = to_nodes(fs, ks);
+		if (!nodes[i].cat || !nodes[i].sev)
+			goto out;
+	}
+	int folds = opts ? opts->folds : LEARN_DEFAULT_FOLDS;
+	double c = opts && opts->c > 0 ? opts->c : LEARN_DEFAULT_C;
+	if (folds >= 2 && (size_t)folds <= n && !calibrate(m, ex, nodes, n, folds, c))
+		goto out;
+	if (!train_into(m, ex, nodes, n, 0, -1, c))
+		goto out;
+	m->examples = 0;
+	for (size_t i = 0; i < n; i++) {
+		m->examples += ex[i].weight;
+		int a = ex[i].said_severity;
+		uint16_t *cell = a >= 0 && a < LEARN_NSEV ? &m->shift[ex[i].category][a][ex[i].severity] : NULL;
+		if (cell && *cell < UINT16_MAX)
+			(*cell)++;
+	}
+	err = NULL;
+out:
+	for (size_t i = 0; nodes && i < n; i++) {
+		free(nodes[i].cat);
+		free(nodes[i].sev);
+	}
+	free(nodes);
+	free(f);
+	if (err) {
+		snprintf(why, whylen, "%s", err);
+		learn_model_free(m);
+		return NULL;
+	}
+	return m;
+}

@@ -1,0 +1,100 @@
+"""The built-in model learns from responders, through the real pipeline: the store trains
+a version from the corpus, enrichers fetch it over the store's socket and say which version
+triaged what; overrides make the trainer build a new version, which the running enrichers
+pick up without a restart, and a later similar incident gets the corrected label."""
+
+import os
+import unittest
+
+from harness import SOURCE_DIR, PipelineTest, wait_for
+
+STORE_ENV = {"TRIAGE_TRAIN_INTERVAL_MS": "200", "TRIAGE_SWEEP_INTERVAL_MS": "100",
+             "TRIAGE_CORPUS_DIR": os.path.join(SOURCE_DIR, "data", "corpus", "train")}
+
+# A team whose rubric differs from the corpus: every security incident is critical.
+TEAM_HISTORY = [
+    ("Unknown OAuth app granted mail access by a user",
+     "A user in sales authorised an unfamiliar OAuth app with read access to mail. We revoked "
+     "the grant within minutes."),
+    ("Suspicious OAuth consent from the marketing team",
+     "Two marketing accounts consented to an unknown app asking for calendar and contacts "
+     "scopes; grants revoked."),
+    ("Failed SSH logins on the bastion from unknown IPs",
+     "fail2ban blocked 300 addresses trying to log into bastion-1 overnight; no successful login."),
+    ("Phishing mail reported by two employees",
+     "Two people forwarded a fake invoice mail with a link to a login page. Nobody entered a password."),
+    ("Blocked SQL injection attempts on the search page",
+     "The WAF blocked about 2,000 SQL injection payloads against /search today. Nothing got through."),
+    ("Unknown device tried to join the corporate wifi",
+     "NAC rejected an unknown device repeatedly trying to authenticate on the staff network."),
+]
+PROBE = ("Suspicious OAuth consent by a user",
+         "One user granted mail read access to an unknown app; revoked within minutes.")
+PROBE_LATER = ("User authorised an unknown OAuth application",
+               "An engineer consented to an unfamiliar app requesting mail scopes; the grant "
+               "was revoked shortly after.")
+
+
+class LearningTest(PipelineTest):
+    def setUp(self):
+        super().setUp()
+        self.stack.start_store(env=STORE_ENV)
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+        self.enricher = self.stack.start_enricher("e1", env={"TRIAGE_LLM_BACKEND": "model"})
+
+    def learned(self):
+        return self.stack.request("GET", "/settings").json["learned_model"]
+
+    def triage(self, title, description):
+        inc = self.stack.submit(title=title, description=description)
+        return self.stack.wait_status(inc["id"], "triaged", timeout=60)
+
+    def test_overrides_retrain_and_a_later_similar_incident_gets_the_corrected_label(self):
+        v1 = wait_for(self.learned, 60, "the first model version")
+        self.assertEqual((v1["history_examples"], v1["features"]), (0, "learn-1"))
+        self.assertGreaterEqual(v1["corpus_examples"], 400)
+        pid = self.enricher.pid
+
+        before = self.triage(*PROBE)
+        t = before["triage"]
+        self.assertEqual((t["backend"], t["model"], t["prompt_version"]),
+                         ("model", f"linear-v{v1['version']}", "learn-1"))
+        self.assertEqual(t["category"], "security")
+        self.assertNotEqual(t["severity"], "critical", "the corpus alone must not say critical, "
+                            "or this test proves nothing")
+
+        # Responders triage the team's history with their rubric, through the API.
+        for title, description in TEAM_HISTORY:
+            inc = self.triage(title, description)
+            r = self.stack.request("PATCH", f"/incidents/{inc['id']}",
+                                   {"severity": "critical", "category": "security"})
+            self.assertEqual(r.status, 200, r)
+
+        v2 = wait_for(lambda: (m := self.learned())["version"] > v1["version"]
+                      and m["history_examples"] == len(TEAM_HISTORY) and m, 60,
+                      "a version trained on the overrides")
+        later = self.triage(*PROBE_LATER)
+        t = later["triage"]
+        self.assertEqual(t["model"], f"linear-v{v2['version']}", "the running enricher "
+                         "fetched the new version")
+        self.assertEqual((t["severity"], t["category"]), ("critical", "security"))
+        self.assertTrue(self.enricher.alive())
+        self.assertEqual(self.enricher.pid, pid, "no restart")
+        self.assertIn(f"built-in model v{v2['version']} loaded", self.enricher.text())
+
+
+    def test_a_model_larger_than_one_reply_arrives_in_parts(self):
+        """The store serves a version in parts of STORE_MODEL_PART bytes; the enricher
+        reassembles and checks it."""
+        wait_for(self.learned, 60, "the first model version")
+        t = self.triage("Disk almost full on pg-main", "The data volume is at 97%.")["triage"]
+        self.assertEqual(t["backend"], "model")
+        size = int(self.stack.scalar("SELECT octet_length(model) FROM triage_models "
+                                     "ORDER BY version DESC LIMIT 1"))
+        self.assertGreater(size, 98304, "the model spans several parts")
+        self.assertIn("loaded (%d bytes" % size, self.enricher.text())
+
+
+if __name__ == "__main__":
+    unittest.main()
