@@ -6,3 +6,4 @@ triage_unit_test(test_proto_guard LIBS triage_proto)
 set_tests_properties(unit.test_proto_guard PROPERTIES TIMEOUT 240) # heals wait out reconnect backoffs
 set_tests_properties(unit.test_proto_guard PROPERTIES ENVIRONMENT
   "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/unit/proto_guard.supp")
+triage_unit_test(test_proto_similar LIBS triage_proto)
