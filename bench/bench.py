@@ -22,6 +22,8 @@
    of occurrence counts). Target: >= 20,000 events/s.
 7. Notifications (bench_notify.py): delivery rate draining a backlog, and latency from
    the change committed to the receiver getting it, p50/p99.
+8. Memory at 1,000,000 incidents (bench/memory.py): COPY load, the 011 upgrade's cost,
+   p50/p99 of similar incidents (target p99 <= 50 ms) and of q= text search, with plans.
 """
 
 import argparse
@@ -35,6 +37,7 @@ import time
 import bench_notify
 from bench_frontdoor import slowloris
 from harness import Postgres, Stack, wait_for
+from memory import memory
 
 import bench_streams
 
@@ -251,8 +254,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
-    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "streams", "slowloris",
-                                       "storm", "notify"))
+    ap.add_argument("--only", choices=("ingest", "e2e", "scaling", "memory", "streams",
+                                       "slowloris", "storm", "notify"))
     ap.add_argument("--slots", type=int, default=8)
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} cores, load {loadavg()}", flush=True)
@@ -277,6 +280,14 @@ def main():
                       f"{s['steady_ratio'] * 100:.0f}%, batch drain {s['drain_per_s']}/s = "
                       f"{s['drain_ratio'] * 100:.0f}% of ideal {s['ideal_per_s']}/s "
                       f"(target 90%)", flush=True)
+        if args.only in (None, "memory"):
+            m = memory(pg)
+            print(f"memory ({m['rows']} incidents): similar p50 {m['similar']['p50_ms']} ms "
+                  f"p99 {m['similar']['p99_ms']} ms (target <= 50 ms) | q= common word p99 "
+                  f"{m['q_common']['p99_ms']} ms, rare word p99 {m['q_rare']['p99_ms']} ms | "
+                  f"created->dispatched p99 {m['dispatch']['p99_ms']} ms (similar attached) | "
+                  f"011 upgrade {m['upgrade_011_s']} s after COPY {m['copy_s']} s",
+                  flush=True)
         if args.only in (None, "streams"):
             bench_streams.streams_rss(lambda name: bench_stack(name, pg), loadavg)
         if args.only in (None, "slowloris"):

@@ -122,6 +122,8 @@ static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *
 		r->prompt_version = (char *)t->prompt_version;
 		r->prompt_tokens = t->prompt_tokens;
 		r->completion_tokens = t->completion_tokens;
+		r->similar_used = t->nsimilar_used ? (int64_t *)t->similar_used : NULL;
+		r->nsimilar_used = t->nsimilar_used;
 	} else {
 		r->backend = (char *)enr_backend_name(w->backend.kind);
 	}
@@ -187,6 +189,14 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 		release(w, job, "lease_expired");
 		return true;
 	}
+	/* the job's similar incidents, as the built-in model weighs them */
+	learn_neighbour neighbours[PROTO_SIMILAR_MAX];
+	for (size_t i = 0; i < job->nsimilar && i < PROTO_SIMILAR_MAX; i++) {
+		neighbours[i].severity = learn_severity_index(job->similar[i].severity);
+		neighbours[i].category = learn_category_index(job->similar[i].category);
+		neighbours[i].human_labelled = job->similar[i].human_labelled;
+		neighbours[i].score = job->similar[i].score;
+	}
 	triage_incident in = {
 		.id = job->incident_id,
 		.title = job->title,
@@ -196,6 +206,10 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 		.labels = job->labels,
 		.nlabels = job->nlabels,
 		.learned_version = job->learned_version,
+		.similar = neighbours,
+		.nsimilar = job->nsimilar,
+		.examples = job->similar,
+		.nexamples = job->nsimilar,
 	};
 	enr_outcome o;
 	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);

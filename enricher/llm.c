@@ -62,6 +62,8 @@ llm_status llm_reply_answer(const char *finish, const char *finish_field, const 
 		snprintf(detail, dlen, "%s", why);
 		return LLM_INVALID_OUTPUT;
 	}
+	triage_parse_similar_used(json_string_value(content), json_string_length(content), NULL,
+				  out);
 	return LLM_OK;
 }
 
@@ -104,6 +106,7 @@ llm_status llm_call(const llm_api *api, llm_http *h, const llm_request *rq,
 	snprintf(t.backend, sizeof t.backend, "%s", api->name);
 	snprintf(t.model, sizeof t.model, "%s", rq->model);
 	snprintf(t.prompt_version, sizeof t.prompt_version, "%s", PROMPT_VERSION);
+	triage_filter_similar_used(in, &t);
 	char why[160];
 	if (!triage_validate(&t, why, sizeof why)) {
 		snprintf(detail, dlen, "%s", why);

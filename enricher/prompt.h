@@ -9,7 +9,7 @@
 #include "triage.h"
 
 /* Recorded with every LLM triage; change it whenever the prompt text changes. */
-#define PROMPT_VERSION "triage-v1"
+#define PROMPT_VERSION "triage-v2" /* v2: similar past incidents as examples */
 
 /* Upper bound of a user message: every incident field at its proto bound, escaped. */
 #define PROMPT_USER_MAX (512 * 1024)
@@ -17,8 +17,10 @@
 /* The system prompt: a static string, valid for the life of the process. */
 const char *prompt_system(void);
 
-/* The user message for one incident: the fields inside <incident> ... </incident>, each
- * in its own element, with '&', '<' and '>' in the data written as &amp; &lt; &gt; so no
+/* The user message for one incident: the fields inside <incident> ... </incident>, then
+ * each similar past incident inside <similar_incident id=".." score=".."> ...
+ * </similar_incident> (title, severity, category, confirmed_by_responder,
+ * resolution_note), each field in its own element, with '&', '<' and '>' in the data written as &amp; &lt; &gt; so no
  * data can close or open a delimiter. NULL fields are left out. Returns a malloc'd
  * string the caller frees, or NULL when out of memory or over PROMPT_USER_MAX. */
 char *prompt_user_message(const triage_incident *in);

@@ -258,7 +258,7 @@ json_t *triage_schema(void)
 {
 	return json_pack(
 		"{s:s, s:{s:{s:s, s:i, s:i}, s:o, s:o, s:{s:s, s:{s:s, s:i, s:i}, s:i}, "
-		"s:{s:s, s:i, s:i}}, s:[s,s,s,s,s], s:b}",
+		"s:{s:s, s:i, s:i}, s:{s:s, s:{s:s, s:i}, s:i}}, s:[s,s,s,s,s], s:b}",
 		"type", "object",
 		"properties",
 		"summary", "type", "string", "minLength", 1, "maxLength", TRIAGE_SUMMARY_CHARS,
@@ -267,6 +267,8 @@ json_t *triage_schema(void)
 		"suggested_actions", "type", "array", "items", "type", "string", "minLength", 1,
 		"maxLength", TRIAGE_ACTION_CHARS, "maxItems", PROTO_ACTIONS_MAX,
 		"confidence", "type", "number", "minimum", 0, "maximum", 1,
+		"similar_used", "type", "array", "items", "type", "integer", "minimum", 1,
+		"maxItems", PROTO_SIMILAR_MAX,
 		"required", "summary", "severity", "category", "suggested_actions", "confidence",
 		"additionalProperties", 0);
 }
@@ -292,4 +294,42 @@ json_t *triage_to_json(const triage_result *t)
 			 "latency_ms", (json_int_t)t->latency_ms, "tokens", "prompt",
 			 count_or_null(t->prompt_tokens), "completion",
 			 count_or_null(t->completion_tokens));
+}
+
+void triage_parse_similar_used(const char *text, size_t len, const triage_incident *in,
+			       triage_result *out)
+{
+	out->nsimilar_used = 0;
+	if (in && in->nexamples == 0)
+		return;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *ids = json_object_get(root, "similar_used");
+	size_t i;
+	json_t *v;
+	json_array_foreach(ids, i, v) {
+		if (!json_is_integer(v) || out->nsimilar_used == PROTO_SIMILAR_MAX)
+			continue;
+		int64_t id = (int64_t)json_integer_value(v);
+		bool given = !in && id > 0, seen = false;
+		for (size_t k = 0; in && k < in->nexamples; k++)
+			given |= in->examples[k].incident_id == id;
+		for (size_t k = 0; k < out->nsimilar_used; k++)
+			seen |= out->similar_used[k] == id;
+		if (given && !seen)
+			out->similar_used[out->nsimilar_used++] = id;
+	}
+	json_decref(root);
+}
+
+void triage_filter_similar_used(const triage_incident *in, triage_result *out)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < out->nsimilar_used; i++) {
+		bool given = false;
+		for (size_t k = 0; in && k < in->nexamples; k++)
+			given |= in->examples[k].incident_id == out->similar_used[i];
+		if (given)
+			out->similar_used[kept++] = out->similar_used[i];
+	}
+	out->nsimilar_used = kept;
 }

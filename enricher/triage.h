@@ -26,6 +26,8 @@ typedef struct {
 	int64_t learned_version;         /* the built-in model version the job names (0: none) */
 	const learn_neighbour *similar;  /* past incidents close to this one (may be NULL) */
 	size_t nsimilar;
+	const proto_similar *examples; /* the job's similar resolved incidents (data), best first */
+	size_t nexamples;
 } triage_incident;
 
 /* A triage, owning fixed-size buffers so it can be filled from any parser without
@@ -44,6 +46,9 @@ typedef struct {
 	int64_t latency_ms;
 	int64_t prompt_tokens;     /* -1: not reported */
 	int64_t completion_tokens; /* -1: not reported */
+	/* ids of the incident's similar incidents this triage used (only ids it was given) */
+	int64_t similar_used[PROTO_SIMILAR_MAX];
+	size_t nsimilar_used;
 } triage_result;
 
 /* The vocabularies are proto_contract's proto_severities and proto_categories. */
@@ -73,6 +78,17 @@ bool triage_validate(const triage_result *t, char *why, size_t whylen);
  * one-line reason in why. */
 bool triage_parse_json(const char *text, size_t len, triage_result *out, char *why,
 		       size_t whylen);
+
+/* Reads the optional "similar_used" array of a model's answer (len bytes of JSON text)
+ * and keeps, in out->similar_used, the ids that are among in's similar incidents (each
+ * once, at most PROTO_SIMILAR_MAX; with in NULL any positive id, to be filtered later
+ * with triage_filter_similar_used); anything else in it is ignored (an optional
+ * citation never invalidates a triage). */
+void triage_parse_similar_used(const char *text, size_t len, const triage_incident *in,
+			       triage_result *out);
+
+/* Drops from out->similar_used every id that is not one of in's similar incidents. */
+void triage_filter_similar_used(const triage_incident *in, triage_result *out);
 
 /* The lengths the schema and the prompt ask for, in characters. The record's bounds are
  * in bytes (PROTO_SUMMARY_MAX, PROTO_ACTION_MAX); asking for half as many characters

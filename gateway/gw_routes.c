@@ -44,11 +44,14 @@ static const struct {
 static const struct {
 	const char *name;
 	gw_route_id id;
+	unsigned allowed;
 } gw_actions[] = {
-	{"retriage", GW_R_RETRIAGE},
-	{"acknowledge", GW_R_ACK},
-	{"resolve", GW_R_RESOLVE},
-	{"notifications", GW_R_NOTIFICATIONS}, /* role: viewer (GET) */
+	{"retriage", GW_R_RETRIAGE, GW_M_POST},
+	{"acknowledge", GW_R_ACK, GW_M_POST},
+	{"resolve", GW_R_RESOLVE, GW_M_POST},             /* role: responder */
+	{"notifications", GW_R_NOTIFICATIONS, GW_M_GET},  /* role: viewer */
+	{"feedback", GW_R_FEEDBACK, GW_M_POST},           /* role: responder */
+	{"similar", GW_R_SIMILAR, GW_M_GET},              /* role: viewer */
 };
 
 bool gw_route_match(const char *path, gw_match *m)
@@ -90,7 +93,7 @@ bool gw_route_match(const char *path, gw_match *m)
 		for (size_t i = 0; i < sizeof gw_actions / sizeof gw_actions[0]; i++) {
 			if (strcmp(slash + 1, gw_actions[i].name) == 0) {
 				m->id = gw_actions[i].id;
-				m->allowed = m->id == GW_R_NOTIFICATIONS ? GW_M_GET : GW_M_POST;
+				m->allowed = gw_actions[i].allowed;
 				return true;
 			}
 		}
@@ -156,6 +159,8 @@ bool gw_route_takes_body(const gw_match *m, unsigned method)
 		method == GW_M_POST) ||
 	       (m->id == GW_R_INCIDENT && method == GW_M_PATCH) ||
 	       (m->id == GW_R_SETTINGS && method == GW_M_PUT) ||
+	       (m->id == GW_R_RESOLVE && method == GW_M_POST) || /* optional body */
+	       (m->id == GW_R_FEEDBACK && method == GW_M_POST) ||
 	       (m->id == GW_R_KEYS && method == GW_M_POST) ||
 	       (m->id == GW_R_CHANNELS && method == GW_M_POST) ||
 	       (m->id == GW_R_CHANNEL && method == GW_M_PATCH);
@@ -292,7 +297,19 @@ bool gw_build_request(const gw_match *m, const gw_http_input *in, gw_store_reque
 		break;
 	case GW_R_RETRIAGE: gw_query(out, PROTO_OP_RETRIAGE, m->incident_id); break;
 	case GW_R_ACK: gw_query(out, PROTO_OP_ACKNOWLEDGE, m->incident_id); break;
-	case GW_R_RESOLVE: gw_query(out, PROTO_OP_RESOLVE, m->incident_id); break;
+	case GW_R_RESOLVE:
+		if (!gw_validate_resolve(in->body, in->body_len, false, out->params, &n, out->note,
+					 detail, dlen))
+			return false;
+		gw_query(out, PROTO_OP_RESOLVE, m->incident_id);
+		break;
+	case GW_R_FEEDBACK:
+		if (!gw_validate_resolve(in->body, in->body_len, true, out->params, &n, out->note,
+					 detail, dlen))
+			return false;
+		gw_query(out, PROTO_OP_FEEDBACK, m->incident_id);
+		break;
+	case GW_R_SIMILAR: gw_query(out, PROTO_OP_SIMILAR, m->incident_id); break;
 	case GW_R_STATS: gw_query(out, PROTO_OP_STATS, 0); break;
 	case GW_R_INTEGRATIONS: gw_query(out, PROTO_OP_INTEGRATIONS, 0); break;
 	case GW_R_INT_ALERTMANAGER:

@@ -29,6 +29,8 @@ typedef enum {
 	GW_R_HEALTHZ,
 	GW_R_READYZ,
 	GW_R_STATIC, /* a file of web/ */
+	GW_R_SIMILAR,  /* /incidents/{id}/similar */
+	GW_R_FEEDBACK, /* /incidents/{id}/feedback */
 	GW_R_KEYS,   /* /keys */
 	GW_R_KEY,    /* /keys/{id} */
 	GW_R_WHOAMI, /* /whoami */
@@ -101,6 +103,7 @@ typedef struct {
 	char model[GW_MODEL_MAX + 1];
 	char request_id[GW_REQUEST_ID_LEN + 1];
 	char idem[2 * GW_SHA256_LEN + 1];
+	char note[PROTO_NOTE_MAX + 1]; /* resolve: the resolution note */
 	char retry[2 * GW_SHA256_LEN + 1]; /* submit without Idempotency-Key: its retry_key */
 	char key_name[PROTO_SHORT_MAX + 1];
 	char key_digest[2 * GW_SHA256_LEN + 1];

@@ -56,6 +56,14 @@ bool gw_validate_override(const char *body, size_t len, proto_kv *out, size_t *n
  * model into model (GW_MODEL_MAX + 1 bytes). */
 bool gw_validate_settings(const char *body, size_t len, char *model, char *detail, size_t dlen);
 
+/* gw_validate_resolve.c. Checks a POST /incidents/{id}/resolve body (optional: empty
+ * means none) {"note": string of 1-4096 bytes | null, "feedback": "right"|"wrong"|null},
+ * or with feedback_only a POST /incidents/{id}/feedback body {"feedback": "right"|"wrong"}
+ * (required). out (2 entries) gets "note" (copied into note, PROTO_NOTE_MAX + 1 bytes)
+ * and "feedback" (a static string) when given. */
+bool gw_validate_resolve(const char *body, size_t len, bool feedback_only, proto_kv *out,
+			 size_t *nout, char *note, char *detail, size_t dlen);
+
 /* Parses an incident id path segment: decimal digits, no sign, no leading zero,
  * 1..INT64_MAX. */
 bool gw_parse_id(const char *s, size_t len, int64_t *out);

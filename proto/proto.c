@@ -32,6 +32,15 @@
 	{.name = #f, .kind = PF_STRV, .off = OFF(t, f), .count_off = OFF(t, n), .max = (mx), \
 	 .val_max = (vmax)}
 
+#define F_I64V(t, f, n, mx) \
+	{.name = #f, .kind = PF_I64V, .off = OFF(t, f), .count_off = OFF(t, n), .max = (mx)}
+#define F_RECS(t, f, n, mx, rec, rf)                                                         \
+	{.name = #f, .kind = PF_RECS, .off = OFF(t, f), .count_off = OFF(t, n), .max = (mx), \
+	 .sub = (rf), .nsub = sizeof(rf) / sizeof((rf)[0]), .elem_size = sizeof(rec)}
+
+/* Fields of a record: offsets within the record itself. */
+#define ROFF(r, f) offsetof(r, f)
+
 #define ID_MAX INT64_MAX
 #define SHORT PROTO_SHORT_MAX
 
@@ -65,6 +74,21 @@ static const proto_field reply_fields[] = {
 	F_STR(reply, json, false, 0, PROTO_JSON_MAX),
 };
 
+static const proto_field similar_fields[] = {
+	{.name = "incident_id", .kind = PF_I64, .required = true,
+	 .off = ROFF(proto_similar, incident_id), .min = 1, .max = ID_MAX},
+	{.name = "score", .kind = PF_DBL, .off = ROFF(proto_similar, score), .min = 0, .max = 1},
+	{.name = "title", .kind = PF_STR, .required = true, .off = ROFF(proto_similar, title),
+	 .min = 0, .max = PROTO_TITLE_MAX},
+	{.name = "severity", .kind = PF_STR, .off = ROFF(proto_similar, severity), .min = 0,
+	 .max = SHORT, .def = 1},
+	{.name = "category", .kind = PF_STR, .off = ROFF(proto_similar, category), .min = 0,
+	 .max = SHORT, .def = 1},
+	{.name = "human_labelled", .kind = PF_BOOL, .off = ROFF(proto_similar, human_labelled)},
+	{.name = "resolution_note", .kind = PF_STR, .off = ROFF(proto_similar, resolution_note),
+	 .min = 0, .max = PROTO_SIMILAR_NOTE_MAX, .def = 1},
+};
+
 static const proto_field job_fields[] = {
 	F_I64(job, incident_id, true, 0, ID_MAX, 0),
 	F_I32(job, attempt, true, 0, INT32_MAX),
@@ -78,6 +102,7 @@ static const proto_field job_fields[] = {
 	F_KV(job, labels, nlabels, PROTO_LABELS_MAX, PROTO_LABEL_KEY_MAX, PROTO_LABEL_VALUE_MAX),
 	F_I64(job, lease_token, false, 0, INT64_MAX, 0),
 	F_I64(job, pickup_deadline_ms, false, 0, INT64_MAX, 0),
+	F_RECS(job, similar, nsimilar, PROTO_SIMILAR_MAX, proto_similar, similar_fields),
 };
 
 static const proto_field result_fields[] = {
@@ -99,6 +124,7 @@ static const proto_field result_fields[] = {
 	F_I64(result, prompt_tokens, false, -1, INT64_MAX, -1),
 	F_I64(result, completion_tokens, false, -1, INT64_MAX, -1),
 	F_I64(result, lease_token, false, 0, INT64_MAX, 0),
+	F_I64V(result, similar_used, nsimilar_used, PROTO_SIMILAR_MAX),
 };
 
 static const proto_field heartbeat_fields[] = {
@@ -156,12 +182,29 @@ static int result_check(const proto_msg *m, char *err, size_t errlen)
 	return TR_OK;
 }
 
+/* A job's similar entries are bounded in bytes as a whole, not only one by one. */
+static int job_check(const proto_msg *m, char *err, size_t errlen)
+{
+	const proto_job *j = &m->u.job;
+	size_t total = 0;
+	for (size_t i = 0; i < j->nsimilar; i++) {
+		total += j->similar[i].title ? strlen(j->similar[i].title) : 0;
+		total += j->similar[i].resolution_note ? strlen(j->similar[i].resolution_note) : 0;
+	}
+	if (total > PROTO_SIMILAR_BYTES) {
+		snprintf(err, errlen, "job.similar: %zu bytes of titles and notes (at most %d)",
+			 total, PROTO_SIMILAR_BYTES);
+		return TR_ERR_INVALID;
+	}
+	return TR_OK;
+}
+
 #define SCHEMA(n, f, c) {n, f, sizeof(f) / sizeof(f[0]), c}
 static const proto_schema schemas[] = {
 	[PROTO_SUBMIT] = SCHEMA("submit", submit_fields, NULL),
 	[PROTO_QUERY] = SCHEMA("query", query_fields, NULL),
 	[PROTO_REPLY] = SCHEMA("reply", reply_fields, NULL),
-	[PROTO_JOB] = SCHEMA("job", job_fields, NULL),
+	[PROTO_JOB] = SCHEMA("job", job_fields, job_check),
 	[PROTO_RESULT] = SCHEMA("result", result_fields, result_check),
 	[PROTO_HEARTBEAT] = SCHEMA("heartbeat", heartbeat_fields, NULL),
 	[PROTO_EVENT] = SCHEMA("event", event_fields, NULL),
@@ -192,7 +235,10 @@ static int check_str(const char *s, const proto_field *f, const char *what, size
 	return TR_OK;
 }
 
-static int validate_field(const proto_msg *m, const proto_field *f, const char *tname, char *err,
+static int validate_fields(const void *m, const proto_field *fields, size_t n,
+			   const char *tname, char *err, size_t errlen);
+
+static int validate_field(const void *m, const proto_field *f, const char *tname, char *err,
 			  size_t errlen)
 {
 	int64_t v = 0;
@@ -267,11 +313,55 @@ static int validate_field(const proto_msg *m, const proto_field *f, const char *
 		}
 		return TR_OK;
 	}
+	case PF_I64V: {
+		const int64_t *iv = *PROTO_FIELD_CPTR(m, f, int64_t *);
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		if (n > (size_t)f->max || (n > 0 && !iv)) {
+			snprintf(err, errlen, "%s.%s: %zu entries (at most %lld)", tname, f->name, n,
+				 (long long)f->max);
+			return TR_ERR_INVALID;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (iv[i] < 1) {
+				snprintf(err, errlen, "%s.%s: entry %zu is not a positive id", tname,
+					 f->name, i);
+				return TR_ERR_INVALID;
+			}
+		}
+		return TR_OK;
+	}
+	case PF_RECS: {
+		const char *rv = *PROTO_FIELD_CPTR(m, f, char *);
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		if (n > (size_t)f->max || (n > 0 && !rv)) {
+			snprintf(err, errlen, "%s.%s: %zu entries (at most %lld)", tname, f->name, n,
+				 (long long)f->max);
+			return TR_ERR_INVALID;
+		}
+		for (size_t i = 0; i < n; i++) {
+			int rc = validate_fields(rv + i * f->elem_size, f->sub, f->nsub, tname, err,
+						 errlen);
+			if (rc != TR_OK)
+				return rc;
+		}
+		return TR_OK;
+	}
 	}
 	if (v < f->min || v > f->max) {
 		snprintf(err, errlen, "%s.%s: %lld outside %lld..%lld", tname, f->name, (long long)v,
 			 (long long)f->min, (long long)f->max);
 		return TR_ERR_INVALID;
+	}
+	return TR_OK;
+}
+
+static int validate_fields(const void *m, const proto_field *fields, size_t n,
+			   const char *tname, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = validate_field(m, &fields[i], tname, err, errlen);
+		if (rc != TR_OK)
+			return rc;
 	}
 	return TR_OK;
 }
@@ -283,21 +373,16 @@ int proto_validate(const proto_msg *m, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown message type %d", (int)m->type);
 		return TR_ERR_INVALID;
 	}
-	for (size_t i = 0; i < sc->nfields; i++) {
-		int rc = validate_field(m, &sc->fields[i], sc->name, err, errlen);
-		if (rc != TR_OK)
-			return rc;
-	}
+	int rc = validate_fields(m, sc->fields, sc->nfields, sc->name, err, errlen);
+	if (rc != TR_OK)
+		return rc;
 	return sc->check ? sc->check(m, err, errlen) : TR_OK;
 }
 
-void proto_msg_free(proto_msg *m)
+static void free_fields(void *m, const proto_field *fields, size_t nfields)
 {
-	if (!m)
-		return;
-	const proto_schema *sc = proto_schema_of(m->type);
-	for (size_t i = 0; sc && i < sc->nfields; i++) {
-		const proto_field *f = &sc->fields[i];
+	for (size_t i = 0; i < nfields; i++) {
+		const proto_field *f = &fields[i];
 		if (f->kind == PF_STR) {
 			free(*PROTO_FIELD_PTR(m, f, char *));
 		} else if (f->kind == PF_KV) {
@@ -314,8 +399,25 @@ void proto_msg_free(proto_msg *m)
 			for (size_t j = 0; sv && j < n; j++)
 				free(sv[j]);
 			free(sv);
+		} else if (f->kind == PF_I64V) {
+			free(*PROTO_FIELD_PTR(m, f, int64_t *));
+		} else if (f->kind == PF_RECS) {
+			char *rv = *PROTO_FIELD_PTR(m, f, char *);
+			size_t n = *PROTO_COUNT_PTR(m, f);
+			for (size_t j = 0; rv && j < n; j++)
+				free_fields(rv + j * f->elem_size, f->sub, f->nsub);
+			free(rv);
 		}
 	}
+}
+
+void proto_msg_free(proto_msg *m)
+{
+	if (!m)
+		return;
+	const proto_schema *sc = proto_schema_of(m->type);
+	if (sc)
+		free_fields(m, sc->fields, sc->nfields);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -351,6 +453,8 @@ const char *proto_op_name(int op)
 		[PROTO_OP_CHANNEL_DELETE] = "channel_delete",
 		[PROTO_OP_CHANNEL_TEST] = "channel_test",
 		[PROTO_OP_NOTIFICATIONS] = "notifications",
+		[PROTO_OP_SIMILAR] = "similar",
+		[PROTO_OP_FEEDBACK] = "feedback",
 	};
 	if (op < PROTO_OP_READY || (size_t)op >= sizeof names / sizeof names[0] || !names[op])
 		return "unknown";

@@ -29,7 +29,7 @@
 #define PROTO_LABEL_KEY_MAX 64
 #define PROTO_LABEL_VALUE_MAX 256
 #define PROTO_PARAMS_MAX 16             /* query parameters */
-#define PROTO_PARAM_VALUE_MAX 1024
+#define PROTO_PARAM_VALUE_MAX 4096     /* a resolution note (PROTO_NOTE_MAX) travels as one */
 #define PROTO_SUMMARY_MAX 600           /* triage summary: one or two sentences */
 #define PROTO_ACTIONS_MAX 5             /* suggested actions */
 #define PROTO_ACTION_MAX 200            /* one suggested action */
@@ -40,6 +40,10 @@
 #define PROTO_HELD_MAX 512              /* jobs listed in one heartbeat */
 #define PROTO_HELD_ITEM_MAX 48          /* "incident_id:attempt" */
 #define PROTO_COMMIT_MARGIN_MS 250      /* time a COMMIT needs left before a deadline */
+#define PROTO_NOTE_MAX 4096             /* a resolution note ("what fixed it") */
+#define PROTO_SIMILAR_MAX 5             /* similar past incidents in a job, ids in a result */
+#define PROTO_SIMILAR_NOTE_MAX 1024     /* a note as a job carries it (the store trims it) */
+#define PROTO_SIMILAR_BYTES (6 * 1024)  /* titles and notes of all of a job's similar entries */
 
 /* Default socket addresses (one host). Each is overridable by configuration; tcp://
  * URLs work for several hosts. The store listens on all four; gateways and enrichers
@@ -117,10 +121,7 @@ typedef enum {
 	PROTO_OP_KEY_CREATE = 21, /* params: name, role, digest -> the key's record */
 	PROTO_OP_KEY_LIST = 22,   /* -> {"items": [records, newest first]} */
 	PROTO_OP_KEY_REVOKE = 23, /* params: id -> the key's record (revoked_at set) */
-	PROTO_OP_MODEL_GET = 70,    /* enricher -> store: params version (0: newest), offset:
-				     * a part of the built-in model (store_model.c) */
 	PROTO_OP_INTEGRATIONS = 51, /* the last event received per integration source */
-	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 	/* notification channels (notifier/README.md); channel_id is a param */
 	PROTO_OP_CHANNEL_LIST = 60,
 	PROTO_OP_CHANNEL_CREATE = 61, /* params: name, kind, url, secret, min_severity,
@@ -130,9 +131,13 @@ typedef enum {
 	PROTO_OP_CHANNEL_DELETE = 63, /* params: channel_id */
 	PROTO_OP_CHANNEL_TEST = 64,   /* params: channel_id: queue a test delivery */
 	PROTO_OP_NOTIFICATIONS = 65,  /* incident_id: the incident's deliveries */
+	PROTO_OP_MODEL_GET = 70,    /* enricher -> store: params version (0: newest), offset:
+				     * a part of the built-in model (store_model.c) */
+	/* 80-89: memory (similar incidents, resolution notes, triage feedback) */
+	PROTO_OP_SIMILAR = 80,    /* incident_id: its most similar earlier incidents */
+	PROTO_OP_FEEDBACK = 81,   /* incident_id; params: feedback (right|wrong) */
+	PROTO_OP_METRICS = 90,      /* the store's figures, Prometheus text in {"text": ...} */
 } proto_op;
-#define PROTO_OP_MAX 99 /* the decoder accepts ops 1..PROTO_OP_MAX; the store refuses
-			 * the ones it does not know */
 
 /* The highest op number the decoder accepts (ranges are reserved per feature below
  * it); the store answers an op it does not know with TR_ERR_INVALID. */
@@ -157,6 +162,18 @@ typedef struct {
 	int64_t incident_id;
 	char *json;
 } proto_reply;
+
+/* One similar past (resolved) incident, as a job carries it for the backend to use as
+ * an example. Its text is data, never instructions. */
+typedef struct {
+	int64_t incident_id;
+	double score;          /* 0..1, higher is more similar */
+	char *title;           /* required */
+	char *severity;        /* effective (human override, else AI); "" if none */
+	char *category;        /* effective; "" if none */
+	bool human_labelled;   /* a responder set or confirmed (feedback right) the labels */
+	char *resolution_note; /* what fixed it, trimmed to PROTO_SIMILAR_NOTE_MAX; "" none */
+} proto_similar;
 
 /* PROTO_JOB: one attempt at triaging one incident. The enricher must report back
  * before lease_deadline_ms (wall clock) or the store re-dispatches the row. */
@@ -191,6 +208,10 @@ typedef struct {
 	int64_t lease_token;
 	int64_t pickup_deadline_ms;
 	int64_t learned_version; /* optional: the newest built-in model's version (0: none) */
+	/* optional: the most similar resolved incidents, best first (old stores send none;
+	 * the titles and notes of all entries together are at most PROTO_SIMILAR_BYTES) */
+	proto_similar *similar;
+	size_t nsimilar;
 } proto_job;
 
 typedef enum {
@@ -220,6 +241,9 @@ typedef struct {
 	int64_t prompt_tokens;     /* -1 when the backend does not say */
 	int64_t completion_tokens; /* -1 when the backend does not say */
 	int64_t lease_token;       /* the job's lease_token (faults); 0 = none */
+	/* optional, TRIAGED: ids of the job's similar incidents the triage used */
+	int64_t *similar_used;
+	size_t nsimilar_used;
 } proto_result;
 
 /* PROTO_HEARTBEAT, the enricher's "ready" message: sent at start, every

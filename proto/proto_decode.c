@@ -185,7 +185,7 @@ static int get_int(dec_ctx *c, const msgpack_object *o, const proto_field *f, in
 	return TR_OK;
 }
 
-static int decode_kv(dec_ctx *c, const msgpack_object *o, const proto_field *f, proto_msg *m)
+static int decode_kv(dec_ctx *c, const msgpack_object *o, const proto_field *f, void *m)
 {
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return fail(c, "%s.%s: not a map", c->tname, f->name);
@@ -219,7 +219,7 @@ static int decode_kv(dec_ctx *c, const msgpack_object *o, const proto_field *f, 
 	return TR_OK;
 }
 
-static int decode_strv(dec_ctx *c, const msgpack_object *o, const proto_field *f, proto_msg *m)
+static int decode_strv(dec_ctx *c, const msgpack_object *o, const proto_field *f, void *m)
 {
 	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return fail(c, "%s.%s: not an array", c->tname, f->name);
@@ -243,7 +243,69 @@ static int decode_strv(dec_ctx *c, const msgpack_object *o, const proto_field *f
 	return TR_OK;
 }
 
-static int decode_field(dec_ctx *c, const msgpack_object *o, const proto_field *f, proto_msg *m)
+static int decode_map(dec_ctx *c, const proto_field *fields, size_t nfields,
+		      const msgpack_object *body, void *m);
+
+static int decode_i64v(dec_ctx *c, const msgpack_object *o, const proto_field *f, void *m)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return fail(c, "%s.%s: not an array", c->tname, f->name);
+	size_t n = o->via.array.size;
+	if (n > (size_t)f->max)
+		return fail(c, "%s.%s: %zu entries (at most %lld)", c->tname, f->name, n,
+			    (long long)f->max);
+	if (n == 0)
+		return TR_OK;
+	int64_t *iv = calloc(n, sizeof(*iv));
+	if (!iv)
+		return fail(c, "%s.%s: out of memory", c->tname, f->name);
+	*PROTO_FIELD_PTR(m, f, int64_t *) = iv;
+	*PROTO_COUNT_PTR(m, f) = n;
+	for (size_t i = 0; i < n; i++) {
+		const msgpack_object *e = &o->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_POSITIVE_INTEGER || e->via.u64 < 1 ||
+		    e->via.u64 > (uint64_t)INT64_MAX)
+			return fail(c, "%s.%s: entry %zu is not a positive id", c->tname, f->name,
+				    i);
+		iv[i] = (int64_t)e->via.u64;
+	}
+	return TR_OK;
+}
+
+static int decode_recs(dec_ctx *c, const msgpack_object *o, const proto_field *f, void *m)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return fail(c, "%s.%s: not an array", c->tname, f->name);
+	size_t n = o->via.array.size;
+	if (n > (size_t)f->max)
+		return fail(c, "%s.%s: %zu entries (at most %lld)", c->tname, f->name, n,
+			    (long long)f->max);
+	if (n == 0)
+		return TR_OK;
+	char *rv = calloc(n, f->elem_size);
+	if (!rv)
+		return fail(c, "%s.%s: out of memory", c->tname, f->name);
+	/* stored at once, the count growing as records fill, so proto_msg_free cleans up */
+	*PROTO_FIELD_PTR(m, f, char *) = rv;
+	size_t *count = PROTO_COUNT_PTR(m, f);
+	for (size_t i = 0; i < n; i++) {
+		*count = i + 1;
+		const msgpack_object *e = &o->via.array.ptr[i];
+		if (e->type != MSGPACK_OBJECT_MAP)
+			return fail(c, "%s.%s: entry %zu is not a map", c->tname, f->name, i);
+		char name[96];
+		const char *outer = c->tname;
+		snprintf(name, sizeof(name), "%s.%s[%zu]", outer, f->name, i);
+		c->tname = name; /* errors name the record: "job.similar[2].title: ..." */
+		int rc = decode_map(c, f->sub, f->nsub, e, rv + i * f->elem_size);
+		c->tname = outer;
+		if (rc != TR_OK)
+			return rc;
+	}
+	return TR_OK;
+}
+
+static int decode_field(dec_ctx *c, const msgpack_object *o, const proto_field *f, void *m)
 {
 	int64_t v = 0;
 	int rc;
@@ -285,28 +347,32 @@ static int decode_field(dec_ctx *c, const msgpack_object *o, const proto_field *
 	}
 	case PF_KV: return decode_kv(c, o, f, m);
 	case PF_STRV: return decode_strv(c, o, f, m);
+	case PF_I64V: return decode_i64v(c, o, f, m);
+	case PF_RECS: return decode_recs(c, o, f, m);
 	}
 	return fail(c, "%s.%s: unknown field kind", c->tname, f->name);
 }
 
-static int decode_body(dec_ctx *c, const proto_schema *sc, const msgpack_object *body,
-		       proto_msg *m)
+/* One map of fields (a body, or a record of a PF_RECS field) into m. */
+static int decode_map(dec_ctx *c, const proto_field *fields, size_t nfields,
+		      const msgpack_object *body, void *m)
 {
-	uint32_t seen = 0; /* one bit per schema field; tables have fewer than 32 rows */
+	uint32_t seen = 0; /* one bit per field; tables have fewer than 32 rows */
 	int rc;
+	const char *name = c->tname;
 
 	if (body->type != MSGPACK_OBJECT_MAP)
-		return fail(c, "%s: body is not a map", sc->name);
+		return fail(c, "%s: body is not a map", name);
 	for (uint32_t i = 0; i < body->via.map.size; i++) {
 		const msgpack_object_kv *e = &body->via.map.ptr[i];
 		if (e->key.type != MSGPACK_OBJECT_STR)
-			return fail(c, "%s: body key is not a string", sc->name);
-		for (size_t j = 0; j < sc->nfields; j++) {
-			const proto_field *f = &sc->fields[j];
+			return fail(c, "%s: body key is not a string", name);
+		for (size_t j = 0; j < nfields; j++) {
+			const proto_field *f = &fields[j];
 			if (!str_is(&e->key, f->name))
 				continue;
 			if (seen & (1u << j))
-				return fail(c, "%s.%s: duplicate key", sc->name, f->name);
+				return fail(c, "%s.%s: duplicate key", name, f->name);
 			seen |= 1u << j;
 			if ((rc = decode_field(c, &e->val, f, m)) != TR_OK)
 				return rc;
@@ -314,21 +380,30 @@ static int decode_body(dec_ctx *c, const proto_schema *sc, const msgpack_object 
 		}
 		/* a key no field matched is ignored: a newer peer may add optional fields */
 	}
-	for (size_t j = 0; j < sc->nfields; j++) {
-		const proto_field *f = &sc->fields[j];
+	for (size_t j = 0; j < nfields; j++) {
+		const proto_field *f = &fields[j];
 		if (seen & (1u << j))
 			continue;
 		if (f->required)
-			return fail(c, "%s.%s: required", sc->name, f->name);
+			return fail(c, "%s.%s: required", name, f->name);
 		if (f->kind == PF_I64)
 			*PROTO_FIELD_PTR(m, f, int64_t) = f->def;
 		else if (f->kind == PF_STR && f->def) {
 			char *s = strdup("");
 			if (!s)
-				return fail(c, "%s.%s: out of memory", sc->name, f->name);
+				return fail(c, "%s.%s: out of memory", name, f->name);
 			*PROTO_FIELD_PTR(m, f, char *) = s;
 		}
 	}
+	return TR_OK;
+}
+
+static int decode_body(dec_ctx *c, const proto_schema *sc, const msgpack_object *body,
+		       proto_msg *m)
+{
+	int rc = decode_map(c, sc->fields, sc->nfields, body, m);
+	if (rc != TR_OK)
+		return rc;
 	char why[200];
 	if (proto_validate(m, why, sizeof(why)) != TR_OK)
 		return fail(c, "%s", why);

@@ -18,17 +18,21 @@ static int pack_str(msgpack_packer *pk, const char *s)
 }
 
 /* Absent optional strings and empty lists are left out of the body. */
-static bool field_present(const proto_msg *m, const proto_field *f)
+static bool field_present(const void *m, const proto_field *f)
 {
 	switch (f->kind) {
 	case PF_STR: return *PROTO_FIELD_CPTR(m, f, char *) != NULL;
 	case PF_KV:
-	case PF_STRV: return *PROTO_COUNT_CPTR(m, f) > 0;
+	case PF_STRV:
+	case PF_RECS:
+	case PF_I64V: return *PROTO_COUNT_CPTR(m, f) > 0;
 	default: return true;
 	}
 }
 
-static int pack_field(msgpack_packer *pk, const proto_msg *m, const proto_field *f)
+static int pack_map(msgpack_packer *pk, const void *m, const proto_field *fields, size_t n);
+
+static int pack_field(msgpack_packer *pk, const void *m, const proto_field *f)
 {
 	if (pack_str(pk, f->name) != 0)
 		return -1;
@@ -62,8 +66,45 @@ static int pack_field(msgpack_packer *pk, const proto_msg *m, const proto_field 
 		}
 		return 0;
 	}
+	case PF_I64V: {
+		const int64_t *iv = *PROTO_FIELD_CPTR(m, f, int64_t *);
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		if (msgpack_pack_array(pk, n) != 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			if (msgpack_pack_int64(pk, iv[i]) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	case PF_RECS: {
+		const char *rv = *PROTO_FIELD_CPTR(m, f, char *);
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		if (msgpack_pack_array(pk, n) != 0)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			if (pack_map(pk, rv + i * f->elem_size, f->sub, f->nsub) != 0)
+				return -1;
+		}
+		return 0;
+	}
 	}
 	return -1;
+}
+
+/* The present fields of m as one msgpack map. */
+static int pack_map(msgpack_packer *pk, const void *m, const proto_field *fields, size_t n)
+{
+	size_t npresent = 0;
+	for (size_t i = 0; i < n; i++)
+		npresent += field_present(m, &fields[i]);
+	if (msgpack_pack_map(pk, npresent) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (field_present(m, &fields[i]) && pack_field(pk, m, &fields[i]) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 int proto_encode(const proto_msg *m, void **out, size_t *outlen)
@@ -81,20 +122,13 @@ int proto_encode(const proto_msg *m, void **out, size_t *outlen)
 		goto out;
 	}
 	const proto_schema *sc = proto_schema_of(m->type);
-	size_t npresent = 0;
-	for (size_t i = 0; i < sc->nfields; i++)
-		npresent += field_present(m, &sc->fields[i]);
-
 	msgpack_packer pk;
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
 	rc = TR_ERR_NOMEM; /* the packer's only failure is the sbuffer's realloc */
 	if (msgpack_pack_array(&pk, 3) != 0 || msgpack_pack_int(&pk, PROTO_VERSION) != 0 ||
-	    msgpack_pack_int(&pk, (int)m->type) != 0 || msgpack_pack_map(&pk, npresent) != 0)
+	    msgpack_pack_int(&pk, (int)m->type) != 0 ||
+	    pack_map(&pk, m, sc->fields, sc->nfields) != 0)
 		goto out;
-	for (size_t i = 0; i < sc->nfields; i++) {
-		if (field_present(m, &sc->fields[i]) && pack_field(&pk, m, &sc->fields[i]) != 0)
-			goto out;
-	}
 	if (sb.size > PROTO_MAX_MSG) {
 		tr_warn("proto: refusing to encode %s: %zu bytes is over %d", sc->name, sb.size,
 			PROTO_MAX_MSG);

@@ -25,9 +25,12 @@ typedef enum {
 	PF_DBL,  /* double within [min, max] (NaN rejected); absent -> 0 */
 	PF_KV,   /* proto_kv * + size_t count (msgpack map): max entries, key_max, val_max */
 	PF_STRV, /* char ** + size_t count (msgpack array): max entries, val_max each */
+	PF_RECS, /* array of records (msgpack array of maps) + size_t count: max entries,
+		  * each elem_size bytes described by sub[nsub] (offsets within the record) */
+	PF_I64V, /* int64_t * + size_t count (msgpack array): max entries, each 1..INT64_MAX */
 } proto_field_kind;
 
-typedef struct {
+typedef struct proto_field {
 	const char *name;      /* the body key */
 	proto_field_kind kind;
 	bool required;
@@ -37,6 +40,9 @@ typedef struct {
 	size_t key_max;        /* PF_KV: key length bound (keys are 1..key_max bytes) */
 	size_t val_max;        /* PF_KV value / PF_STRV item length bound */
 	int64_t def;           /* default when absent */
+	const struct proto_field *sub; /* PF_RECS: the record's fields */
+	size_t nsub;
+	size_t elem_size;
 } proto_field;
 
 typedef struct {
@@ -54,7 +60,8 @@ const proto_schema *proto_schema_of(int type);
  * uniqueness, cross-field rules). Returns TR_OK or TR_ERR_INVALID with a reason. */
 int proto_validate(const proto_msg *m, char *err, size_t errlen);
 
-/* Typed access to a field of m by its table entry. */
+/* Typed access to a field of m (a message, or a record of a PF_RECS field) by its
+ * table entry. */
 #define PROTO_FIELD_PTR(m, f, T) ((T *)((char *)(m) + (f)->off))
 #define PROTO_FIELD_CPTR(m, f, T) ((T const *)((const char *)(m) + (f)->off))
 #define PROTO_COUNT_PTR(m, f) ((size_t *)((char *)(m) + (f)->count_off))

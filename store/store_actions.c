@@ -27,7 +27,7 @@ typedef struct {
 	"summary = NULL, severity = NULL, category = NULL, suggested_actions = NULL,"       \
 	" confidence = NULL, backend = NULL, model = NULL, prompt_version = NULL,"          \
 	" latency_ms = NULL, prompt_tokens = NULL, completion_tokens = NULL,"               \
-	" triaged_at = NULL, finished_at = NULL"
+	" triaged_at = NULL, finished_at = NULL, similar_used = NULL"
 
 static const store_action store_actions[] = {
 	{PROTO_OP_RETRIAGE, "retriage",
@@ -40,8 +40,15 @@ static const store_action store_actions[] = {
 	 " 'model', o.model, 'failure_reason', o.failure_reason))"},
 	{PROTO_OP_ACKNOWLEDGE, "acknowledged", "state = 'acknowledged', acknowledged_at = now()",
 	 "o.state = 'open'", "'{}'::jsonb"},
-	{PROTO_OP_RESOLVE, "resolved", "state = 'resolved', resolved_at = now()",
-	 "o.state <> 'resolved'", "'{}'::jsonb"},
+	{PROTO_OP_RESOLVE, "resolved",
+	 "state = 'resolved', resolved_at = now(),"
+	 " resolution_note = coalesce($2, o.resolution_note),"
+	 " triage_feedback = coalesce($3, o.triage_feedback)",
+	 "o.state <> 'resolved'",
+	 "jsonb_strip_nulls(jsonb_build_object('note', $2::text, 'feedback', $3::text))"},
+	{PROTO_OP_FEEDBACK, "feedback", "triage_feedback = $2", "o.triaged_at IS NOT NULL",
+	 "jsonb_build_object('feedback', $2::text, 'previous', o.triage_feedback,"
+	 " 'severity', o.severity, 'category', o.category, 'backend', o.backend)"},
 	{PROTO_OP_OVERRIDE, "override",
 	 "severity_override = CASE WHEN $2::bool THEN nullif($3, '') ELSE o.severity_override END,"
 	 " category_override = CASE WHEN $4::bool THEN nullif($5, '') ELSE o.category_override END",
@@ -85,7 +92,7 @@ int store_action_run(store_reader *r, store_call *call)
 	const proto_query *q = &call->req.u.query;
 	const store_action *a = store_action_of(q->op);
 	char id[24], sql[2048], detail[200];
-	const char *sev = NULL, *cat = NULL;
+	const char *sev = NULL, *cat = NULL, *note = NULL, *feedback = NULL;
 	bool set_sev = false, set_cat = false;
 	PGresult *res = NULL;
 	if (!a)
@@ -95,6 +102,10 @@ int store_action_run(store_reader *r, store_call *call)
 	if (q->op == PROTO_OP_OVERRIDE) {
 		if (store_override_parse(q->params, q->nparams, &sev, &set_sev, &cat, &set_cat,
 					 detail, sizeof(detail)) != TR_OK)
+			return store_call_fail(call, TR_ERR_INVALID, detail);
+	} else if (q->op == PROTO_OP_RESOLVE || q->op == PROTO_OP_FEEDBACK) {
+		if (store_resolve_parse(q->params, q->nparams, q->op == PROTO_OP_FEEDBACK, &note,
+					&feedback, detail, sizeof(detail)) != TR_OK)
 			return store_call_fail(call, TR_ERR_INVALID, detail);
 	} else if (q->nparams > 0) {
 		return store_call_fail(call, TR_ERR_INVALID, "this action takes no parameters");
@@ -113,7 +124,10 @@ int store_action_run(store_reader *r, store_call *call)
 		 a->set, a->cond, a->detail, a->kind);
 	const char *p[] = {id, set_sev ? "t" : "f", sev ? sev : "", set_cat ? "t" : "f",
 			   cat ? cat : ""};
-	int rc = store_db_exec(r->db, sql, q->op == PROTO_OP_OVERRIDE ? 5 : 1, p, &res);
+	const char *pm[] = {id, q->op == PROTO_OP_FEEDBACK ? feedback : note, feedback};
+	int np = q->op == PROTO_OP_OVERRIDE ? 5 : q->op == PROTO_OP_RESOLVE ? 3
+					    : q->op == PROTO_OP_FEEDBACK ? 2 : 1;
+	int rc = store_db_exec(r->db, sql, np, np == 5 ? p : pm, &res);
 	if (rc != TR_OK)
 		return store_query_db_fail(r, call, rc);
 	if (PQntuples(res) == 0) {

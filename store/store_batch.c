@@ -234,6 +234,8 @@ char *store_created_json(const proto_submit *s, int64_t id, int64_t created_ms,
 		store_buf_addf(&b, ",\"recurrence_of\":%" PRId64, recurrence_of);
 	else
 		store_buf_adds(&b, ",\"recurrence_of\":null");
-	store_buf_addf(&b, ",\"recurrences_7d\":%" PRId64 "}", recurrences_7d);
+	store_buf_addf(&b, ",\"recurrences_7d\":%" PRId64, recurrences_7d);
+	/* sql/011_memory.sql: what fixed it, and the responders' verdict on the triage */
+	store_buf_adds(&b, ",\"resolution_note\":null,\"triage_feedback\":null}");
 	return store_buf_take(&b);
 }

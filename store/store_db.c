@@ -127,13 +127,15 @@ static void store_db_set_err(store_db *db, const char *state, const char *msg)
 
 static int store_db_connect(store_db *db)
 {
-	char options[160];
 	/* client_connection_check_interval: a statement we gave up on (deadline, timeout)
 	 * is cancelled by the server too, even while it waits for a lock; else an
-	 * autocommitted action could still happen after the 503 */
+	 * autocommitted action could still happen after the 503. jit=off: every statement
+	 * here is short; JIT compiling one (as PostgreSQL 15 does past jit_above_cost, e.g.
+	 * similar incidents for a batch at 1M rows) costs hundreds of milliseconds. */
+	char options[192];
 	snprintf(options, sizeof(options),
 		 "-c synchronous_commit=%s -c statement_timeout=%ld"
-		 " -c client_connection_check_interval=100",
+		 " -c client_connection_check_interval=100 -c jit=off",
 		 db->durability == STORE_DB_LAZY ? "off" : "on", db->timeout_ms);
 	const char *keys[] = {"application_name", "options", "dbname", NULL};
 	const char *vals[] = {"triage-store", options, db->url, NULL};

@@ -24,6 +24,7 @@
 #include "store_db.h"
 #include "store_stmt.h"
 #include "store_json.h"
+#include "store_similar.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_time.h"
@@ -202,6 +203,14 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 	store_buf_array_open(&unsent_ids);
 	store_buf_array_open(&unsent_attempts);
 	size_t unsent = 0;
+	/* the similar resolved incidents of the whole batch, in one statement */
+	int64_t ids[STORE_CLAIM_MAX];
+	size_t nids = 0;
+	for (int r = 0; r < PQntuples(res) && nids < STORE_CLAIM_MAX; r++)
+		ids[nids++] = strtoll(PQgetvalue(res, r, 0), NULL, 10);
+	int64_t t0 = tr_mono_ms();
+	store_similar_set *similar = store_similar_for_jobs(d->db, ids, nids);
+	tr_debug("similar incidents for %zu jobs in %lld ms", nids, (long long)(tr_mono_ms() - t0));
 	for (int r = 0; r < PQntuples(res); r++) {
 		proto_kv labels[PROTO_LABELS_MAX];
 		json_t *doc = NULL;
@@ -231,6 +240,7 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 		store_enrichers_sent(d->enrichers, j->incident_id, j->attempt,
 				     tr_mono_ms() + d->cfg->enricher_expire_ms + STORE_PICKUP_SLACK_MS);
 		j->learned_version = strtoll(PQgetvalue(res, r, 15), NULL, 10);
+		store_similar_of(similar, j->incident_id, &j->similar, &j->nsimilar);
 		int rc = proto_sock_send(d->jobs, &m);
 		json_decref(doc);
 		if (rc != TR_OK) {
@@ -245,6 +255,7 @@ static void store_push_jobs(store_dispatch *d, PGresult *res)
 		tr_idebug(j->incident_id, "dispatched attempt=%d model=%s", j->attempt, j->model);
 		store_events_publish_row(d->events, res, r, 0, "dispatched");
 	}
+	store_similar_free(similar);
 	if (unsent > 0)
 		store_release_unsent(d, &unsent_ids, &unsent_attempts);
 	store_buf_free(&unsent_ids);

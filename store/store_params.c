@@ -206,3 +206,39 @@ bool store_model_ok(const char *model)
 	}
 	return true;
 }
+
+int store_resolve_parse(const proto_kv *params, size_t n, bool feedback_only, const char **note,
+			const char **feedback, char *detail, size_t detlen)
+{
+	*note = *feedback = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *k = params[i].key, *v = params[i].value;
+		if (!k || !v) {
+			snprintf(detail, detlen, "parameters must have a name and a value");
+			return TR_ERR_INVALID;
+		}
+		if (strcmp(k, "feedback") == 0 && !*feedback) {
+			if (strcmp(v, "right") != 0 && strcmp(v, "wrong") != 0) {
+				snprintf(detail, detlen, "feedback: must be right or wrong");
+				return TR_ERR_INVALID;
+			}
+			*feedback = v;
+		} else if (strcmp(k, "note") == 0 && !*note && !feedback_only) {
+			size_t len = strlen(v);
+			if (len < 1 || len > PROTO_NOTE_MAX || !store_utf8_check(v, len, NULL)) {
+				snprintf(detail, detlen, "note: must be 1-%d bytes of UTF-8",
+					 PROTO_NOTE_MAX);
+				return TR_ERR_INVALID;
+			}
+			*note = v;
+		} else {
+			snprintf(detail, detlen, "unknown or repeated parameter '%.64s'", k);
+			return TR_ERR_INVALID;
+		}
+	}
+	if (feedback_only && !*feedback) {
+		snprintf(detail, detlen, "feedback: required (right or wrong)");
+		return TR_ERR_INVALID;
+	}
+	return TR_OK;
+}

@@ -43,6 +43,12 @@ int store_override_parse(const proto_kv *params, size_t n, const char **severity
 			 bool *set_severity, const char **category, bool *set_category,
 			 char *detail, size_t detlen);
 
+/* RESOLVE params: optional "note" (1..PROTO_NOTE_MAX bytes of UTF-8) and "feedback"
+ * (right|wrong); FEEDBACK (feedback_only): "feedback" required, nothing else. Outputs
+ * point into params, NULL when absent. */
+int store_resolve_parse(const proto_kv *params, size_t n, bool feedback_only, const char **note,
+			const char **feedback, char *detail, size_t detlen);
+
 /* A model name: 1-255 bytes of [A-Za-z0-9._:/-]. */
 bool store_model_ok(const char *model);
 

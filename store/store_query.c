@@ -15,6 +15,7 @@
 #include "store_model.h"
 #include "store_metrics.h"
 #include "store_params.h"
+#include "store_similar.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_pool.h"
@@ -188,7 +189,9 @@ void store_query_run(store_reader *r, store_call *call)
 	case PROTO_OP_RETRIAGE:
 	case PROTO_OP_ACKNOWLEDGE:
 	case PROTO_OP_RESOLVE:
-	case PROTO_OP_OVERRIDE: store_action_run(r, call); break;
+	case PROTO_OP_OVERRIDE:
+	case PROTO_OP_FEEDBACK: store_action_run(r, call); break;
+	case PROTO_OP_SIMILAR: store_similar_run(r, call); break;
 	case PROTO_OP_STATS: store_stats_run(r, call); break;
 	case PROTO_OP_SETTINGS_GET:
 	case PROTO_OP_SETTINGS_PUT: store_settings_run(r, call); break;

@@ -142,17 +142,30 @@ bool store_result_check(const proto_result *r, char *detail, size_t detlen)
 
 /* The attempt must be the current one, and the result must echo the job's lease token
  * (rows dispatched before sql/006 have none): only the enricher that received the job
- * knows it. tok is the token's parameter number (the last of each statement). */
+ * knows it. tok is the token's parameter number (the last of each statement, but for
+ * similar_used after it in the triaged one). */
 #define STORE_RESULT_WHERE_T(tok)                                                         \
 	" WHERE i.id = $1 AND i.status = 'processing' AND i.attempt = $2"                 \
 	" AND (i.lease_token IS NULL OR i.lease_token = $" tok "::bigint)"
+
+/* The ids of the similar incidents a triage used, as a PostgreSQL array literal. */
+static void store_similar_used_array(const proto_result *r, char *out, size_t outlen)
+{
+	size_t o = (size_t)snprintf(out, outlen, "{");
+	for (size_t i = 0; i < r->nsimilar_used && o < outlen; i++)
+		o += (size_t)snprintf(out + o, outlen - o, "%s%" PRId64, i ? "," : "",
+				      r->similar_used[i]);
+	if (o < outlen)
+		snprintf(out + o, outlen - o, "}");
+}
 
 const store_stmt store_stmt_triaged = {"result_triaged",
 	"WITH u AS (UPDATE incidents i SET status = 'triaged', summary = $4, severity = $5,"
 	" category = $6, suggested_actions = $7::jsonb, confidence = $8::real, backend = $9,"
 	" model = nullif($10, ''), prompt_version = nullif($11, ''), latency_ms = $12::int,"
 	" prompt_tokens = nullif($13::int, -1), completion_tokens = nullif($14::int, -1),"
-	" triaged_at = now(), finished_at = now(), lease_deadline = NULL,"
+	" similar_used = $16::bigint[], triaged_at = now(), finished_at = now(),"
+	" lease_deadline = NULL,"
 	" failure_reason = NULL, failure_detail = NULL, version = i.version + 1,"
 	" updated_at = now()" STORE_RESULT_WHERE_T("15") STORE_RESULT_RETURNING "),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
@@ -161,7 +174,7 @@ const store_stmt store_stmt_triaged = {"result_triaged",
 	" 'suggested_actions', $7::jsonb, 'confidence', $8::real, 'backend', $9::text,"
 	" 'model', nullif($10, ''), 'prompt_version', nullif($11, ''),"
 	" 'latency_ms', $12::int, 'prompt_tokens', nullif($13::int, -1),"
-	" 'completion_tokens', nullif($14::int, -1)) FROM u)"
+	" 'completion_tokens', nullif($14::int, -1), 'similar_used', $16::bigint[]) FROM u)"
 	" SELECT *, 'triaged' FROM u"};
 
 const store_stmt store_stmt_failed = {"result_failed",
@@ -214,7 +227,8 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 	snprintf(id, sizeof(id), "%" PRId64, r->incident_id);
 	snprintf(attempt, sizeof(attempt), "%" PRId32, r->attempt);
 	snprintf(token, sizeof(token), "%" PRId64, r->lease_token);
-	const char *p[15] = {id, attempt, r->enricher_id};
+	const char *p[16] = {id, attempt, r->enricher_id};
+	char used[PROTO_SIMILAR_MAX * 21 + 3];
 	switch (r->outcome) {
 	case PROTO_OUTCOME_TRIAGED:
 		store_buf_init(&actions, 8192);
@@ -241,7 +255,9 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		p[12] = pt;
 		p[13] = ct;
 		p[14] = token;
-		rc = store_db_exec_prepared(s->db, &store_stmt_triaged, 15, p, out);
+		store_similar_used_array(r, used, sizeof(used));
+		p[15] = used;
+		rc = store_db_exec_prepared(s->db, &store_stmt_triaged, 16, p, out);
 		store_buf_free(&actions);
 		return rc;
 	case PROTO_OUTCOME_FAILED:

@@ -1,11 +1,13 @@
 // One incident: what was reported, the AI's triage, the responders' override beside it,
-// actions (re-triage, acknowledge, resolve) and the full timeline, kept live.
+// actions (re-triage, acknowledge, resolve with a note), similar incidents and the full
+// timeline, kept live.
 
 import { api, describeError } from './api.js';
 import { h, replace, badge, time } from './dom.js';
 import { needsReview, reviewThreshold } from './review.js';
 import { SEVERITIES, CATEGORIES } from './constants.js';
 import { NotificationsCard } from './notifications.js';
+import { SimilarPanel, resolveForm, feedbackButtons } from './memory.js';
 import { can } from './roles.js';
 
 function dl(pairs) {
@@ -63,8 +65,13 @@ export class DetailView {
       onclick: () => this.act('retriage', 'Re-triage requested.') });
     this.ackBtn = h('button', { type: 'button', class: 'btn', id: 'action-acknowledge', text: 'Acknowledge',
       onclick: () => this.act('acknowledge', 'Acknowledged.') });
-    this.resolveBtn = h('button', { type: 'button', class: 'btn', id: 'action-resolve', text: 'Resolve',
-      onclick: () => this.act('resolve', 'Resolved.') });
+    this.resolveForm = resolveForm((body, error) => {
+      if (error) { this.actionMsg.className = 'action-msg error'; this.actionMsg.textContent = error; return; }
+      this.act('resolve', 'Resolved.', body);
+    });
+    this.resolveBtn = this.resolveForm.button;
+    this.feedbackEl = feedbackButtons((verdict) => this.act('feedback', `Feedback saved: the triage was ${verdict}.`, verdict));
+    this.similar = new SimilarPanel(this.id);
     this.actionMsg = h('p', { class: 'action-msg', role: 'status', 'aria-live': 'polite' });
     this.reported = h('section', { class: 'card reported', 'aria-labelledby': 'h-reported' });
     this.ai = h('section', { class: 'card ai', 'aria-labelledby': 'h-ai' });
@@ -72,13 +79,13 @@ export class DetailView {
     this.timeline = h('section', { class: 'card timeline', 'aria-labelledby': 'h-timeline' });
     this.notifications = new NotificationsCard(this.id);
     this.body = h('div', { class: 'detail-grid', hidden: true },
-      this.reported, this.ai, this.human, this.timeline, this.notifications.el);
+      this.reported, this.ai, this.human, this.similar.el, this.timeline, this.notifications.el);
     this.el = h('section', { class: 'view detail' },
       h('p', { class: 'back' }, h('a', { href: '#/incidents', text: '← All incidents' })),
       h('div', { class: 'view-head' }, this.title, this.badges),
       this.notice,
       can('responder') ? h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' },
-        this.retriageBtn, this.ackBtn, this.resolveBtn) : null,
+        this.retriageBtn, this.ackBtn, this.resolveForm) : null,
       this.actionMsg,
       this.body);
     this.buildOverrideForm();
@@ -155,6 +162,7 @@ export class DetailView {
     this.renderHuman(inc);
     this.renderTimeline(inc.timeline || []);
     this.notifications.load();
+    if (this.similarState !== inc.state) { this.similarState = inc.state; this.similar.load(); }
     this.body.hidden = false;
     this.updateButtons();
   }
@@ -166,6 +174,8 @@ export class DetailView {
     this.retriageBtn.title = inFlight ? 'Triage is already under way' : '';
     this.ackBtn.disabled = this.busy || inc.state !== 'open';
     this.resolveBtn.disabled = this.busy || inc.state === 'resolved';
+    this.resolveForm.querySelectorAll('textarea, select').forEach((f) => { f.disabled = inc.state === 'resolved'; });
+    this.feedbackEl.querySelectorAll('button').forEach((b) => { b.disabled = this.busy; });
   }
 
   renderReported(inc) {
@@ -187,6 +197,8 @@ export class DetailView {
         ['Last seen', time(inc.last_seen_at)],
         ['Acknowledged', inc.acknowledged_at ? time(inc.acknowledged_at) : null],
         ['Resolved', inc.resolved_at ? time(inc.resolved_at) : null],
+        ['Resolution note', inc.resolution_note, 'resolution-note'],
+        ['Triage feedback', inc.triage_feedback, 'triage-feedback'],
         ['Attempt', String(inc.attempt ?? 0)],
       ]));
   }
@@ -231,11 +243,14 @@ export class DetailView {
         ['Latency', typeof t.latency_ms === 'number' ? `${t.latency_ms} ms` : null, 'latency'],
         ['Tokens', t.prompt_tokens || t.completion_tokens ? `${t.prompt_tokens ?? '?'} in · ${t.completion_tokens ?? '?'} out` : null],
         ['Triaged', time(t.triaged_at)],
+        ['Similar incidents used', (t.similar_used || []).length
+          ? t.similar_used.map((id) => `#${id}`).join(', ') : null, 'similar-used'],
       ]),
       h('h3', { text: 'Suggested actions' }),
       (t.suggested_actions || []).length
         ? h('ol', { class: 'suggested' }, t.suggested_actions.map((a) => h('li', { text: a })))
-        : h('p', { class: 'muted', text: 'None suggested.' }));
+        : h('p', { class: 'muted', text: 'None suggested.' }),
+      can('responder') ? this.feedbackEl : null);
     replace(this.ai, parts);
   }
 
@@ -283,13 +298,13 @@ export class DetailView {
     ]));
   }
 
-  async act(action, done) {
+  async act(action, done, arg) {
     this.busy = true;
     this.updateButtons();
     this.actionMsg.className = 'action-msg';
     this.actionMsg.textContent = 'Working…';
     try {
-      const inc = await api[action](this.id);
+      const inc = await api[action](this.id, arg);
       this.actionMsg.textContent = done;
       if (inc && inc.id === this.id && !inc.timeline) this.incident = { ...this.incident, ...inc };
     } catch (e) {

@@ -95,9 +95,31 @@ def derive_triage(prompt):
     category = next((c for c, words in CATEGORY_WORDS if any(w in low for w in words)), "other")
     severity = next((s for s, words in SEVERITY_WORDS if any(w in low for w in words)), "medium")
     title = " ".join(title.split())[:200] or "Untitled incident"
-    return {"summary": f"{title}: a {severity} {category} incident.",
-            "severity": severity, "category": category,
-            "suggested_actions": ACTIONS[category], "confidence": 0.8}
+    actions = list(ACTIONS[category])
+    used = []
+    for sid, note in similar_examples(prompt):
+        if note and not used:
+            actions.insert(0, f"Same as #{sid}: {' '.join(note.split())}"[:100])
+        used.append(sid)
+    answer = {"summary": f"{title}: a {severity} {category} incident.",
+              "severity": severity, "category": category,
+              "suggested_actions": actions[:5], "confidence": 0.8}
+    if used:
+        answer["similar_used"] = used[:5]
+    return answer
+
+
+def similar_examples(prompt):
+    """(id, resolution note) of the similar past incidents a prompt gives as examples
+    (<similar_incident id="N"> blocks after the incident), as a model would cite them:
+    the one with a note first."""
+    out = []
+    for sid, body in re.findall(r'<similar_incident id="(\d+)"[^>]*>(.*?)</similar_incident>',
+                                prompt, re.S):
+        n = re.search(r"<resolution_note>(.*?)</resolution_note>", body, re.S)
+        out.append((int(sid), unescape(n.group(1)).strip() if n else ""))
+    out.sort(key=lambda e: not e[1])
+    return out
 
 
 def conform(value, schema):

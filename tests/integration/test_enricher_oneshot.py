@@ -154,7 +154,7 @@ class OneShotAgainstFakeLLM(OneShotBase):
                                           TRIAGE_NUM_PREDICT="400", TRIAGE_KEEP_ALIVE="10m"),
                               "ollama")
         self.assertEqual(t["model"], "phi3:mini")
-        self.assertEqual(t["prompt_version"], "triage-v1")
+        self.assertEqual(t["prompt_version"], "triage-v2")
         for k, v in answer.items():
             self.assertEqual(t[k], v)
         self.assertGreater(t["tokens"]["prompt"], 0)
@@ -182,7 +182,7 @@ class OneShotAgainstFakeLLM(OneShotBase):
 
     def test_openai_answer_and_request(self):
         t = self.assertTriage(self.run_on("openai", TRIAGE_NUM_PREDICT="300"), "openai")
-        self.assertEqual(t["prompt_version"], "triage-v1")
+        self.assertEqual(t["prompt_version"], "triage-v2")
         self.assertGreater(t["tokens"]["prompt"], 0)
         req = self.last("openai")
         self.assertEqual(req["temperature"], 0)
@@ -292,7 +292,7 @@ class OneShotAgainstFakeLLM(OneShotBase):
         t = self.assertTriage(self.run_on("ollama"), "ollama")
         self.assertEqual((t["severity"], t["category"]), ("low", "other"))
         self.assertEqual(t["model"], "phi3:mini")
-        self.assertEqual(t["prompt_version"], "triage-v1")
+        self.assertEqual(t["prompt_version"], "triage-v2")
         for key in ("status", "state", "id", "attempt"):
             self.assertNotIn(key, t)
 

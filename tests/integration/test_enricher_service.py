@@ -114,7 +114,7 @@ class EnricherServiceTest(PipelineTest):
         self.assertEqual(done["state"], "open")
         t = done["triage"]
         self.assertEqual((t["backend"], t["model"], t["prompt_version"]),
-                         ("ollama", "phi3:mini", "triage-v1"))
+                         ("ollama", "phi3:mini", "triage-v2"))
 
     def test_sigterm_after_grace_releases_the_call_in_flight(self):
         self.start(enricher_env={"TRIAGE_ENRICHER_SLOTS": "2", "TRIAGE_SHUTDOWN_GRACE_MS": "300"})

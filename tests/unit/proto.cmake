@@ -7,3 +7,4 @@ set_tests_properties(unit.test_proto_guard PROPERTIES TIMEOUT 240) # heals wait 
 set_tests_properties(unit.test_proto_guard PROPERTIES ENVIRONMENT
   "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/unit/proto_guard.supp")
 triage_unit_test(test_proto_contract LIBS triage_proto)
+triage_unit_test(test_proto_similar LIBS triage_proto)

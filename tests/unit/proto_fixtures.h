@@ -24,13 +24,11 @@ static inline bool str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static inline void assert_msg_equal(const proto_msg *a, const proto_msg *b)
+static inline void assert_fields_equal(const void *a, const void *b, const proto_field *fields,
+				       size_t nfields)
 {
-	assert_int_equal(a->type, b->type);
-	const proto_schema *sc = proto_schema_of(a->type);
-	assert_non_null(sc);
-	for (size_t i = 0; i < sc->nfields; i++) {
-		const proto_field *f = &sc->fields[i];
+	for (size_t i = 0; i < nfields; i++) {
+		const proto_field *f = &fields[i];
 		switch (f->kind) {
 		case PF_STR:
 			if (!str_eq(*PROTO_FIELD_CPTR(a, f, char *), *PROTO_FIELD_CPTR(b, f, char *)))
@@ -71,13 +69,45 @@ static inline void assert_msg_equal(const proto_msg *a, const proto_msg *b)
 				assert_string_equal(sa[j], sb[j]);
 			break;
 		}
+		case PF_I64V: {
+			size_t n = *PROTO_COUNT_CPTR(a, f);
+			assert_int_equal(n, *PROTO_COUNT_CPTR(b, f));
+			const int64_t *ia = *PROTO_FIELD_CPTR(a, f, int64_t *);
+			const int64_t *ib = *PROTO_FIELD_CPTR(b, f, int64_t *);
+			for (size_t j = 0; j < n; j++)
+				assert_int_equal(ia[j], ib[j]);
+			break;
+		}
+		case PF_RECS: {
+			size_t n = *PROTO_COUNT_CPTR(a, f);
+			assert_int_equal(n, *PROTO_COUNT_CPTR(b, f));
+			const char *ra = *PROTO_FIELD_CPTR(a, f, char *);
+			const char *rb = *PROTO_FIELD_CPTR(b, f, char *);
+			for (size_t j = 0; j < n; j++)
+				assert_fields_equal(ra + j * f->elem_size, rb + j * f->elem_size,
+						    f->sub, f->nsub);
+			break;
+		}
 		}
 	}
+}
+
+static inline void assert_msg_equal(const proto_msg *a, const proto_msg *b)
+{
+	assert_int_equal(a->type, b->type);
+	const proto_schema *sc = proto_schema_of(a->type);
+	assert_non_null(sc);
+	assert_fields_equal(a, b, sc->fields, sc->nfields);
 }
 
 static proto_kv two_labels[] = {{"env", "prod"}, {"team", "payments"}};
 static proto_kv two_params[] = {{"status", "triaged"}, {"limit", "50"}};
 static char *three_actions[] = {"Check the pool", "Roll back release 42", "Page the DBA"};
+static proto_similar two_similar[] = {
+	{123, 0.92, "Disk full on db-3", "high", "storage", true, "Rotated the logs; grew /var"},
+	{45, 0.5, "Disk slow", "", "", false, ""},
+};
+static int64_t two_used[] = {123, 45};
 static char *two_confirms[] = {"req-0a", "req-0b"};
 static char *two_held[] = {"9:3", "12:1"};
 
@@ -99,12 +129,14 @@ static inline proto_msg full_msg(proto_type t)
 		break;
 	case PROTO_JOB:
 		m.u.job = (proto_job){9, 3, 1764075600123LL, "phi3:mini", "Disk full", "/var is at 100%",
-				      "nagios", "web", two_labels, 2, 987654321, 1764075605000LL, 12};
+				      "nagios", "web", two_labels, 2, 987654321, 1764075605000LL, 12,
+				      two_similar, 2};
 		break;
 	case PROTO_RESULT:
 		m.u.result = (proto_result){9, 3, "enr-a", PROTO_OUTCOME_TRIAGED, "none", "ok",
 					    "The disk is full.", "high", "storage", three_actions, 3,
-					    0.85, "ollama", "phi3:mini", "v1", 1234, 321, 45, 987654321};
+					    0.85, "ollama", "phi3:mini", "v1", 1234, 321, 45, 987654321,
+					    two_used, 2};
 		break;
 	case PROTO_HEARTBEAT:
 		m.u.heartbeat = (proto_heartbeat){"enr-a", "rules", 4, 2, 555, 17, two_held, 2};
@@ -209,7 +241,9 @@ static inline void pk_cstr(msgpack_packer *pk, const char *s)
 	pk_str(pk, s, strlen(s));
 }
 
-static inline void pack_value(msgpack_packer *pk, const proto_msg *m, const proto_field *f)
+static inline bool present(const void *m, const proto_field *f);
+
+static inline void pack_value(msgpack_packer *pk, const void *m, const proto_field *f)
 {
 	switch (f->kind) {
 	case PF_STR: pk_cstr(pk, *PROTO_FIELD_CPTR(m, f, char *)); break;
@@ -241,14 +275,41 @@ static inline void pack_value(msgpack_packer *pk, const proto_msg *m, const prot
 			pk_cstr(pk, sv[i]);
 		break;
 	}
+	case PF_I64V: {
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		const int64_t *iv = *PROTO_FIELD_CPTR(m, f, int64_t *);
+		msgpack_pack_array(pk, n);
+		for (size_t i = 0; i < n; i++)
+			msgpack_pack_int64(pk, iv[i]);
+		break;
+	}
+	case PF_RECS: {
+		size_t n = *PROTO_COUNT_CPTR(m, f);
+		const char *rv = *PROTO_FIELD_CPTR(m, f, char *);
+		msgpack_pack_array(pk, n);
+		for (size_t i = 0; i < n; i++) {
+			const char *rec = rv + i * f->elem_size;
+			size_t np = 0;
+			for (size_t k = 0; k < f->nsub; k++)
+				np += present(rec, &f->sub[k]);
+			msgpack_pack_map(pk, np);
+			for (size_t k = 0; k < f->nsub; k++) {
+				if (!present(rec, &f->sub[k]))
+					continue;
+				pk_cstr(pk, f->sub[k].name);
+				pack_value(pk, rec, &f->sub[k]);
+			}
+		}
+		break;
+	}
 	}
 }
 
-static inline bool present(const proto_msg *m, const proto_field *f)
+static inline bool present(const void *m, const proto_field *f)
 {
 	if (f->kind == PF_STR)
 		return *PROTO_FIELD_CPTR(m, f, char *) != NULL;
-	if (f->kind == PF_KV || f->kind == PF_STRV)
+	if (f->kind == PF_KV || f->kind == PF_STRV || f->kind == PF_RECS || f->kind == PF_I64V)
 		return *PROTO_COUNT_CPTR(m, f) > 0;
 	return true;
 }

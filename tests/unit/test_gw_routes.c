@@ -114,8 +114,16 @@ static void test_body_and_store_routes(void **state)
 	assert_true(gw_route_uses_store(&m));
 	gw_route_match("/incidents/3", &m);
 	assert_true(gw_route_takes_body(&m, GW_M_PATCH));
-	gw_route_match("/incidents/3/resolve", &m);
-	assert_false(gw_route_takes_body(&m, GW_M_POST));
+	gw_route_match("/incidents/3/resolve", &m); /* an optional note and feedback */
+	assert_true(gw_route_takes_body(&m, GW_M_POST));
+	gw_route_match("/incidents/3/feedback", &m);
+	assert_true(gw_route_takes_body(&m, GW_M_POST));
+	assert_int_equal(m.allowed, GW_M_POST);
+	assert_true(gw_route_match("/incidents/3/similar", &m));
+	assert_int_equal(m.id, GW_R_SIMILAR);
+	assert_int_equal(m.allowed, GW_M_GET);
+	assert_false(gw_route_takes_body(&m, GW_M_GET));
+	assert_true(gw_route_uses_store(&m));
 	gw_route_match("/settings", &m);
 	assert_true(gw_route_takes_body(&m, GW_M_PUT));
 	gw_route_match("/healthz", &m);
@@ -175,6 +183,50 @@ static void test_build_submit(void **state)
 	gw_store_request_free(&r);
 }
 
+static void test_resolve_and_feedback_bodies(void **state)
+{
+	(void)state;
+	gw_store_request r;
+	char detail[GW_DETAIL_MAX];
+	assert_true(build("/incidents/2/resolve", GW_M_POST,
+			  "{\"note\":\"same as #1: grew \u00e9 /var\",\"feedback\":\"right\"}",
+			  NULL, 0, NULL, &r, detail));
+	assert_string_equal(proto_kv_get(r.msg.u.query.params, 2, "note"),
+			    "same as #1: grew \xc3\xa9 /var");
+	assert_string_equal(proto_kv_get(r.msg.u.query.params, 2, "feedback"), "right");
+	gw_store_request_free(&r);
+	char *big = malloc(PROTO_NOTE_MAX + 32);
+	assert_non_null(big);
+	int n = snprintf(big, PROTO_NOTE_MAX + 32, "{\"note\":\"%0*d\"}", PROTO_NOTE_MAX, 0);
+	assert_true(n > PROTO_NOTE_MAX);
+	assert_true(build("/incidents/2/resolve", GW_M_POST, big, NULL, 0, NULL, &r, detail));
+	gw_store_request_free(&r);
+	snprintf(big, PROTO_NOTE_MAX + 32, "{\"note\":\"%0*d\"}", PROTO_NOTE_MAX + 1, 0);
+	assert_false(build("/incidents/2/resolve", GW_M_POST, big, NULL, 0, NULL, &r, detail));
+	assert_non_null(strstr(detail, "note"));
+	free(big);
+	static const struct {
+		const char *path, *body, *why;
+	} bad[] = {
+		{"/incidents/2/resolve", "{\"note\":\"\"}", "note"},
+		{"/incidents/2/resolve", "{\"note\":5}", "note"},
+		{"/incidents/2/resolve", "{\"feedback\":\"maybe\"}", "feedback"},
+		{"/incidents/2/resolve", "{\"fedback\":\"right\"}", "unknown field"},
+		{"/incidents/2/resolve", "{\"note\":\"a\",\"note\":\"b\"}", "invalid JSON"},
+		{"/incidents/2/resolve", "[\"note\"]", "JSON object"},
+		{"/incidents/2/resolve", "{\"note\":\"a\\u0000b\"}", "invalid JSON"},
+		{"/incidents/2/feedback", "{}", "feedback"},
+		{"/incidents/2/feedback", "{\"note\":\"x\",\"feedback\":\"right\"}", "unknown field"},
+		{"/incidents/2/feedback", "", "empty"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (build(bad[i].path, GW_M_POST, bad[i].body, NULL, 0, NULL, &r, detail))
+			fail_msg("%s %s: accepted", bad[i].path, bad[i].body);
+		if (!strstr(detail, bad[i].why))
+			fail_msg("%s: detail '%s' lacks '%s'", bad[i].body, detail, bad[i].why);
+	}
+}
+
 static void test_build_queries(void **state)
 {
 	(void)state;
@@ -201,6 +253,15 @@ static void test_build_queries(void **state)
 		{"/incidents/6/retriage", GW_M_POST, NULL, PROTO_OP_RETRIAGE, 6, 0},
 		{"/incidents/6/acknowledge", GW_M_POST, NULL, PROTO_OP_ACKNOWLEDGE, 6, 0},
 		{"/incidents/6/resolve", GW_M_POST, NULL, PROTO_OP_RESOLVE, 6, 0},
+		{"/incidents/6/resolve", GW_M_POST, "{\"note\":\"restarted the pool\"}",
+		 PROTO_OP_RESOLVE, 6, 1},
+		{"/incidents/6/resolve", GW_M_POST, "{\"note\":\"x\",\"feedback\":\"wrong\"}",
+		 PROTO_OP_RESOLVE, 6, 2},
+		{"/incidents/6/resolve", GW_M_POST, "{\"note\":null,\"feedback\":null}",
+		 PROTO_OP_RESOLVE, 6, 0},
+		{"/incidents/6/feedback", GW_M_POST, "{\"feedback\":\"right\"}", PROTO_OP_FEEDBACK,
+		 6, 1},
+		{"/incidents/6/similar", GW_M_GET, NULL, PROTO_OP_SIMILAR, 6, 0},
 		{"/stats", GW_M_GET, NULL, PROTO_OP_STATS, 0, 0},
 		{"/settings", GW_M_GET, NULL, PROTO_OP_SETTINGS_GET, 0, 0},
 		{"/settings", GW_M_PUT, "{\"model\":\"phi3:mini\"}", PROTO_OP_SETTINGS_PUT, 0, 1},
@@ -275,6 +336,9 @@ static void test_route_roles(void **state)
 		{"/incidents/7", GW_M_GET, GW_ROLE_VIEWER},
 		{"/incidents/7", GW_M_HEAD, GW_ROLE_VIEWER},
 		{"/incidents/7", GW_M_PATCH, GW_ROLE_RESPONDER},
+		{"/incidents/7/similar", GW_M_GET, GW_ROLE_VIEWER},
+		{"/incidents/7/feedback", GW_M_POST, GW_ROLE_RESPONDER},
+		{"/incidents/7/resolve", GW_M_POST, GW_ROLE_RESPONDER},
 		{"/incidents/7/acknowledge", GW_M_POST, GW_ROLE_RESPONDER},
 		{"/incidents/7/resolve", GW_M_POST, GW_ROLE_RESPONDER},
 		{"/incidents/7/retriage", GW_M_POST, GW_ROLE_RESPONDER},
@@ -370,7 +434,7 @@ int main(void)
 		cmocka_unit_test(test_body_and_store_routes), cmocka_unit_test(test_build_submit),
 		cmocka_unit_test(test_build_queries),	   cmocka_unit_test(test_reply_status),
 		cmocka_unit_test(test_request_ids_unique), cmocka_unit_test(test_route_roles),
-		cmocka_unit_test(test_build_keys),
+		cmocka_unit_test(test_build_keys),	   cmocka_unit_test(test_resolve_and_feedback_bodies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

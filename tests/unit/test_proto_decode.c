@@ -40,6 +40,24 @@ static void pk_arr_int(msgpack_packer *pk, const void *a)
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_int(pk, 1);
 }
+static void pk_arr_str(msgpack_packer *pk, const void *a)
+{
+	(void)a;
+	msgpack_pack_array(pk, 1);
+	pk_cstr(pk, "1");
+}
+static void pk_arr_zero(msgpack_packer *pk, const void *a)
+{
+	(void)a;
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_int(pk, 0);
+}
+static void pk_arr_empty_map(msgpack_packer *pk, const void *a)
+{
+	(void)a;
+	msgpack_pack_array(pk, 1);
+	msgpack_pack_map(pk, 0);
+}
 
 static void test_wrong_types(void **state)
 {
@@ -50,6 +68,8 @@ static void test_wrong_types(void **state)
 	static const pack_fn for_dbl[] = {pk_strv, pk_nil, pk_true, pk_int2, pk_neg1, NULL};
 	static const pack_fn for_kv[] = {pk_arr, pk_strv, pk_map_intval, pk_map_intkey, NULL};
 	static const pack_fn for_strv[] = {pk_map, pk_strv, pk_arr_int, NULL};
+	static const pack_fn for_recs[] = {pk_map, pk_strv, pk_arr_int, pk_arr_empty_map, NULL};
+	static const pack_fn for_i64v[] = {pk_map, pk_strv, pk_arr_str, pk_arr_zero, NULL};
 	int cases = 0;
 	for (int t = PROTO_SUBMIT; t <= PROTO_EVENT; t++) {
 		const proto_schema *sc = proto_schema_of(t);
@@ -60,6 +80,8 @@ static void test_wrong_types(void **state)
 					     : f->kind == PF_DBL  ? for_dbl
 					     : f->kind == PF_KV   ? for_kv
 					     : f->kind == PF_STRV ? for_strv
+					     : f->kind == PF_RECS ? for_recs
+					     : f->kind == PF_I64V ? for_i64v
 								  : for_int;
 			for (; *fns; fns++, cases++) {
 				proto_msg m = full_msg(t);

@@ -173,7 +173,8 @@ static void test_created_json(void **state)
 		"occurrence_count", "status", "attempt", "failure_reason", "failure_detail", "triage",
 		"override", "severity", "category", "state", "version", "created_at", "updated_at",
 		"last_seen_at", "acknowledged_at", "resolved_at", "source_severity", "source_links",
-		"source_details", "recurrence_of", "recurrences_7d"};
+		"source_details", "recurrence_of", "recurrences_7d", "resolution_note",
+		"triage_feedback"};
 	assert_int_equal(json_object_size(doc), sizeof(keys) / sizeof(keys[0]));
 	const char *key;
 	json_t *v;

@@ -176,6 +176,41 @@ static void test_enums(void **state)
 	assert_false(store_is_state(""));
 }
 
+static void test_resolve_params(void **state)
+{
+	(void)state;
+	const char *note, *fb;
+	char detail[200];
+	proto_kv both[] = {{"note", "restarted it"}, {"feedback", "wrong"}};
+	assert_int_equal(store_resolve_parse(both, 2, false, &note, &fb, detail, sizeof detail), TR_OK);
+	assert_string_equal(note, "restarted it");
+	assert_string_equal(fb, "wrong");
+	assert_int_equal(store_resolve_parse(NULL, 0, false, &note, &fb, detail, sizeof detail), TR_OK);
+	assert_null(note);
+	assert_null(fb);
+	/* feedback alone: required there, and nothing else */
+	assert_int_equal(store_resolve_parse(both + 1, 1, true, &note, &fb, detail, sizeof detail), TR_OK);
+	assert_int_equal(store_resolve_parse(NULL, 0, true, &note, &fb, detail, sizeof detail),
+			 TR_ERR_INVALID);
+	assert_int_equal(store_resolve_parse(both, 2, true, &note, &fb, detail, sizeof detail),
+			 TR_ERR_INVALID);
+	char big[PROTO_NOTE_MAX + 2];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	proto_kv bad[][2] = {{{"note", ""}}, {{"note", big}}, {{"note", "\xff\xfe"}},
+			     {{"feedback", "maybe"}}, {{"notes", "x"}},
+			     {{"note", "a"}, {"note", "b"}}};
+	size_t nbad[] = {1, 1, 1, 1, 1, 2};
+	for (size_t i = 0; i < sizeof nbad / sizeof nbad[0]; i++) {
+		if (store_resolve_parse(bad[i], nbad[i], false, &note, &fb, detail, sizeof detail) !=
+		    TR_ERR_INVALID)
+			fail_msg("case %zu accepted", i);
+	}
+	big[PROTO_NOTE_MAX] = '\0';
+	proto_kv max[] = {{"note", big}};
+	assert_int_equal(store_resolve_parse(max, 1, false, &note, &fb, detail, sizeof detail), TR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_list_bad_values), cmocka_unit_test(test_cursor),
 		cmocka_unit_test(test_override),      cmocka_unit_test(test_model),
 		cmocka_unit_test(test_enums),
+		cmocka_unit_test(test_resolve_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -265,6 +265,42 @@ static void test_schema_and_json(void **state)
 	json_decref(j);
 }
 
+/* similar_used: only ids the job gave, each once, at most five; junk ignored. */
+static void test_similar_used(void **state)
+{
+	(void)state;
+	proto_similar sim[] = {{11, 0.9, "a", "", "", false, ""}, {12, 0.8, "b", "", "", false, ""}};
+	triage_incident in = {.id = 20, .title = "t", .examples = sim, .nexamples = 2};
+	triage_result t;
+	memset(&t, 0, sizeof t);
+	const char *answer = "{\"summary\":\"s\",\"similar_used\":[12, 99, \"11\", 12, -1, 11, 1.5]}";
+	triage_parse_similar_used(answer, strlen(answer), &in, &t);
+	assert_int_equal(t.nsimilar_used, 2);
+	assert_int_equal(t.similar_used[0], 12);
+	assert_int_equal(t.similar_used[1], 11);
+	/* unfiltered first (the LLM reply parser), then filtered by the job */
+	triage_parse_similar_used(answer, strlen(answer), NULL, &t);
+	assert_int_equal(t.nsimilar_used, 3); /* 12, 99, 11: positive integers, once each */
+	triage_filter_similar_used(&in, &t);
+	assert_int_equal(t.nsimilar_used, 2);
+	assert_int_equal(t.similar_used[1], 11);
+	/* no similar given, not an object, not an array: nothing */
+	triage_incident none = {.id = 20, .title = "t"};
+	triage_parse_similar_used(answer, strlen(answer), &none, &t);
+	assert_int_equal(t.nsimilar_used, 0);
+	triage_parse_similar_used("[1,2]", 5, &in, &t);
+	assert_int_equal(t.nsimilar_used, 0);
+	triage_parse_similar_used("{\"similar_used\":11}", 18, &in, &t);
+	assert_int_equal(t.nsimilar_used, 0);
+	/* the schema offers the field without requiring it */
+	json_t *schema = triage_schema();
+	assert_non_null(json_object_get(json_object_get(schema, "properties"), "similar_used"));
+	json_t *req = json_object_get(schema, "required");
+	for (size_t i = 0; i < json_array_size(req); i++)
+		assert_string_not_equal(json_string_value(json_array_get(req, i)), "similar_used");
+	json_decref(schema);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +311,7 @@ int main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_clean_text),
 		cmocka_unit_test(test_schema_and_json),
+		cmocka_unit_test(test_similar_used),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,159 @@
+"""make bench, part 4: memory at a million incidents. Loads TRIAGE_BENCH_MEMORY_ROWS
+(1,000,000) realistic incidents (bench/incidents_gen.py) with COPY into a database at the
+schema before migration 011, applies 011 as an upgrade would (timed: the table rewrite
+for search_tsv and three GIN index builds), then through the real gateway and store
+measures p50/p99 of GET /incidents/{id}/similar and of GET /incidents?q= for a common
+and a rare word, and prints each statement's plan (auto_explain of the store's own
+statements). Target: similar p99 <= 50 ms.
+"""
+
+import http.client
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+from harness import DEV_KEY, SOURCE_DIR, Stack, wait_for
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import incidents_gen  # noqa: E402
+
+SQL_DIR = os.path.join(SOURCE_DIR, "sql")
+
+
+def migrations(upto_excl):
+    return sorted(f for f in os.listdir(SQL_DIR)
+                  if f.endswith(".sql") and f[:3].isdigit() and int(f[:3]) < upto_excl)
+
+
+def psql(pg, db, *args, stdin=None):
+    r = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", pg.socket_url(db),
+                        *args], stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"psql {args}: {r.stderr}")
+    return r.stdout
+
+
+def timed(fn):
+    t0 = time.monotonic()
+    fn()
+    return round(time.monotonic() - t0, 1)
+
+
+def percentiles(samples):
+    s = sorted(samples)
+    pick = lambda q: round(s[min(len(s) - 1, int(q * len(s)))], 1)  # noqa: E731
+    return {"n": len(s), "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(s[-1], 1)}
+
+
+def latencies(port, paths):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    out = []
+    try:
+        for p in paths:
+            t0 = time.monotonic()
+            conn.request("GET", p, headers={"X-API-KEY": DEV_KEY})
+            r = conn.getresponse()
+            r.read()
+            out.append((time.monotonic() - t0) * 1000)
+            if r.status != 200:
+                raise RuntimeError(f"GET {p}: {r.status}")
+    finally:
+        conn.close()
+    return out
+
+
+def last_plan(pg, marker):
+    with open(pg.log, errors="replace") as f:
+        log = f.read()
+    at = log.rfind(marker)
+    if at < 0:
+        return "(no plan logged)"
+    start = log.rfind("duration:", 0, at)
+    nxt = log.find("duration:", at)
+    text = log[start:nxt if nxt > 0 else len(log)]
+    return "\n".join(l for l in text.splitlines()
+                     if l.strip() and "Query Text" not in l and not l[:4].isdigit())
+
+
+def memory(pg, rows=None, samples=300):
+    rows = rows or int(os.environ.get("TRIAGE_BENCH_MEMORY_ROWS", "1000000"))
+    stack = Stack("bench-memory", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
+    stack.env["TRIAGE_DATABASE_URL"] = pg.socket_url(stack.database)
+    db = stack.database
+    try:
+        res = {"rows": rows, "loadavg_before": open("/proc/loadavg").read().split()[:3]}
+        # The schema before 011, recorded as the store records it.
+        psql(pg, db, "-c", "CREATE TABLE schema_migrations (version integer PRIMARY KEY,"
+             " name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+        for f in migrations(11):
+            psql(pg, db, "-f", os.path.join(SQL_DIR, f), "-c",
+                 f"INSERT INTO schema_migrations (version, name) VALUES ({int(f[:3])}, '{f}')")
+
+        def load():
+            gen = subprocess.Popen([sys.executable, incidents_gen.__file__, str(rows), "1",
+                                    "pre011"], stdout=subprocess.PIPE, text=True)
+            psql(pg, db, "-c", f"COPY incidents ({incidents_gen.COLUMNS_PRE011}) FROM STDIN",
+                 stdin=gen.stdout)
+            gen.stdout.close()
+            if gen.wait() != 0:
+                raise RuntimeError("incidents_gen failed")
+        res["copy_s"] = timed(load)
+        res["upgrade_011_s"] = timed(lambda: psql(
+            pg, db, "-f", os.path.join(SQL_DIR, "011_memory.sql"), "-c",
+            "INSERT INTO schema_migrations (version, name) VALUES (11, '011_memory.sql')"))
+        res["analyze_s"] = timed(lambda: psql(pg, db, "-c", "ANALYZE incidents"))
+        res["table_mb"] = int(psql(pg, db, "-At", "-c",
+                                   "SELECT pg_table_size('incidents') / 1048576").strip())
+        res["index_mb"] = json.loads(psql(pg, db, "-At", "-c",
+            "SELECT json_object_agg(indexrelname, pg_relation_size(indexrelid) / 1048576)"
+            " FROM pg_stat_user_indexes WHERE relname = 'incidents'"))
+        print(json.dumps({"memory_load": res}), flush=True)
+
+        for setting in ("session_preload_libraries = 'auto_explain'",
+                        "auto_explain.log_min_duration = 0",
+                        "auto_explain.log_level = 'warning'"):
+            psql(pg, db, "-c", f'ALTER DATABASE "{db}" SET {setting}')
+        stack.start_store()
+        stack.start_gateway()
+        stack.wait_ready()
+        rnd = random.Random(7)
+        ids = [rnd.randrange(rows // 2, rows) for _ in range(samples)]
+        latencies(stack.http_port, [f"/incidents/{i}/similar" for i in ids[:20]])  # warm
+        out = {"similar": percentiles(latencies(stack.http_port,
+                                                [f"/incidents/{i}/similar" for i in ids]))}
+        hosts = [f"cache-{s[:4]}-{n:02d}" for s in ("auth", "ledg", "ship") for n in (3, 17)]
+        out["q_common"] = percentiles(latencies(
+            stack.http_port, [f"/incidents?q={w}&limit=50" for w in
+                              ("disk", "pool", "timeout", "error")] * (samples // 4)))
+        out["q_rare"] = percentiles(latencies(
+            stack.http_port, [f"/incidents?q={h}&limit=50" for h in hosts] * (samples // 6)))
+        # Dispatch with similar incidents attached: a burst of submits triaged by the
+        # rules; created -> dispatched from the timeline's own timestamps.
+        stack.start_enricher("rules", env={"TRIAGE_LLM_BACKEND": "rules",
+                                           "TRIAGE_ENRICHER_SLOTS": "16"})
+        first = rows + 1
+        for i in range(200):
+            t = incidents_gen.TEMPLATES[i % len(incidents_gen.TEMPLATES)][0]
+            stack.submit(title=t.format(host=f"db-paym-{i % 60:02d}", service="payments",
+                                        region="eu-west-1", ver="v1.2.3"),
+                         description="bench burst", service="payments")
+        wait_for(lambda: stack.scalar("SELECT count(*) FROM incidents WHERE id >= %d AND"
+                                      " status = 'triaged'" % first) == "200", 600,
+                 "the burst to be triaged")
+        lat = [float(v[0]) for v in stack.sql(
+            "SELECT extract(epoch FROM d.at - c.at) * 1000 FROM incident_events c"
+            " JOIN incident_events d ON d.incident_id = c.incident_id AND d.kind = 'dispatched'"
+            f" WHERE c.kind = 'created' AND c.incident_id >= {first}")]
+        out["dispatch"] = percentiles(lat)
+        print(json.dumps({"memory_queries": out}), flush=True)
+        for name, marker in (("similar", "c.search_tsv @@ t.q"),
+                             ("q common (disk)", "%disk%"), ("q rare (cache-auth-17)",
+                                                            "%cache-auth-17%")):
+            print(f"plan, {name}:\n{last_plan(pg, marker)}", flush=True)
+        return dict(res, **out)
+    finally:
+        stack.close()

@@ -1,0 +1,134 @@
+"""Memory at scale and over time: migration 011 upgrading a populated database in place,
+and the plans PostgreSQL chooses at ~100,000 incidents for the store's own statements
+(similar incidents and the list's text search), read with auto_explain: indexes, not
+timings (those are in make bench)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from harness import SOURCE_DIR, PipelineTest, wait_for
+
+sys.path.insert(0, os.path.join(SOURCE_DIR, "bench"))
+import incidents_gen  # noqa: E402  (bench/: the realistic history, COPY format)
+
+ROWS = 100_000
+
+
+class UpgradeTest(PipelineTest):
+    def test_011_upgrades_a_populated_database(self):
+        older = tempfile.mkdtemp(prefix="sql-pre011-")
+        self.addCleanup(shutil.rmtree, older, True)
+        sql_dir = self.stack.env["TRIAGE_SQL_DIR"]
+        for f in sorted(os.listdir(sql_dir)):
+            if f.endswith(".sql") and f[:3].isdigit() and int(f[:3]) < 11:
+                shutil.copy(os.path.join(sql_dir, f), older)
+        store = self.stack.start_store(env={"TRIAGE_SQL_DIR": older})
+        wait_for(lambda: "ready:" in store.text() or not store.alive(), 30, "store ready")
+        self.stack.stop("store")
+        self.assertEqual(self.stack.scalar("SELECT max(version) FROM schema_migrations"),
+                         str(max(int(f[:3]) for f in os.listdir(older))))
+        # Data as the older schema holds it: triaged, resolved, with events.
+        self.stack.sql(
+            "INSERT INTO incidents (request_id, title, description, service, labels,"
+            " fingerprint, status, summary, severity, category, backend, triaged_at,"
+            " finished_at, state, resolved_at)"
+            " SELECT 'old-' || g, 'Disk full on db-' || g, '/var at 100%', 'payments',"
+            " '{\"env\": \"prod\"}', 'fp' || g, 'triaged', 'Disk full.', 'high', 'storage',"
+            " 'rules', now(), now(), 'resolved', now() FROM generate_series(1, 50) g")
+        self.stack.sql("INSERT INTO incident_events (incident_id, kind, actor)"
+                       " SELECT id, 'created', 'api' FROM incidents")
+        self.stack.start_store()
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+        self.assertEqual(self.stack.scalar("SELECT max(version) FROM schema_migrations"),
+                         str(max(int(f[:3]) for f in os.listdir(sql_dir)
+                                 if f.endswith(".sql") and f[:3].isdigit())))
+        self.assertEqual(self.stack.scalar(
+            "SELECT count(*) FROM incidents WHERE search_tsv @@ 'disk'::tsquery"), "50")
+        old = self.stack.incident(1)
+        self.assertEqual((old["title"], old["resolution_note"], old["triage_feedback"],
+                          old["triage"]["severity"], old["triage"]["similar_used"]),
+                         ("Disk full on db-1", None, None, "high", []))
+        self.assertEqual(len(old["timeline"]), 1)
+        new = self.stack.submit(title="Disk full on db-7", service="payments")
+        r = self.stack.request("GET", f"/incidents/{new['id']}/similar")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(len(r.json["items"]), 5)
+        self.assertEqual(r.json["items"][0]["id"], 7)
+        r = self.stack.request("POST", f"/incidents/{new['id']}/resolve", {"note": "grew it"})
+        self.assertEqual((r.status, r.json["resolution_note"]), (200, "grew it"))
+
+
+class PlanTest(PipelineTest):
+    def explained(self, marker, timeout=30):
+        """The auto_explain entry (query text and plan) whose text contains marker."""
+        def find():
+            with open(self.pg.log, errors="replace") as f:
+                log = f.read()
+            at = log.rfind(marker)
+            if at < 0:
+                return None
+            start = log.rfind("duration:", 0, at)
+            nxt = log.find("duration:", at)
+            stop = nxt if nxt > 0 else len(log)
+            return log[start:stop]
+        return wait_for(find, timeout, f"auto_explain to log the statement with {marker}")
+
+    def test_plans_use_the_indexes_at_100k(self):
+        db = self.stack.database
+        for setting in ("session_preload_libraries = 'auto_explain'",
+                        "auto_explain.log_min_duration = 0",
+                        "auto_explain.log_level = 'warning'"):
+            self.stack.sql(f'ALTER DATABASE "{db}" SET {setting}')
+        self.stack.start_store()
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+        gen = subprocess.Popen([sys.executable, os.path.join(SOURCE_DIR, "bench",
+                                                             "incidents_gen.py"), str(ROWS)],
+                               stdout=subprocess.PIPE)
+        copy = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                               self.pg.url(db), "-c",
+                               f"COPY incidents ({incidents_gen.COLUMNS}) FROM STDIN"],
+                              stdin=gen.stdout, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        gen.stdout.close()
+        self.assertEqual((gen.wait(), copy.returncode), (0, 0), copy.stderr)
+        self.stack.sql("ANALYZE incidents")
+        self.assertEqual(self.stack.scalar("SELECT count(*) FROM incidents"), str(ROWS))
+
+        # A rare word (one host of ~4,000): the trigram indexes, not a scan.
+        r = self.stack.request("GET", "/incidents?q=cache-auth-17&limit=20")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["items"])
+        self.assertTrue(all("cache-auth-17" in (i["title"] + i["description"]).lower()
+                            for i in r.json["items"]))
+        plan = self.explained("%cache-auth-17%")
+        self.assertIn("incidents_title_trgm", plan, plan)
+        self.assertIn("incidents_description_trgm", plan, plan)
+        self.assertNotIn("Seq Scan on incidents", plan, plan)
+
+        # A common word: newest first through the primary key, stopping at the page.
+        r = self.stack.request("GET", "/incidents?q=disk&limit=20")
+        self.assertEqual((r.status, len(r.json["items"])), (200, 20), r)
+        plan = self.explained("%disk%")
+        self.assertIn("Index Scan Backward using incidents_pkey", plan, plan)
+        self.assertNotIn("Seq Scan on incidents", plan, plan)
+
+        # Similar incidents: the GIN index over search_tsv, visiting a bounded set.
+        target = ROWS - 10
+        r = self.stack.request("GET", f"/incidents/{target}/similar")
+        self.assertEqual((r.status, len(r.json["items"])), (200, 5), r)
+        plan = self.explained("c.search_tsv @@ t.q")
+        self.assertIn("Bitmap Index Scan on incidents_search", plan, plan)
+        self.assertNotIn("Seq Scan on incidents", plan, plan)
+        titles = {i["title"].split(" on ")[0] for i in r.json["items"]}
+        want = self.stack.incident(target)["title"].split(" on ")[0]
+        self.assertEqual(titles, {want}, r.json["items"])
+
+
+if __name__ == "__main__":
+    unittest.main()
