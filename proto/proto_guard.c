@@ -324,7 +324,9 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
 	return TR_OK;
 }
 
-void proto_guard_stop(void)
+/* Stops the thread and forgets every entry; close_listeners: closes each guarded
+ * listener first. */
+static void guard_end(bool close_listeners)
 {
 	atomic_store(&g_halt, true); /* a tick in progress stops checking at once */
 	pthread_mutex_lock(&g.mu);
@@ -339,9 +341,21 @@ void proto_guard_stop(void)
 	while (g.entries) {
 		guard_entry *e = g.entries;
 		g.entries = e->next;
+		if (close_listeners && !e->reopen && sock_open(e->sock))
+			nng_listener_close(e->lst);
 		entry_free(e);
 	}
 	pthread_mutex_unlock(&g.mu);
+}
+
+void proto_guard_stop(void)
+{
+	guard_end(false);
+}
+
+void proto_guard_close_listeners(void)
+{
+	guard_end(true);
 }
 
 void proto_guard_forget(nng_socket s)

@@ -53,6 +53,14 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
  * PROTO_GUARD_CHECK_MS per suspect listener. */
 void proto_guard_stop(void);
 
+/* For a process that is stopping: proto_guard_stop(), and every guarded listener is
+ * closed too. nng 1.5.2 never finishes nng_close() of a socket whose listener bug #1518
+ * stopped (it waits for that listener to go), and a listener can break at any moment
+ * while peers come and go (a rolling restart); nng_listener_close() always completes.
+ * Connected pipes keep working: replies, events and results still flow; no new peer
+ * connects. */
+void proto_guard_close_listeners(void);
+
 /* Stops guarding socket s (waiting out a check or reopening in progress). Call it
  * before nng_close() of a listening socket: nng 1.5.2 is not safe against a listener
  * being opened on a socket another thread is closing. proto_guard_stop() does it for

@@ -154,7 +154,9 @@ int main(int argc, char **argv)
 out:
 	/* each step's time is logged: a stop must finish well within a supervisor's grace */
 	stop_ms = tr_mono_ms();
-	proto_guard_stop(); /* no listener is reopened while the sockets close */
+	/* no listener is reopened while the sockets close, and none is left for nng_close()
+	 * to wait on (proto_guard.h) */
+	proto_guard_close_listeners();
 	/* in order: no new requests; answer what is held; then the rest */
 	if (rep)
 		store_rep_quiesce(rep);

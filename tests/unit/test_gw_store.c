@@ -18,6 +18,7 @@
 
 #include "gw_store.h"
 #include "proto.h"
+#include "proto_guard.h"
 #include "proto_sock.h"
 #include "tr_err.h"
 #include "tr_time.h"
@@ -324,6 +325,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pool_bound_and_shutdown, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	proto_guard_stop(); /* the REP peers' listeners were guarded: no guard thread after nng_fini */
 	nng_fini(); /* nng reaps closed sockets in the background: let it finish */
 	return failed;
 }
