@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gw_validate.h"
+#include "proto_contract.h"
 #include "tr_utf8.h"
 
 static bool gw_resolve_fail(char *detail, size_t dlen, const char *msg)
@@ -63,11 +64,10 @@ bool gw_validate_resolve(const char *body, size_t len, bool feedback_only, proto
 	}
 	if (fb && !json_is_null(fb)) {
 		const char *s = json_is_string(fb) ? json_string_value(fb) : "";
-		const char *canon = strcmp(s, "right") == 0 ? "right"
-				    : strcmp(s, "wrong") == 0 ? "wrong"
-							      : NULL;
+		const char *canon = proto_enum_find(proto_feedbacks, s, strlen(s));
 		if (!canon) {
-			gw_resolve_fail(detail, dlen, "feedback: must be \"right\" or \"wrong\"");
+			gw_resolve_fail(detail, dlen,
+					"feedback: must be " PROTO_JOIN(PROTO_FEEDBACKS) " or null");
 			goto out;
 		}
 		out[n].key = "feedback";

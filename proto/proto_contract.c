@@ -7,6 +7,7 @@ const char *const proto_severities[] = {PROTO_SEVERITIES(PROTO_STR, PROTO_COMMA)
 const char *const proto_categories[] = {PROTO_CATEGORIES(PROTO_STR, PROTO_COMMA), NULL};
 const char *const proto_statuses[] = {PROTO_STATUSES(PROTO_STR, PROTO_COMMA), NULL};
 const char *const proto_states[] = {PROTO_STATES(PROTO_STR, PROTO_COMMA), NULL};
+const char *const proto_feedbacks[] = {PROTO_FEEDBACKS(PROTO_STR, PROTO_COMMA), NULL};
 
 const char *proto_enum_find(const char *const *list, const char *s, size_t len)
 {

@@ -16,6 +16,8 @@
 	SEP X("deployment") SEP X("security") SEP X("dependency") SEP X("other")
 #define PROTO_STATUSES(X, SEP) X("submitted") SEP X("processing") SEP X("triaged") SEP X("failed")
 #define PROTO_STATES(X, SEP) X("open") SEP X("acknowledged") SEP X("resolved")
+/* A responder's verdict on a triage (incidents.triage_feedback, sql/011). */
+#define PROTO_FEEDBACKS(X, SEP) X("right") SEP X("wrong")
 
 #define PROTO_STR(s) s
 #define PROTO_COMMA ,
@@ -40,6 +42,7 @@ extern const char *const proto_severities[];
 extern const char *const proto_categories[];
 extern const char *const proto_statuses[];  /* triage status */
 extern const char *const proto_states[];    /* the responders' state */
+extern const char *const proto_feedbacks[]; /* triage feedback */
 
 /* The entry of the NULL-terminated list equal to the len bytes at s, or NULL. */
 const char *proto_enum_find(const char *const *list, const char *s, size_t len);

@@ -218,8 +218,9 @@ int store_resolve_parse(const proto_kv *params, size_t n, bool feedback_only, co
 			return TR_ERR_INVALID;
 		}
 		if (strcmp(k, "feedback") == 0 && !*feedback) {
-			if (strcmp(v, "right") != 0 && strcmp(v, "wrong") != 0) {
-				snprintf(detail, detlen, "feedback: must be right or wrong");
+			if (!proto_enum_find(proto_feedbacks, v, strlen(v))) {
+				snprintf(detail, detlen,
+					 "feedback: must be " PROTO_JOIN(PROTO_FEEDBACKS));
 				return TR_ERR_INVALID;
 			}
 			*feedback = v;

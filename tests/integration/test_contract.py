@@ -1,4 +1,4 @@
-"""One contract: proto/ defines the severities, categories, statuses, states and bounds
+"""One contract: proto/ defines the severities, categories, statuses, states, feedbacks and bounds
 (printed by `triage-contract`); the SQL CHECK constraints of a freshly migrated database,
 web/constants.js and the fake LLM's tables must say the same."""
 
@@ -12,7 +12,8 @@ from harness import SOURCE_DIR, PipelineTest, contract, wait_for
 
 # Which contract list a checked text column of incidents must match.
 COLUMNS = {"status": "statuses", "severity": "severities", "severity_override": "severities",
-           "category": "categories", "category_override": "categories", "state": "states"}
+           "category": "categories", "category_override": "categories", "state": "states",
+           "triage_feedback": "feedbacks"}
 
 
 class SqlContractTest(PipelineTest):

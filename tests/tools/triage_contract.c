@@ -20,6 +20,7 @@ int main(void)
 	list("categories", proto_categories, 0);
 	list("statuses", proto_statuses, 0);
 	list("states", proto_states, 0);
+	list("feedbacks", proto_feedbacks, 0);
 	printf("  \"bounds\": {\"title_max_chars\": %d, \"description_max_bytes\": %d,"
 	       " \"short_max\": %d, \"labels_max\": %d, \"label_key_max\": %d,"
 	       " \"label_value_max\": %d, \"summary_max\": %d, \"actions_max\": %d,"
