@@ -138,13 +138,14 @@ class MakeRunTest(unittest.TestCase):
         self.assertNotEqual(again, gateway)
 
         # Ctrl-C: everything stops, in order, and nothing is left running.
-        services = [c for n in ("triage-store", "triage-gateway", "triage-enricher")
+        services = [c for n in ("triage-store", "triage-gateway", "triage-enricher",
+                                "triage-notifier")
                     for c in children(run.pid, n)]
         run.send_signal(signal.SIGINT)
         self.assertEqual(run.wait(60), 0, "\n".join(self.out))
         wait_for(lambda: len(self.out) and self.said("PostgreSQL stopped"), 10, "the last line")
         order = [l for l in self.out if l.endswith(" stopped")]
-        self.assertEqual(order, ["run: enricher1 stopped", "run: gateway stopped",
+        self.assertEqual(order, ["run: notifier stopped", "run: enricher1 stopped", "run: gateway stopped",
                                  "run: store stopped", "run: PostgreSQL stopped"], self.out)
         for pid in services:
             self.assertFalse(os.path.exists(f"/proc/{pid}") and _alive(pid), pid)
