@@ -1,10 +1,16 @@
-/* tr_signal: a blocked signal set consumed with sigtimedwait. */
+/* tr_signal: a blocked signal set consumed with sigtimedwait, and the exit deadline of a
+ * shutdown (one detached thread, started only when armed). */
 #include "tr_signal.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <time.h>
+
+#include "tr_log.h"
 
 static void tr_signal_set(sigset_t *set)
 {
@@ -45,4 +51,37 @@ int tr_signal_wait(int timeout_ms)
 			return 0;
 		/* EINTR: try again */
 	}
+}
+
+typedef struct {
+	int ms;
+	const char *what;
+} tr_exit_deadline;
+
+static void *tr_exit_deadline_main(void *arg)
+{
+	tr_exit_deadline d = *(tr_exit_deadline *)arg;
+	free(arg);
+	struct timespec ts = {d.ms / 1000, (long)(d.ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	tr_warn("stopping: %s did not finish in %d ms; exiting now (all work was already "
+		"answered or handed back)", d.what, d.ms);
+	_exit(0);
+	return NULL;
+}
+
+void tr_signal_exit_deadline(int ms, const char *what)
+{
+	pthread_t thread;
+	tr_exit_deadline *d = malloc(sizeof *d);
+	if (!d)
+		return;
+	d->ms = ms;
+	d->what = what;
+	if (pthread_create(&thread, NULL, tr_exit_deadline_main, d) != 0) {
+		free(d);
+		return;
+	}
+	pthread_detach(thread);
 }

@@ -12,4 +12,11 @@ void tr_signal_block(void);
  * on timeout. */
 int tr_signal_wait(int timeout_ms);
 
+/* Bounds the last part of a shutdown: if the process has not exited ms from now, a
+ * thread logs a warning naming what was being done and ends the process with _exit(0).
+ * Arm it only after everything the process held was answered, committed or handed
+ * back, before teardown steps inside libraries that can wedge (nng 1.5.2's socket close
+ * and nng_fini were seen never to return). Hangs in our own draining stay visible. */
+void tr_signal_exit_deadline(int ms, const char *what);
+
 #endif

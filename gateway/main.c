@@ -111,6 +111,9 @@ out:
 		gw_store_shutdown(store);
 	if (http && !gw_http_wait_unparked(http, 3000))
 		tr_warn("some requests were still waiting for the store");
+	/* every request is answered: what is left is closing libmicrohttpd's and nng's */
+	if (http)
+		tr_signal_exit_deadline(5000, "closing the HTTP daemon and the store sockets");
 	gw_http_stop(http);
 	gw_sse_stop(sse);
 	gw_store_close(store);
