@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "enr_worker.h"
+#include "proto_guard.h"
 #include "proto_sock.h"
 #include "tr_log.h"
 #include "tr_signal.h"
@@ -220,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_sigterm_releases_in_flight_and_waiting),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	proto_guard_stop(); /* the fake store's listeners were guarded: end the guard's thread */
 	curl_global_cleanup();
 	return rc;
 }
