@@ -70,8 +70,8 @@ void gw_metrics_request(gw_metrics *m, gw_route_id route, unsigned method, int s
 
 char *gw_metrics_render(const gw_metrics *m, const char *gateway_id, const char *store_text)
 {
-	tr_prom_buf b;
-	tr_prom_init(&b, GW_METRICS_TEXT_MAX);
+	tr_buf b;
+	tr_buf_init(&b, GW_METRICS_TEXT_MAX);
 	tr_prom_header(&b, "triage_http_requests_total", "counter",
 		       "HTTP requests answered by this gateway, by route and status");
 	for (int r = 0; r < GW_METRICS_ROUTES; r++) {
@@ -80,10 +80,10 @@ char *gw_metrics_render(const gw_metrics *m, const char *gateway_id, const char 
 			if (n == 0)
 				continue;
 			if (s < GW_METRICS_NSTATUS)
-				tr_prom_printf(&b, "triage_http_requests_total{route=\"%s\",status=\"%d\"} %lu\n",
+				tr_buf_addf(&b, "triage_http_requests_total{route=\"%s\",status=\"%d\"} %lu\n",
 					       gw_metrics_route_name(r), gw_metrics_statuses[s], n);
 			else
-				tr_prom_printf(&b, "triage_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
+				tr_buf_addf(&b, "triage_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
 					       gw_metrics_route_name(r), n);
 		}
 	}
@@ -91,13 +91,13 @@ char *gw_metrics_render(const gw_metrics *m, const char *gateway_id, const char 
 		       "POST /incidents, request received to answer (a 202 is a commit)");
 	tr_prom_histogram_write(&b, "triage_ingest_latency_seconds", "", &m->ingest);
 	tr_prom_header(&b, "triage_gateway_info", "gauge", "this gateway");
-	tr_prom_printf(&b, "triage_gateway_info{gateway=\"");
+	tr_buf_addf(&b, "triage_gateway_info{gateway=\"");
 	tr_prom_label_value(&b, gateway_id);
-	tr_prom_printf(&b, "\"} 1\n");
+	tr_buf_addf(&b, "\"} 1\n");
 	tr_prom_header(&b, "triage_store_up", "gauge",
 		       "1 if the store answered this scrape (its figures follow), else 0");
-	tr_prom_printf(&b, "triage_store_up %d\n", store_text ? 1 : 0);
+	tr_buf_addf(&b, "triage_store_up %d\n", store_text ? 1 : 0);
 	if (store_text)
-		tr_prom_printf(&b, "%s", store_text);
-	return tr_prom_finish(&b);
+		tr_buf_addf(&b, "%s", store_text);
+	return tr_buf_take(&b);
 }

@@ -88,7 +88,7 @@ void store_metrics_ingest_batch(size_t n)
 	atomic_fetch_add(&store_metrics_registry.batch_sum, n);
 }
 
-static void store_metrics_write_counters(tr_prom_buf *b)
+static void store_metrics_write_counters(tr_buf *b)
 {
 	tr_prom_header(b, "triage_llm_calls_total", "counter",
 		       "results applied, by backend, model and outcome (since this store started)");
@@ -98,11 +98,11 @@ static void store_metrics_write_counters(tr_prom_buf *b)
 		for (int o = 0; o < STORE_METRICS_OUTCOMES; o++) {
 			if (o == 0 && s->calls[0] == 0)
 				continue;
-			tr_prom_printf(b, "triage_llm_calls_total{backend=\"");
+			tr_buf_addf(b, "triage_llm_calls_total{backend=\"");
 			tr_prom_label_value(b, s->backend);
-			tr_prom_printf(b, "\",model=\"");
+			tr_buf_addf(b, "\",model=\"");
 			tr_prom_label_value(b, s->model);
-			tr_prom_printf(b, "\",outcome=\"%s\"} %lu\n", store_metrics_outcomes[o],
+			tr_buf_addf(b, "\",outcome=\"%s\"} %lu\n", store_metrics_outcomes[o],
 				       s->calls[o]);
 		}
 	}
@@ -110,14 +110,14 @@ static void store_metrics_write_counters(tr_prom_buf *b)
 		       "time of the backend call behind each triaged or failed result");
 	for (size_t i = 0; i < store_metrics_registry.nseries; i++) {
 		const store_metrics_series *s = &store_metrics_registry.series[i];
-		tr_prom_buf labels;
-		tr_prom_init(&labels, 4096);
-		tr_prom_printf(&labels, "backend=\"");
+		tr_buf labels;
+		tr_buf_init(&labels, 4096);
+		tr_buf_addf(&labels, "backend=\"");
 		tr_prom_label_value(&labels, s->backend);
-		tr_prom_printf(&labels, "\",model=\"");
+		tr_buf_addf(&labels, "\",model=\"");
 		tr_prom_label_value(&labels, s->model);
-		tr_prom_printf(&labels, "\"");
-		char *l = tr_prom_finish(&labels);
+		tr_buf_addf(&labels, "\"");
+		char *l = tr_buf_take(&labels);
 		if (l)
 			tr_prom_histogram_write(b, "triage_llm_latency_seconds", l, &s->latency);
 		free(l);
@@ -126,7 +126,7 @@ static void store_metrics_write_counters(tr_prom_buf *b)
 
 	tr_prom_header(b, "triage_results_ignored_total", "counter",
 		       "results that matched no attempt in flight (late, duplicate, stale)");
-	tr_prom_printf(b, "triage_results_ignored_total %lu\n",
+	tr_buf_addf(b, "triage_results_ignored_total %lu\n",
 		       atomic_load(&store_metrics_registry.ignored));
 
 	tr_prom_header(b, "triage_ingest_batch_size", "histogram",
@@ -135,13 +135,13 @@ static void store_metrics_write_counters(tr_prom_buf *b)
 	for (int i = 0; i < 6; i++) {
 		cumulative += atomic_load(&store_metrics_registry.batch[i]);
 		if (i < 5)
-			tr_prom_printf(b, "triage_ingest_batch_size_bucket{le=\"%lu\"} %lu\n",
+			tr_buf_addf(b, "triage_ingest_batch_size_bucket{le=\"%lu\"} %lu\n",
 				       store_metrics_batch_bounds[i], cumulative);
 		else
-			tr_prom_printf(b, "triage_ingest_batch_size_bucket{le=\"+Inf\"} %lu\n",
+			tr_buf_addf(b, "triage_ingest_batch_size_bucket{le=\"+Inf\"} %lu\n",
 				       cumulative);
 	}
-	tr_prom_printf(b, "triage_ingest_batch_size_sum %lu\ntriage_ingest_batch_size_count %lu\n",
+	tr_buf_addf(b, "triage_ingest_batch_size_sum %lu\ntriage_ingest_batch_size_count %lu\n",
 		       atomic_load(&store_metrics_registry.batch_sum), cumulative);
 }
 
@@ -156,7 +156,7 @@ static const char store_metrics_sql[] =
 	"              coalesce(category_override, category) AS cat, state FROM incidents) i"
 	" GROUP BY GROUPING SETS ((status), (sev), (cat), (state)) ORDER BY 1, 2";
 
-static int store_metrics_write_db(store_reader *r, tr_prom_buf *b)
+static int store_metrics_write_db(store_reader *r, tr_buf *b)
 {
 	PGresult *res = NULL;
 	int rc = store_db_exec(r->db, store_metrics_sql, 0, NULL, &res);
@@ -179,9 +179,9 @@ static int store_metrics_write_db(store_reader *r, tr_prom_buf *b)
 			if (strcmp(PQgetvalue(res, i, 0), families[f].dim) != 0)
 				continue;
 			const char *value = PQgetvalue(res, i, 1);
-			tr_prom_printf(b, "%s{%s=\"", families[f].name, families[f].dim);
+			tr_buf_addf(b, "%s{%s=\"", families[f].name, families[f].dim);
 			tr_prom_label_value(b, value);
-			tr_prom_printf(b, "\"} %s\n", PQgetvalue(res, i, 2));
+			tr_buf_addf(b, "\"} %s\n", PQgetvalue(res, i, 2));
 			if (f == 0 && strcmp(value, "submitted") == 0)
 				submitted = atol(PQgetvalue(res, i, 2));
 			if (f == 0 && strcmp(value, "processing") == 0)
@@ -191,25 +191,25 @@ static int store_metrics_write_db(store_reader *r, tr_prom_buf *b)
 	PQclear(res);
 	tr_prom_header(b, "triage_queue_depth", "gauge",
 		       "incidents waiting for an enricher (submitted) or held by one (processing)");
-	tr_prom_printf(b, "triage_queue_depth{queue=\"submitted\"} %ld\n", submitted);
-	tr_prom_printf(b, "triage_queue_depth{queue=\"processing\"} %ld\n", processing);
+	tr_buf_addf(b, "triage_queue_depth{queue=\"submitted\"} %ld\n", submitted);
+	tr_buf_addf(b, "triage_queue_depth{queue=\"processing\"} %ld\n", processing);
 	return TR_OK;
 }
 
 int store_metrics_run(store_reader *r, store_call *call)
 {
-	tr_prom_buf b;
+	tr_buf b;
 	char backends[2048];
 	long active = 0, slots = 0, busy = 0;
 
 	if (call->req.u.query.nparams > 0)
 		return store_call_fail(call, TR_ERR_INVALID, "metrics take no parameters");
-	tr_prom_init(&b, STORE_METRICS_TEXT_MAX);
+	tr_buf_init(&b, STORE_METRICS_TEXT_MAX);
 	int rc = store_metrics_write_db(r, &b);
 	if (rc == TR_OK)
 		rc = store_outbox_metrics(r, &b);
 	if (rc != TR_OK) {
-		free(tr_prom_finish(&b));
+		free(tr_buf_take(&b));
 		return store_query_db_fail(r, call, rc);
 	}
 	if (r->enrichers)
@@ -217,18 +217,18 @@ int store_metrics_run(store_reader *r, store_call *call)
 					 backends, sizeof backends);
 	tr_prom_header(&b, "triage_enrichers_active", "gauge",
 		       "enrichers heard from within TRIAGE_ENRICHER_EXPIRE_MS");
-	tr_prom_printf(&b, "triage_enrichers_active %ld\n", active);
+	tr_buf_addf(&b, "triage_enrichers_active %ld\n", active);
 	tr_prom_header(&b, "triage_enricher_slots", "gauge", "calls the active enrichers can hold");
-	tr_prom_printf(&b, "triage_enricher_slots %ld\n", slots);
+	tr_buf_addf(&b, "triage_enricher_slots %ld\n", slots);
 	tr_prom_header(&b, "triage_enricher_busy", "gauge", "calls the active enrichers hold now");
-	tr_prom_printf(&b, "triage_enricher_busy %ld\n", busy);
+	tr_buf_addf(&b, "triage_enricher_busy %ld\n", busy);
 	store_metrics_write_counters(&b);
 	tr_prom_header(&b, "triage_store_info", "gauge", "the store that answered this scrape");
-	tr_prom_printf(&b, "triage_store_info{store=\"");
+	tr_buf_addf(&b, "triage_store_info{store=\"");
 	tr_prom_label_value(&b, r->cfg->store_id);
-	tr_prom_printf(&b, "\"} 1\n");
+	tr_buf_addf(&b, "\"} 1\n");
 
-	char *text = tr_prom_finish(&b);
+	char *text = tr_buf_take(&b);
 	if (!text)
 		return store_call_fail(call, TR_ERR_TOO_LARGE, "the metrics text is too large");
 	json_t *o = json_pack("{s:s}", "text", text);

@@ -40,7 +40,7 @@ int store_outbox_list(store_reader *r, store_call *call)
 	return rc;
 }
 
-int store_outbox_metrics(store_reader *r, tr_prom_buf *b)
+int store_outbox_metrics(store_reader *r, tr_buf *b)
 {
 	PGresult *res = NULL;
 	int rc = store_db_exec(
@@ -55,12 +55,12 @@ int store_outbox_metrics(store_reader *r, tr_prom_buf *b)
 	tr_prom_header(b, "triage_notification_outbox", "gauge",
 		       "notifications queued or in flight (pending), and those waiting after a "
 		       "failed attempt (retrying)");
-	tr_prom_printf(b, "triage_notification_outbox{state=\"pending\"} %s\n", PQgetvalue(res, 0, 0));
-	tr_prom_printf(b, "triage_notification_outbox{state=\"retrying\"} %s\n",
+	tr_buf_addf(b, "triage_notification_outbox{state=\"pending\"} %s\n", PQgetvalue(res, 0, 0));
+	tr_buf_addf(b, "triage_notification_outbox{state=\"retrying\"} %s\n",
 		       PQgetvalue(res, 0, 1));
 	tr_prom_header(b, "triage_notifications_failed_24h", "gauge",
 		       "deliveries given up in the last 24 hours");
-	tr_prom_printf(b, "triage_notifications_failed_24h %s\n", PQgetvalue(res, 0, 2));
+	tr_buf_addf(b, "triage_notifications_failed_24h %s\n", PQgetvalue(res, 0, 2));
 	PQclear(res);
 	return TR_OK;
 }

@@ -49,7 +49,7 @@ int store_channel_run(store_reader *r, store_call *call);
 /* store_outbox.c: NOTIFICATIONS (an incident's deliveries); the outbox's gauges for
  * METRICS (a tr_err from the database, nothing written then). */
 int store_outbox_list(store_reader *r, store_call *call);
-int store_outbox_metrics(store_reader *r, tr_prom_buf *b);
+int store_outbox_metrics(store_reader *r, tr_buf *b);
 
 /* Maps a failed database call to the reply (503 for unavailable, 500 otherwise). */
 int store_query_db_fail(store_reader *r, store_call *call, int rc);
