@@ -2,9 +2,11 @@
 #include "tr_config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "tr_err.h"
 
@@ -158,4 +160,20 @@ bool tr_config_wants_help(int argc, char **argv)
 			return true;
 	}
 	return false;
+}
+
+int tr_config_default_id(char **id, char sep)
+{
+	char host[128] = "", name[160];
+	if (**id)
+		return TR_OK;
+	gethostname(host, sizeof host - 1);
+	host[sizeof host - 1] = '\0';
+	snprintf(name, sizeof name, "%s%c%ld", host, sep, (long)getpid());
+	char *copy = strdup(name);
+	if (!copy)
+		return TR_ERR_NOMEM;
+	free(*id);
+	*id = copy;
+	return TR_OK;
 }

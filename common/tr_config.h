@@ -31,6 +31,11 @@ typedef struct {
  * leaves no string allocated (cfg is zeroed). On success free with tr_config_free. */
 int tr_config_load(const tr_cfg_item *items, size_t n, void *cfg, char *err, size_t errlen);
 
+/* When *id (a string tr_config_load allocated) is empty, replaces it with
+ * "<hostname><sep><pid>", the default name of a process in logs and on the wire.
+ * TR_OK, or TR_ERR_NOMEM (and *id is left as it was). */
+int tr_config_default_id(char **id, char sep);
+
 /* Frees the strings tr_config_load allocated and zeroes them. */
 void tr_config_free(const tr_cfg_item *items, size_t n, void *cfg);
 

@@ -105,20 +105,10 @@ int enr_config_load(enr_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "TRIAGE_ENRICHER_ID: longer than %d bytes", PROTO_SHORT_MAX);
 		goto fail;
 	}
-	if (!*cfg->enricher_id) {
-		char host[128] = "enricher";
-		gethostname(host, sizeof host - 1);
-		host[sizeof host - 1] = '\0';
-		char id[160];
-		snprintf(id, sizeof id, "%s-%ld", host, (long)getpid());
-		char *copy = strdup(id);
-		if (!copy) {
-			snprintf(err, errlen, "out of memory");
-			rc = TR_ERR_NOMEM;
-			goto fail;
-		}
-		free(cfg->enricher_id);
-		cfg->enricher_id = copy;
+	rc = tr_config_default_id(&cfg->enricher_id, '-');
+	if (rc != TR_OK) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
 	return TR_OK;
 fail:

@@ -73,19 +73,10 @@ int nt_config_load(nt_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "TRIAGE_NOTIFIER_ID: longer than 100 bytes");
 		goto fail;
 	}
-	if (!*cfg->notifier_id) {
-		char host[64] = "notifier", id[96];
-		gethostname(host, sizeof host - 1);
-		host[sizeof host - 1] = '\0';
-		snprintf(id, sizeof id, "%s-%ld", host, (long)getpid());
-		char *copy = strdup(id);
-		if (!copy) {
-			snprintf(err, errlen, "out of memory");
-			rc = TR_ERR_NOMEM;
-			goto fail;
-		}
-		free(cfg->notifier_id);
-		cfg->notifier_id = copy;
+	rc = tr_config_default_id(&cfg->notifier_id, '-');
+	if (rc != TR_OK) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
 	}
 	return TR_OK;
 fail:

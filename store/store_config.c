@@ -139,20 +139,8 @@ int store_config_load(store_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "TRIAGE_DEFAULT_MODEL is longer than %d bytes", PROTO_SHORT_MAX);
 		rc = TR_ERR_INVALID;
 	}
-	if (rc == TR_OK && cfg->store_id[0] == '\0') {
-		char host[128] = "";
-		char id[200];
-		gethostname(host, sizeof(host) - 1);
-		snprintf(id, sizeof(id), "%s:%ld", host, (long)getpid());
-		char *copy = strdup(id);
-		if (!copy) {
-			snprintf(err, errlen, "out of memory");
-			rc = TR_ERR_NOMEM;
-		} else {
-			free(cfg->store_id);
-			cfg->store_id = copy;
-		}
-	}
+	if (rc == TR_OK && (rc = tr_config_default_id(&cfg->store_id, ':')) != TR_OK)
+		snprintf(err, errlen, "out of memory");
 	if (rc != TR_OK)
 		store_config_free(cfg);
 	return rc;
