@@ -18,7 +18,8 @@
  * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
  * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
  * (store_events.c). Shutdown: stop handing calls over, drain writers and readers
- * (every held call is answered), close REP, stop results, dispatcher, events. */
+ * (every held call is answered), close REP, stop results, dispatcher, events; those
+ * last steps get STORE_REST_CLOSE_MS, then the process exits 0 with a warning. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -80,6 +81,9 @@ static int store_prepare_db(const store_config *cfg)
  * before this step, so the close runs on a thread of its own and the stop goes on after
  * STORE_REP_CLOSE_MS, leaving that socket to the process's exit, with a warning. */
 #define STORE_REP_CLOSE_MS 3000
+/* what closing results, jobs and events may take once REP is closed (main, below);
+ * with the steps before it a stop stays within a supervisor's 10 s grace */
+#define STORE_REST_CLOSE_MS 5000
 
 typedef struct {
 	store_rep *rep;
@@ -246,6 +250,11 @@ out:
 	store_stop_step("query readers", &stop_ms);
 	store_rep_close_bounded(rep);
 	store_stop_step("rep", &stop_ms);
+	/* every request held was answered: what is left (results, jobs, events) is owned
+	 * elsewhere too (enrichers keep results until taken, stale rows are re-published),
+	 * so closing it is bounded: nng 1.5.2 was seen never to return from closing a PULL */
+	if (status == 0)
+		tr_signal_exit_deadline(STORE_REST_CLOSE_MS, "closing results, jobs and events");
 	store_retention_stop(retention);
 	store_stop_step("retention", &stop_ms);
 	store_results_stop(results);
