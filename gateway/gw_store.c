@@ -15,6 +15,7 @@
 #include "gw_store.h"
 
 #include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 enum { GW_CALL_IDLE, GW_CALL_SENDING, GW_CALL_RECEIVING, GW_CALL_DONE };
 
 #define GW_STORE_SOCKETS 2
+#define GW_RESEND_MS (24 * 3600 * 1000) /* longer than any deadline (see gw_store_call) */
 #define GW_CONFIRMS_KEPT 1024 /* confirmations waiting for the next submit; older dropped */
 
 struct gw_call {
@@ -174,6 +176,33 @@ static int gw_call_prepare(gw_store *s, gw_call *c)
 	return TR_OK;
 }
 
+/* Whether the store may be asked twice: a submit or alert delivery (a store inserts a
+ * request id once: incidents.request_id is unique, deliveries are matched by body) or
+ * a query that only reads. Such a request is re-sent at once, to another store when
+ * there are several, if its connection drops; any other gets 503 then. */
+static bool gw_msg_repeatable(const proto_msg *msg)
+{
+	if (msg->type == PROTO_SUBMIT || msg->type == PROTO_ALERTS)
+		return true;
+	if (msg->type != PROTO_QUERY)
+		return false;
+	switch (msg->u.query.op) {
+	case PROTO_OP_READY:
+	case PROTO_OP_LIST:
+	case PROTO_OP_GET:
+	case PROTO_OP_STATS:
+	case PROTO_OP_SETTINGS_GET:
+	case PROTO_OP_KEY_LOOKUP:
+	case PROTO_OP_KEY_LIST:
+	case PROTO_OP_INTEGRATIONS:
+	case PROTO_OP_CHANNEL_LIST:
+	case PROTO_OP_NOTIFICATIONS:
+	case PROTO_OP_SIMILAR:
+	case PROTO_OP_METRICS: return true;
+	default: return false;
+	}
+}
+
 static const char *gw_msg_request_id(const proto_msg *msg)
 {
 	if (msg->type == PROTO_SUBMIT)
@@ -273,6 +302,10 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 		c->deadline_ms = tr_mono_ms() + timeout_ms;
 		c->state = GW_CALL_SENDING;
 		*out = c;
+		/* the timer never fires before the deadline: only a dropped connection
+		 * re-sends (nng does that only while the resend time is finite) */
+		nng_ctx_set_ms(c->ctx, NNG_OPT_REQ_RESENDTIME,
+			       gw_msg_repeatable(msg) ? GW_RESEND_MS : NNG_DURATION_INFINITE);
 		nng_aio_set_msg(c->aio, m);
 		nng_aio_set_timeout(c->aio, timeout_ms);
 		nng_ctx_send(c->ctx, c->aio);

@@ -239,6 +239,8 @@ static int open_kind(proto_sock_kind kind, nng_socket *out)
 		rv = nng_socket_set_ms(s, opt = NNG_OPT_RECONNMINT, RECONN_MIN_MS);
 	if (rv == 0)
 		rv = nng_socket_set_ms(s, opt = NNG_OPT_RECONNMAXT, RECONN_MAX_MS);
+	/* no resend by default: a caller whose requests are safe to repeat (gw_store.c)
+	 * turns it on per context */
 	if (rv == 0 && kind == PROTO_SOCK_REQ)
 		rv = nng_socket_set_ms(s, opt = NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	if (rv == 0 && kind == PROTO_SOCK_SUB)
@@ -314,14 +316,68 @@ int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
 	return proto_sock_dial_notify(kind, url, NULL, NULL, out);
 }
 
-int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb, void *arg,
+/* Starts one dialer on s for url (TLS for tls+tcp://). Returns an nng error. */
+static int dial_one(nng_socket s, const char *url)
+{
+	int rv;
+	if (proto_tls_url(url)) {
+		nng_dialer d;
+		rv = nng_dialer_create(&d, s, url);
+		if (rv == 0 && proto_tls_dialer(d, url) != TR_OK)
+			return NNG_EINVAL;
+		if (rv == 0)
+			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+		return rv;
+	}
+	return nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+}
+
+size_t proto_url_count(const char *urls)
+{
+	size_t n = 1;
+	for (const char *p = urls; p && *p; p++)
+		n += *p == ',';
+	return urls ? n : 0;
+}
+
+int proto_url_at(const char *urls, size_t i, char *out, size_t outlen)
+{
+	const char *p = urls;
+	for (; p && i > 0; i--) {
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	if (!p || outlen == 0)
+		return TR_ERR_INVALID;
+	while (*p == ' ')
+		p++;
+	size_t len = strcspn(p, ",");
+	while (len > 0 && p[len - 1] == ' ')
+		len--;
+	if (len == 0 || len >= outlen)
+		return TR_ERR_INVALID;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return TR_OK;
+}
+
+int proto_sock_dial_notify(proto_sock_kind kind, const char *urls, nng_pipe_cb cb, void *arg,
 			   nng_socket *out)
 {
 	nng_socket s = NNG_SOCKET_INITIALIZER;
+	char url[PROTO_URL_MAX];
 	int rc;
 
-	if (!url || !out)
+	if (!urls || !out)
 		return TR_ERR_INVALID;
+	size_t n = proto_url_count(urls);
+	for (size_t i = 0; i < n; i++) {
+		if (proto_url_at(urls, i, url, sizeof url) != TR_OK) {
+			tr_error("proto: address %zu of \"%s\" is empty or too long", i + 1, urls);
+			return TR_ERR_INVALID;
+		}
+	}
 	if ((rc = open_kind(kind, &s)) != TR_OK)
 		return rc;
 	/* before the dial, so that no connection goes unseen */
@@ -330,25 +386,17 @@ int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb
 		nng_close(s);
 		return TR_ERR_INTERNAL;
 	}
-	int rv;
-	if (proto_tls_url(url)) {
-		nng_dialer d;
-		rv = nng_dialer_create(&d, s, url);
-		if (rv == 0 && proto_tls_dialer(d, url) != TR_OK) {
+	for (size_t i = 0; i < n; i++) {
+		proto_url_at(urls, i, url, sizeof url);
+		int rv = dial_one(s, url);
+		if (rv != 0) {
+			rc = rv == NNG_EINVAL && proto_tls_url(url) ? TR_ERR_INVALID
+								   : nng_fail(rv, "dial", url);
 			nng_close(s);
-			return TR_ERR_INVALID;
+			return rc;
 		}
-		if (rv == 0)
-			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
-	} else {
-		rv = nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+		tr_debug("proto: %s dialing %s", kind_names[kind], url);
 	}
-	if (rv != 0) {
-		rc = nng_fail(rv, "dial", url);
-		nng_close(s);
-		return rc;
-	}
-	tr_debug("proto: %s dialing %s", kind_names[kind], url);
 	*out = s;
 	return TR_OK;
 }

@@ -35,8 +35,19 @@ typedef enum {
  * nng_fini() in a process that listens. */
 int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out);
 
-/* Opens a socket of the kind and dials url without blocking (redials in background). */
+/* Opens a socket of the kind and dials url without blocking (redials in background).
+ * url may be a comma-separated list (one per store, say): one socket, one dialer each;
+ * REQ then spreads requests over the live ones (gw_store.c has it re-send a request
+ * whose connection dropped to another when that is safe), PUB/SUB and PUSH/PULL take from
+ * and give to every one. An empty or over-long element is refused (TR_ERR_INVALID). */
 int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out);
+
+#define PROTO_URL_MAX 512 /* one address of a list */
+
+/* How many addresses a comma-separated list holds (0 for NULL); the i-th of them,
+ * without surrounding spaces, into out (TR_ERR_INVALID if empty, absent or too long). */
+size_t proto_url_count(const char *urls);
+int proto_url_at(const char *urls, size_t i, char *out, size_t outlen);
 
 /* The same, with cb called (on an nng thread) for NNG_PIPE_EV_ADD_POST and
  * NNG_PIPE_EV_REM_POST; registered before the dial starts, so no connection is missed. */
