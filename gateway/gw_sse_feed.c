@@ -14,21 +14,38 @@
 
 /* ---- the reader thread ---------------------------------------------------------- */
 
-/* Whether (epoch, seq) follows on from the last event seen (mu held): -1 if it does,
- * else the resync reason. next: seq is a new event's (last + 1 expected), not a sync's
- * (last expected). Records it as the last seen. */
+/* Whether (epoch, seq) follows on from the last event seen of that epoch (mu held): -1
+ * if it does, else the resync reason: a gap, or an epoch not seen before (a store
+ * restarted or joined) once any was. next: seq is a new event's (last + 1 expected),
+ * not a sync's (last expected). Records it as the epoch's last seen. */
 static int gw_hub_follow(gw_sse *h, int64_t epoch, int64_t seq, bool next)
 {
-	int reason = -1;
-	if (h->have_last) {
-		if (epoch != h->last_epoch)
-			reason = GW_RESYNC_EPOCH;
-		else if (seq != h->last_seq + (next ? 1 : 0))
-			reason = GW_RESYNC_GAP;
+	int64_t now = tr_mono_ms();
+	size_t at = h->nepochs, oldest = 0;
+	for (size_t i = 0; i < h->nepochs;) {
+		if (h->epochs[i].epoch == epoch) {
+			at = i++;
+		} else if (now - h->epochs[i].seen_ms > GW_EPOCH_FORGET_MS) {
+			h->epochs[i] = h->epochs[--h->nepochs]; /* look at the one moved here */
+		} else {
+			if (h->epochs[i].seen_ms < h->epochs[oldest].seen_ms)
+				oldest = i;
+			i++;
+		}
 	}
-	h->have_last = true;
-	h->last_epoch = epoch;
-	h->last_seq = seq;
+	int reason = -1;
+	if (at < h->nepochs) {
+		if (seq != h->epochs[at].last_seq + (next ? 1 : 0))
+			reason = GW_RESYNC_GAP;
+	} else {
+		if (h->ever_followed)
+			reason = GW_RESYNC_EPOCH;
+		at = h->nepochs < GW_EPOCHS_MAX ? h->nepochs++ : oldest;
+		h->epochs[at].epoch = epoch;
+	}
+	h->ever_followed = true;
+	h->epochs[at].last_seq = seq;
+	h->epochs[at].seen_ms = now;
 	return reason;
 }
 
@@ -129,11 +146,21 @@ void gw_sse_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)p;
 	pthread_mutex_lock(&h->mu);
 	h->links += ev == NNG_PIPE_EV_ADD_POST ? 1 : -1;
-	if (h->links == 0)
+	int links = h->links;
+	if (links == 0)
 		h->subscribed = false; /* new streams wait for hello until it is back */
+	/* another store carries on: this one's last events may be lost and it may never
+	 * send again to show the gap, so streams re-read now */
+	int64_t now = tr_mono_ms();
+	for (gw_stream *st = h->streams; ev == NNG_PIPE_EV_REM_POST && links > 0 && st;
+	     st = st->next)
+		gw_stream_resync(st, GW_RESYNC_GAP, now);
 	pthread_mutex_unlock(&h->mu);
 	if (ev == NNG_PIPE_EV_ADD_POST)
-		tr_info("sse: connected to the store's events (subscribed at its next sync)");
+		tr_info("sse: connected to the store's events (%d store%s; subscribed at its "
+			"next sync)", links, links == 1 ? "" : "s");
+	else if (links > 0)
+		tr_warn("sse: lost a store's events (%d left): streams resync", links);
 	else
 		tr_warn("sse: lost the store's events (streams resync at the next sync or event)");
 }

@@ -38,6 +38,9 @@ typedef struct gw_stream {
 } gw_stream;
 
 #define GW_RESYNC_MIN_MS 1000
+#define GW_EPOCHS_MAX 8 /* store processes followed at once */
+/* an epoch silent this long is forgotten (its store stopped: syncs come every 0.5 s) */
+#define GW_EPOCH_FORGET_MS 10000
 
 enum { GW_RESYNC_RECONNECT, GW_RESYNC_GAP, GW_RESYNC_EPOCH, GW_RESYNC_OVERFLOW, GW_RESYNC_ERROR,
        GW_RESYNC__COUNT };
@@ -58,8 +61,13 @@ struct gw_sse {
 	gw_stream *streams;
 	size_t nstreams;
 	bool closing;
-	bool have_last;
-	int64_t last_epoch, last_seq;
+	/* the last sequence number seen of each store epoch (one per store process; two
+	 * stores side by side are two epochs), oldest-seen replaced first */
+	struct {
+		int64_t epoch, last_seq, seen_ms;
+	} epochs[GW_EPOCHS_MAX];
+	size_t nepochs;
+	bool ever_followed; /* an event or sync was seen: a new epoch is then news */
 	bool subscribed; /* a sync or an event arrived since the link to the store came up */
 	int links;       /* pipes to the store's PUB socket */
 	gw_frame *hello;

@@ -46,6 +46,7 @@ struct store_dispatch {
 	atomic_bool stopping;
 	int64_t next_sweep_ms;
 	int64_t last_stale_warn_ms;
+	int64_t last_twin_warn_ms;
 	int64_t started_mono, started_wall; /* this process's start, for the reclaim */
 };
 
@@ -115,15 +116,18 @@ static const char store_sql_expire[] =
 	" THEN jsonb_build_object('reason', 'attempts_exhausted') ELSE '{}' END FROM u)"
 	" SELECT * FROM u";
 
-/* Processing rows this store dispatched (same jobs URL) that no live enricher keeps
- * (store_enrichers.h): back to submitted at once, or failed on the last attempt. $1 the
- * jobs URL, $2 rows dispatched before this wall-clock ms are left alone (a store that
- * has just started waits one enricher expiry for the ready messages), $3/$4 the kept
- * (id, attempt) pairs, $5 max attempts, $6 the limit. */
+/* Processing rows this store dispatched (same jobs URL), or a dead store did (its
+ * store_dispatchers row older than $7 ms; $7 NULL: not yet, see store_reclaim), that no
+ * live enricher keeps (store_enrichers.h): back to submitted at once, or failed on the
+ * last attempt. $1 the jobs URL, $2 rows dispatched before this wall-clock ms are left
+ * alone (a store that has just started waits one enricher expiry for the ready
+ * messages), $3/$4 the kept (id, attempt) pairs, $5 max attempts, $6 the limit. */
 const store_stmt store_stmt_reclaim = {"dispatch_reclaim",
 	"WITH k AS (SELECT * FROM unnest($3::bigint[], $4::int[]) AS k(id, attempt)),"
 	" x AS (SELECT i.id FROM incidents i WHERE i.status = 'processing'"
-	" AND i.dispatched_via = $1 AND i.dispatched_at >= to_timestamp($2::bigint / 1000.0)"
+	" AND (i.dispatched_via = $1 OR i.dispatched_via IN (SELECT jobs_url FROM"
+	" store_dispatchers WHERE seen_at < now() - $7::bigint * interval '1 millisecond'))"
+	" AND i.dispatched_at >= to_timestamp($2::bigint / 1000.0)"
 	" AND NOT EXISTS (SELECT 1 FROM k WHERE k.id = i.id AND k.attempt = i.attempt)"
 	" ORDER BY i.id LIMIT $6 FOR UPDATE SKIP LOCKED),"
 	" u AS (UPDATE incidents i SET"
@@ -284,6 +288,14 @@ static long store_dispatch_pass(store_dispatch *d)
 	return n;
 }
 
+/* A store silent in store_dispatchers this long is dead: three missed sweeps, and at
+ * least one enricher expiry. */
+static long store_dead_ms(const store_dispatch *d)
+{
+	long ms = 3 * d->cfg->sweep_interval_ms;
+	return ms < d->cfg->enricher_expire_ms ? d->cfg->enricher_expire_ms : ms;
+}
+
 /* Returns the rows no live enricher keeps to submitted at once (see store_sql_reclaim). */
 static void store_reclaim(store_dispatch *d)
 {
@@ -301,8 +313,14 @@ static void store_reclaim(store_dispatch *d)
 	store_enrichers_kept(d->enrichers, now, &ids, &attempts);
 	if (ids.failed || attempts.failed)
 		goto out;
-	const char *p[] = {d->cfg->jobs_url, since, ids.data, attempts.data, max, lim};
-	if (store_db_exec_prepared(d->db, &store_stmt_reclaim, 6, p, &res) != TR_OK)
+	/* a dead store's rows: only once the enrichers had time to tell us all they hold
+	 * (they tell every store), and a store is dead after three missed sweeps and at
+	 * least one enricher expiry */
+	char dead[24];
+	snprintf(dead, sizeof(dead), "%ld", store_dead_ms(d));
+	const char *p[] = {d->cfg->jobs_url, since, ids.data, attempts.data, max, lim,
+			   since_ms ? NULL : dead};
+	if (store_db_exec_prepared(d->db, &store_stmt_reclaim, 7, p, &res) != TR_OK)
 		goto out;
 	for (int r = 0; r < PQntuples(res); r++) {
 		int64_t id = strtoll(PQgetvalue(res, r, 0), NULL, 10);
@@ -319,8 +337,39 @@ out:
 	store_buf_free(&attempts);
 }
 
+/* Says in store_dispatchers that this store is alive and dispatches via its jobs URL;
+ * warns (once a minute) when another live store claims the same address: rows are told
+ * apart by it, so each store needs its own (bind a host's address, not 0.0.0.0). */
+static void store_dispatcher_seen(store_dispatch *d)
+{
+	char dead[24];
+	snprintf(dead, sizeof(dead), "%ld", store_dead_ms(d));
+	const char *p[] = {d->cfg->jobs_url, d->cfg->store_id, dead};
+	PGresult *res = NULL;
+	int64_t now = tr_mono_ms();
+	if (now - d->last_twin_warn_ms >= 60000 &&
+	    store_db_exec(d->db,
+			  "SELECT store_id FROM store_dispatchers WHERE jobs_url = $1 AND"
+			  " store_id <> $2 AND seen_at > now() - $3::bigint * interval '1 millisecond'",
+			  3, p, &res) == TR_OK) {
+		if (PQntuples(res) > 0) {
+			d->last_twin_warn_ms = now;
+			tr_warn("store %s also dispatches through %s: give each store its own "
+				"TRIAGE_JOBS_URL (a host's address, not 0.0.0.0)",
+				PQgetvalue(res, 0, 0), d->cfg->jobs_url);
+		}
+		PQclear(res);
+	}
+	store_db_exec(d->db,
+		      "INSERT INTO store_dispatchers (jobs_url, store_id, seen_at)"
+		      " VALUES ($1, $2, now()) ON CONFLICT (jobs_url) DO UPDATE"
+		      " SET store_id = $2, seen_at = now()",
+		      2, p, NULL);
+}
+
 static void store_sweep(store_dispatch *d)
 {
+	store_dispatcher_seen(d);
 	store_reclaim(d);
 	char max[24], backoffs[2048], lim[24];
 	PGresult *res = NULL;
