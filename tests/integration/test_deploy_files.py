@@ -14,6 +14,7 @@ import yaml
 from harness import BIN_DIR, SOURCE_DIR
 
 PROGRAMS = ("triage-store", "triage-gateway", "triage-enricher", "triage-notifier")
+STORES = ("store-1", "store-2")
 
 
 def known_variables(program):
@@ -36,7 +37,8 @@ class ComposeTest(unittest.TestCase):
         return dict(d) if isinstance(d, dict) else {n: {"condition": "service_started"} for n in d}
 
     def test_service_graph(self):
-        for name in ("postgres", "store", "gateway", "enricher", "ollama", "ollama-pull"):
+        for name in ("postgres", "store-1", "store-2", "gateway", "enricher", "ollama",
+                     "ollama-pull"):
             self.assertIn(name, self.services)
         # every dependency exists, the graph has no cycle, and a dependency waited on as
         # healthy has a health check
@@ -57,7 +59,10 @@ class ComposeTest(unittest.TestCase):
             done.add(n)
         for n in self.services:
             visit(n, [])
-        self.assertEqual(self.depends("store")["postgres"]["condition"], "service_healthy")
+        for store in STORES:
+            self.assertEqual(self.depends(store)["postgres"]["condition"], "service_healthy")
+            self.assertIn(store, self.depends("gateway"))
+            self.assertIn(store, self.depends("enricher"))
         self.assertEqual(self.depends("enricher")["ollama-pull"]["condition"],
                          "service_completed_successfully")
 
@@ -90,14 +95,21 @@ class ComposeTest(unittest.TestCase):
                 self.assertIn(var, known, f"{name}: {program} does not read {var}")
 
     def test_socket_addresses_agree(self):
-        listen = self.services["store"]["environment"]
+        # each store listens on its own name (its jobs address tells its rows apart);
+        # the gateway and the enrichers dial every store, in the same order
+        ids = set()
         for var in ("TRIAGE_STORE_URL", "TRIAGE_EVENTS_URL", "TRIAGE_JOBS_URL", "TRIAGE_RESULTS_URL"):
-            port = listen[var].rsplit(":", 1)[1]
-            self.assertTrue(listen[var].startswith("tcp://0.0.0.0:"), var)
+            want = []
+            for store in STORES:
+                listen = self.services[store]["environment"]
+                ids.add(listen["TRIAGE_STORE_ID"])
+                self.assertRegex(listen[var], rf"^tcp://{store}:\d+$", f"{store} {var}")
+                want.append(listen[var])
             for name in ("gateway", "enricher"):
                 env = self.services[name]["environment"]
                 if var in env:
-                    self.assertEqual(env[var], f"tcp://store:{port}", f"{name} {var}")
+                    self.assertEqual(env[var], ",".join(want), f"{name} {var}")
+        self.assertEqual(len(ids), len(STORES))
 
     def test_dockerfile_uses_debian_12_and_the_build_packages(self):
         self.assertEqual(re.findall(r"^FROM (\S+)", self.dockerfile, re.M), ["debian:12", "debian:12"])
