@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -336,6 +337,55 @@ static void test_nng_msg_helpers(void **state)
 	assert_null(msg);
 }
 
+/* Address lists: counted, split and trimmed; an empty or over-long element refused. */
+static void test_url_lists(void **state)
+{
+	(void)state;
+	char out[PROTO_URL_MAX];
+	assert_int_equal(proto_url_count(NULL), 0);
+	assert_int_equal(proto_url_count("ipc:///a"), 1);
+	assert_int_equal(proto_url_count("tcp://a:1, tcp://b:2 ,tcp://c:3"), 3);
+	assert_int_equal(proto_url_at("tcp://a:1, tcp://b:2 ,tcp://c:3", 1, out, sizeof out), TR_OK);
+	assert_string_equal(out, "tcp://b:2");
+	assert_int_equal(proto_url_at("tcp://a:1, tcp://b:2 ,tcp://c:3", 2, out, sizeof out), TR_OK);
+	assert_string_equal(out, "tcp://c:3");
+	assert_int_equal(proto_url_at("tcp://a:1", 1, out, sizeof out), TR_ERR_INVALID);
+	assert_int_equal(proto_url_at("tcp://a:1,,tcp://c:3", 1, out, sizeof out), TR_ERR_INVALID);
+	assert_int_equal(proto_url_at("tcp://a:1, ", 1, out, sizeof out), TR_ERR_INVALID);
+	assert_int_equal(proto_url_at("tcp://abcdef:1", 0, out, 8), TR_ERR_INVALID);
+	nng_socket s;
+	assert_int_equal(proto_sock_dial(PROTO_SOCK_SUB, "ipc:///tmp/x.ipc,", &s), TR_ERR_INVALID);
+}
+
+/* One socket dialing a list: a PULL takes from two stores' PUSH sockets. */
+static void test_dial_list(void **state)
+{
+	fixture *fx = *state;
+	char url2[100], both[200];
+	snprintf(url2, sizeof url2, "ipc://%s/two.ipc", fx->dir);
+	snprintf(both, sizeof both, "%s, %s", fx->url, url2);
+	nng_socket push1, push2, pull;
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_PUSH, fx->url, &push1), TR_OK);
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_PUSH, url2, &push2), TR_OK);
+	assert_int_equal(proto_sock_dial(PROTO_SOCK_PULL, both, &pull), TR_OK);
+	set_recv_timeout(pull, DEADLINE_MS);
+	proto_msg m1 = heartbeat("from-one", 1), m2 = heartbeat("from-two", 2), got;
+	assert_int_equal(proto_sock_send(push1, &m1), TR_OK);
+	assert_int_equal(proto_sock_send(push2, &m2), TR_OK);
+	bool seen[3] = {false};
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(proto_sock_recv(pull, &got), TR_OK);
+		assert_true(got.u.heartbeat.busy == 1 || got.u.heartbeat.busy == 2);
+		seen[got.u.heartbeat.busy] = true;
+		proto_msg_free(&got);
+	}
+	assert_true(seen[1] && seen[2]);
+	nng_close(pull);
+	nng_close(push1);
+	nng_close(push2);
+	unlink(url2 + strlen("ipc://"));
+}
+
 static void test_error_mapping(void **state)
 {
 	(void)state;
@@ -366,6 +416,8 @@ int main(void)
 		cmocka_unit_test(test_private_socket_folder),
 		cmocka_unit_test(test_nng_msg_helpers),
 		cmocka_unit_test(test_error_mapping),
+		cmocka_unit_test(test_url_lists),
+		cmocka_unit_test_setup_teardown(test_dial_list, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	proto_guard_stop();
