@@ -1,9 +1,10 @@
-/* store_query: the reader pool and the read operations (READY, LIST, GET).
+/* store_query: the reader pools and the read operations (READY, LIST, GET).
  *
  * DESIGN: REP contexts queue QUERY calls (store_query_submit, any thread) into a
  * tr_pool; cfg->readers reader threads (its workers), each with its own PGconn, take
  * one call at a time, answer it (reads here, actions and stats in store_actions.c) and
- * call done(). */
+ * call done(). READY has a pool of its own (one thread, its own PGconn): health checks
+ * never wait behind slow searches, only for the database itself. */
 #include "store_query.h"
 
 #include <inttypes.h>
@@ -29,6 +30,7 @@ struct store_query {
 	store_dispatch *dispatch;
 	store_enrichers *enrichers;
 	tr_pool *readers;
+	tr_pool *health; /* READY only */
 };
 
 static const char store_sql_list[] =
@@ -272,13 +274,20 @@ int store_query_start(const store_config *cfg, store_events *events, store_dispa
 		free(q);
 		return rc;
 	}
+	rc = tr_pool_start(&store_reader_ops, q, 1, 1, (size_t)cfg->rep_contexts, &q->health);
+	if (rc != TR_OK) {
+		tr_pool_stop(q->readers);
+		free(q);
+		return rc;
+	}
 	*out = q;
 	return TR_OK;
 }
 
 void store_query_submit(store_query *q, store_call *call)
 {
-	if (tr_pool_put(q->readers, call) != TR_OK) {
+	tr_pool *pool = call->req.u.query.op == PROTO_OP_READY ? q->health : q->readers;
+	if (tr_pool_put(pool, call) != TR_OK) {
 		store_call_fail(call, TR_ERR_UNAVAILABLE,
 				"the store is stopping or has too many requests waiting");
 		call->done(call);
@@ -290,5 +299,6 @@ void store_query_stop(store_query *q)
 	if (!q)
 		return;
 	tr_pool_stop(q->readers);
+	tr_pool_stop(q->health);
 	free(q);
 }
