@@ -149,10 +149,14 @@ class SuppressionCapTest(unittest.TestCase):
 
     def test_a_few_pass_many_fail(self):
         self.assertEqual(stack_mod.suppression_problems(self.log(2)), [])
-        self.assertEqual(stack_mod.suppression_problems(self.log(stack_mod.SUPPRESSED_MAX)), [])
-        problems = stack_mod.suppression_problems(self.log(stack_mod.SUPPRESSED_MAX + 1))
+        cap = stack_mod.SUPPRESSED_MAX["proto_msg_to_nng"]
+        self.assertEqual(stack_mod.suppression_problems(self.log(cap)), [])
+        problems = stack_mod.suppression_problems(self.log(cap + 1))
         self.assertEqual(len(problems), 1)
         self.assertIn("proto_msg_to_nng", problems[0])
+        # a test's own suppression file (nng #1518's listener leak) is not capped here
+        other = self.log(cap + 50).replace("proto_msg_to_nng", "libnng.so.1")
+        self.assertEqual(stack_mod.suppression_problems(other), [])
 
 
 if __name__ == "__main__":
