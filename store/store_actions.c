@@ -146,11 +146,12 @@ int store_action_run(store_reader *r, store_call *call)
 
 static const char store_sql_stats[] =
 	"SELECT json_build_object("
-	" 'counts', (SELECT json_build_object("
-	"   'submitted', count(*) FILTER (WHERE status = 'submitted'),"
-	"   'processing', count(*) FILTER (WHERE status = 'processing'),"
-	"   'triaged', count(*) FILTER (WHERE status = 'triaged'),"
-	"   'failed', count(*) FILTER (WHERE status = 'failed')) FROM incidents),"
+	" 'counts', (SELECT json_build_object(" /* kept with the writes (sql/014) */
+	"   'submitted', coalesce(sum(n) FILTER (WHERE value = 'submitted'), 0),"
+	"   'processing', coalesce(sum(n) FILTER (WHERE value = 'processing'), 0),"
+	"   'triaged', coalesce(sum(n) FILTER (WHERE value = 'triaged'), 0),"
+	"   'failed', coalesce(sum(n) FILTER (WHERE value = 'failed'), 0))"
+	"   FROM incident_count_totals WHERE dim = 'status'),"
 	" 'enrichers', json_build_object('active', $1::int, 'slots', $2::int, 'busy', $3::int),"
 	" 'triage_latency_ms', (SELECT json_build_object("
 	"   'p50', round(percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms)::numeric),"

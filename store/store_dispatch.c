@@ -370,6 +370,8 @@ static void store_dispatcher_seen(store_dispatch *d)
 static void store_sweep(store_dispatch *d)
 {
 	store_dispatcher_seen(d);
+	/* the counts appended by every write since the last sweep, folded (sql/014) */
+	store_db_exec(d->db, "SELECT triage_fold_counts()", 0, NULL, NULL);
 	store_reclaim(d);
 	char max[24], backoffs[2048], lim[24];
 	PGresult *res = NULL;
