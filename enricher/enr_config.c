@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "enr_links.h"
 #include "proto.h"
 #include "tr_err.h"
 #include "tr_log.h"
@@ -49,9 +50,11 @@ const tr_cfg_item enr_config_items[] = {
 	{"TRIAGE_BUSY_BACKOFF_MS", TR_CFG_INT, "250", O(busy_backoff_ms), 1, 60000, NULL,
 	 "first busy backoff; doubles per retry up to 8x"},
 	{"TRIAGE_JOBS_URL", TR_CFG_STR, PROTO_DEFAULT_JOBS_URL, O(jobs_url), 0, 0, NULL,
-	 "store's job socket (PULL side dials it)"},
+	 "store's job socket (PULL side dials it); several stores: a comma-separated list, "
+	 "element i being the same store as element i of TRIAGE_RESULTS_URL"},
 	{"TRIAGE_RESULTS_URL", TR_CFG_STR, PROTO_DEFAULT_RESULTS_URL, O(results_url), 0, 0, NULL,
-	 "store's result socket (PUSH side dials it)"},
+	 "store's result socket (PUSH side dials it); several stores: a comma-separated list "
+	 "as long as TRIAGE_JOBS_URL (one socket per store)"},
 	{"TRIAGE_HEARTBEAT_MS", TR_CFG_INT, "1000", O(heartbeat_ms), 50, 60000, NULL,
 	 "interval of heartbeats (free slots) to the store"},
 	{"TRIAGE_SHUTDOWN_GRACE_MS", TR_CFG_INT, "10000", O(grace_ms), 0, 600000, NULL,
@@ -105,6 +108,8 @@ int enr_config_load(enr_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "TRIAGE_ENRICHER_ID: longer than %d bytes", PROTO_SHORT_MAX);
 		goto fail;
 	}
+	if (enr_links_check(cfg->jobs_url, cfg->results_url, err, errlen) != TR_OK)
+		goto fail;
 	rc = tr_config_default_id(&cfg->enricher_id, '-');
 	if (rc != TR_OK) {
 		snprintf(err, errlen, "out of memory");

@@ -164,11 +164,16 @@ int enr_held_resend(enr_held *h, nng_socket s)
 		msgs[n++] = m;
 	}
 	pthread_mutex_unlock(&h->mu);
+	/* after a failed send the store is away again: the rest would each wait in vain
+	 * (they go with the next resend) */
+	bool failed = false;
 	for (size_t i = 0; i < n; i++) {
-		if (nng_sendmsg(s, msgs[i], 0) == 0)
+		if (!failed && nng_sendmsg(s, msgs[i], 0) == 0) {
 			sent++;
-		else
-			nng_msg_free(msgs[i]);
+			continue;
+		}
+		failed = true;
+		nng_msg_free(msgs[i]);
 	}
 	return sent;
 }

@@ -43,7 +43,8 @@ size_t enr_held_list(enr_held *h, int64_t now_mono_ms, char (*items)[PROTO_HELD_
 int64_t enr_held_received(enr_held *h);
 
 /* Sends every kept result again on s (each send waits at most the socket's send
- * timeout); returns how many went. Call from one thread at a time. */
+ * timeout; after one fails, the rest are not tried); returns how many went. Call from
+ * one thread at a time. */
 int enr_held_resend(enr_held *h, nng_socket s);
 
 #endif

@@ -1,24 +1,35 @@
-/* enr_worker: jobs in, results and heartbeats out, on nng PULL/PUSH sockets.
+/* enr_worker: jobs in, results and heartbeats out, on nng PULL/PUSH sockets, for one
+ * store or several at once (TRIAGE_JOBS_URL and TRIAGE_RESULTS_URL lists, element i of
+ * each being store i).
  *
  * DESIGN. Threads:
- *  - the main thread (enr_worker_run) owns start and stop: it dials both sockets,
+ *  - the main thread (enr_worker_run) owns start and stop: it dials the sockets,
  *    starts the workers, sends a heartbeat every TRIAGE_HEARTBEAT_MS while waiting for a
- *    signal, and on SIGTERM/SIGINT runs the shutdown below;
+ *    signal, resends kept results when a store comes or goes (enr_links_poll), and on
+ *    SIGTERM/SIGINT runs the shutdown below;
  *  - TRIAGE_ENRICHER_SLOTS worker threads, each owning one llm_http (one CURL handle,
- *    its connection kept alive). A worker calls recv on the shared PULL socket only when
- *    it is free, so a job is taken only by a free slot; it triages the job, pushes the
- *    result and a heartbeat, and goes back to recv. Workers share nothing but the
- *    sockets (nng sockets are thread-safe), the read-only config and backend, and the
- *    atomics below; there is no lock around any call.
- * The store sends jobs by credits (slots - busy from our heartbeats), and the PULL
- * socket buffers a single message, so jobs do not pile up in this process.
- * Ready messages (heartbeats) carry this process's epoch, the jobs received so far and
- * every job held (enr_held.c); one goes out each time a worker takes a job, so the
- * store binds it to us at once. Results are kept for ENR_HELD_KEEP_MS and sent again
- * whenever the results pipe to the store comes back (the store restarted): the main
- * thread does the resend when the pipe callback (an nng thread) has set `resend`.
- * Shutdown: `stopping` rises and a heartbeat with slots 0 tells the store to send no
- * more; idle workers leave recv within RECV_POLL_MS; calls in flight may finish until
+ *    its connection kept alive). A worker calls recv on the shared PULL socket (one
+ *    dialer per store) only when it is free, so a job is taken only by a free slot,
+ *    from whichever store sent one; it triages the job, pushes the result and a
+ *    heartbeat, and goes back to recv. Workers share the sockets (nng sockets are
+ *    thread-safe), the read-only config and backend, the atomics below, and `beat_mu`,
+ *    held only while a heartbeat is built and queued (never around a blocking call), so
+ *    that heartbeats leave in the order their counts were read.
+ * Results and heartbeats go out on one PUSH socket per store (a link, enr_links.c).
+ * Each store sends jobs by credits (slots - busy from our heartbeats to it), and the
+ * PULL socket buffers a single message, so jobs do not pile up in this process: the
+ * free slots are split among the connected stores (their sum is the real free slots),
+ * the odd ones rotating at each heartbeat, and each store hears as busy only its own
+ * jobs. Ready messages carry this process's epoch, the jobs received so far and every
+ * job held from any store (enr_held.c); one goes out each time a worker takes a job,
+ * so the store binds it to us at once. A result goes to the store that sent the job
+ * when it is connected, else to another (the database is shared; a late or duplicate
+ * result is ignored by attempt). Results are kept for ENR_HELD_KEEP_MS and sent again
+ * whenever a store's results pipe comes up (it restarted), and to a connected store
+ * when one goes away: the main thread does the resend after the pipe callback (an nng
+ * thread) has set a flag.
+ * Shutdown: `stopping` rises and a heartbeat with slots 0 tells every store to send
+ * no more; idle workers leave recv within RECV_POLL_MS; calls in flight may finish until
  * TRIAGE_SHUTDOWN_GRACE_MS, then `abort_calls` rises and they end at once as RELEASED.
  * After the workers are joined, any job already delivered to the socket is reported
  * RELEASED; then the process exits 0. */
@@ -35,6 +46,7 @@
 #include <time.h>
 
 #include "enr_held.h"
+#include "enr_links.h"
 #include "proto_sock.h"
 #include "prompt.h"
 #include "rules.h"
@@ -52,8 +64,8 @@
 typedef struct {
 	const enr_config *cfg;
 	enr_backend backend;
-	nng_socket jobs;    /* PULL */
-	nng_socket results; /* PUSH: results (blocking) and heartbeats (non-blocking) */
+	nng_socket jobs;    /* PULL, dialing every store's jobs URL */
+	enr_links *links;   /* PUSH per store: results (blocking) and heartbeats (non-blocking) */
 	atomic_bool stopping;
 	atomic_bool abort_calls;
 	atomic_int busy;
@@ -63,35 +75,37 @@ typedef struct {
 	int running;
 	enr_held *held;      /* jobs held and results kept (thread-safe) */
 	int64_t epoch;       /* this process, in ready messages */
-	atomic_bool resend;  /* a results pipe came back: send kept results again */
+	pthread_mutex_t beat_mu; /* one heartbeat at a time (see DESIGN) */
 } enr_worker;
 
+/* A ready message to every connected store, the free slots split among them. */
 static void heartbeat(enr_worker *w)
 {
-	proto_msg m = {.type = PROTO_HEARTBEAT};
-	bool stopping = atomic_load(&w->stopping);
-	m.u.heartbeat.enricher_id = w->cfg->enricher_id;
-	m.u.heartbeat.backend = (char *)enr_backend_name(w->backend.kind);
-	m.u.heartbeat.slots = stopping ? 0 : (int32_t)atomic_load(&w->slots_live);
-	m.u.heartbeat.busy = atomic_load(&w->busy);
-	m.u.heartbeat.epoch = w->epoch;
-	m.u.heartbeat.received = enr_held_received(w->held);
 	char items[PROTO_HELD_MAX][PROTO_HELD_ITEM_MAX + 1];
 	char *ptrs[PROTO_HELD_MAX];
-	m.u.heartbeat.nheld = enr_held_list(w->held, tr_mono_ms(), items, ptrs, PROTO_HELD_MAX);
-	m.u.heartbeat.held = m.u.heartbeat.nheld ? ptrs : NULL;
-	nng_msg *msg = NULL;
-	if (proto_msg_to_nng(&m, &msg) != TR_OK)
-		return;
-	/* Never block on a heartbeat: if the store is away, the next one will do. */
-	int rv = nng_sendmsg(w->results, msg, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		nng_msg_free(msg);
-		tr_debug("heartbeat not sent: %s", nng_strerror(rv));
-	}
+	proto_heartbeat hb = {0};
+	pthread_mutex_lock(&w->beat_mu);
+	bool stopping = atomic_load(&w->stopping);
+	long free_slots = (long)atomic_load(&w->slots_live) - atomic_load(&w->busy);
+	hb.enricher_id = w->cfg->enricher_id;
+	hb.backend = (char *)enr_backend_name(w->backend.kind);
+	hb.epoch = w->epoch;
+	hb.received = enr_held_received(w->held);
+	hb.nheld = enr_held_list(w->held, tr_mono_ms(), items, ptrs, PROTO_HELD_MAX);
+	hb.held = hb.nheld ? ptrs : NULL;
+	enr_links_heartbeat(w->links, &hb, free_slots > 0 ? free_slots : 0, stopping);
+	pthread_mutex_unlock(&w->beat_mu);
 }
 
-static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *o)
+/* A job from link `origin` took a slot (+1) or gave it back (-1). */
+static void slot_busy(enr_worker *w, size_t origin, int delta)
+{
+	atomic_fetch_add(&w->busy, delta);
+	enr_links_busy(w->links, origin, delta);
+}
+
+static void send_result(enr_worker *w, const proto_job *job, size_t origin,
+			const enr_outcome *o)
 {
 	proto_msg m = {.type = PROTO_RESULT};
 	proto_result *r = &m.u.result;
@@ -144,7 +158,7 @@ static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *
 	if (rc == TR_OK && (nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, len) != 0))
 		rc = TR_ERR_NOMEM;
 	if (rc == TR_OK) {
-		rc = proto_nng_err(nng_sendmsg(w->results, msg, 0));
+		rc = enr_links_send(w->links, origin, msg);
 		if (rc == TR_OK)
 			msg = NULL;
 	}
@@ -157,36 +171,36 @@ static void send_result(enr_worker *w, const proto_job *job, const enr_outcome *
 			  ENR_HELD_KEEP_MS / 1000);
 }
 
-static void release(enr_worker *w, const proto_job *job, const char *why)
+static void release(enr_worker *w, const proto_job *job, size_t origin, const char *why)
 {
 	enr_outcome o;
 	memset(&o, 0, sizeof o);
 	o.outcome = PROTO_OUTCOME_RELEASED;
 	snprintf(o.reason, sizeof o.reason, "%s", why);
 	tr_iinfo(job->incident_id, "released attempt %d (%s)", job->attempt, why);
-	send_result(w, job, &o);
+	send_result(w, job, origin, &o);
 }
 
 /* Handles one job and pushes its result. Returns true if the caller still has to
  * give back the slot (busy) and heartbeat; false if this function did. */
-static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
+static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job, size_t origin)
 {
 	if (atomic_load(&w->stopping)) {
-		release(w, job, "shutdown");
+		release(w, job, origin, "shutdown");
 		return true;
 	}
 	if (job->pickup_deadline_ms && job->pickup_deadline_ms < tr_now_ms()) {
 		/* it waited in our socket past the time the store gave us to report it: the
 		 * store has dispatched it again, so calling now would be paid for twice */
 		tr_iwarn(job->incident_id, "attempt %d taken after its pickup deadline", job->attempt);
-		release(w, job, "pickup_expired");
+		release(w, job, origin, "pickup_expired");
 		return true;
 	}
 	if (job->lease_deadline_ms <= tr_now_ms()) {
 		/* The store has given (or will give) this row to someone else: a result
 		 * now would be stale, and a release is ignored unless it still matches. */
 		tr_iwarn(job->incident_id, "attempt %d arrived after its lease passed", job->attempt);
-		release(w, job, "lease_expired");
+		release(w, job, origin, "lease_expired");
 		return true;
 	}
 	/* the job's similar incidents, as the built-in model weighs them */
@@ -215,7 +229,7 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);
 	/* The slot is free once the call is over: say so before the result, so the store
 	 * can dispatch the next job while it commits this one. */
-	atomic_fetch_sub(&w->busy, 1);
+	slot_busy(w, origin, -1);
 	heartbeat(w);
 	if (o.outcome == PROTO_OUTCOME_TRIAGED)
 		tr_iinfo(job->incident_id, "triaged attempt %d: %s/%s by %s%s model=%s in %lld ms",
@@ -225,22 +239,24 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job)
 	else
 		tr_iinfo(job->incident_id, "attempt %d %s: %s (%s)", job->attempt,
 			 proto_outcome_name(o.outcome), o.reason, o.detail);
-	send_result(w, job, &o);
+	send_result(w, job, origin, &o);
 	return false;
 }
 
-/* Receives one message from the job socket. Like proto_sock_recv (a malformed message
- * is logged and dropped: TR_ERR_PROTO), but the routine poll timeout stays quiet. */
-static int recv_job(nng_socket s, proto_msg *out)
+/* Receives one message from the job socket, and the link of the store that sent it.
+ * Like proto_sock_recv (a malformed message is logged and dropped: TR_ERR_PROTO), but
+ * the routine poll timeout stays quiet. */
+static int recv_job(enr_worker *w, proto_msg *out, size_t *origin)
 {
 	nng_msg *msg = NULL;
 	char err[200];
 	memset(out, 0, sizeof *out);
-	int rv = nng_recvmsg(s, &msg, 0);
+	int rv = nng_recvmsg(w->jobs, &msg, 0);
 	if (rv == NNG_ETIMEDOUT)
 		return TR_ERR_TIMEOUT;
 	if (rv != 0)
 		return proto_nng_err(rv);
+	*origin = enr_links_origin(w->links, msg);
 	int rc = proto_msg_from_nng(msg, out, err, sizeof err);
 	if (rc != TR_OK)
 		tr_warn("dropped a malformed message of %zu bytes on the job socket: %s",
@@ -260,7 +276,8 @@ static void *worker_main(void *arg)
 	}
 	while (!atomic_load(&w->stopping)) {
 		proto_msg m;
-		int rc = recv_job(w->jobs, &m);
+		size_t origin = 0;
+		int rc = recv_job(w, &m, &origin);
 		if (rc == TR_ERR_TIMEOUT || rc == TR_ERR_PROTO)
 			continue; /* a malformed message was logged and dropped */
 		if (rc != TR_OK) {
@@ -273,11 +290,11 @@ static void *worker_main(void *arg)
 			proto_msg_free(&m);
 			continue;
 		}
-		atomic_fetch_add(&w->busy, 1);
+		slot_busy(w, origin, 1);
 		enr_held_take(w->held, m.u.job.incident_id, m.u.job.attempt);
 		heartbeat(w); /* the store learns at once that this job is ours */
-		if (handle_job(w, h, &m.u.job)) {
-			atomic_fetch_sub(&w->busy, 1);
+		if (handle_job(w, h, &m.u.job, origin)) {
+			slot_busy(w, origin, -1);
 			heartbeat(w);
 		}
 		proto_msg_free(&m);
@@ -322,13 +339,14 @@ static int drain(enr_worker *w)
 	nng_socket_set_ms(w->jobs, NNG_OPT_RECVTIMEO, DRAIN_POLL_MS);
 	for (;;) {
 		proto_msg m;
-		int rc = recv_job(w->jobs, &m);
+		size_t origin = 0;
+		int rc = recv_job(w, &m, &origin);
 		if (rc == TR_ERR_PROTO)
 			continue;
 		if (rc != TR_OK)
 			break;
 		if (m.type == PROTO_JOB) {
-			release(w, &m.u.job, "shutdown");
+			release(w, &m.u.job, origin, "shutdown");
 			n++;
 		}
 		proto_msg_free(&m);
@@ -341,16 +359,6 @@ static void linger(void)
 	struct timespec ts = {0, LINGER_MS * 1000000L};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
-}
-
-/* A results pipe came up (nng thread): the store (re)started; the main thread sends
- * the kept results (none, the first time). */
-static void results_pipe_up(nng_pipe p, nng_pipe_ev ev, void *arg)
-{
-	enr_worker *w = arg;
-	(void)p;
-	(void)ev;
-	atomic_store(&w->resend, true);
 }
 
 static int64_t new_epoch(void)
@@ -373,14 +381,13 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	w.cfg = cfg;
 	w.backend = (enr_backend){.kind = kind, .cfg = cfg, .abort_flag = &w.abort_calls};
 	w.jobs = (nng_socket)NNG_SOCKET_INITIALIZER;
-	w.results = (nng_socket)NNG_SOCKET_INITIALIZER;
 	atomic_init(&w.stopping, false);
 	atomic_init(&w.abort_calls, false);
 	atomic_init(&w.busy, 0);
 	atomic_init(&w.slots_live, 0);
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.cv, NULL);
-	atomic_init(&w.resend, false);
+	pthread_mutex_init(&w.beat_mu, NULL);
 	w.epoch = new_epoch();
 	if (!(w.held = enr_held_new((size_t)cfg->slots)))
 		goto out;
@@ -388,14 +395,11 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	if (kind == ENR_BACKEND_MODEL &&
 	    !(w.backend.models = enr_model_new(cfg->store_url, cfg->model_fetch_timeout_ms)))
 		goto out;
-	/* a pipe that comes up before the callback is set is the first one: nothing kept */
-	if (proto_sock_dial(PROTO_SOCK_PUSH, cfg->results_url, &w.results) != TR_OK)
+	if (enr_links_open(cfg->jobs_url, cfg->results_url, SEND_TIMEOUT_MS, &w.links) != TR_OK)
 		goto out;
-	nng_pipe_notify(w.results, NNG_PIPE_EV_ADD_POST, results_pipe_up, &w);
 	if (proto_sock_dial(PROTO_SOCK_PULL, cfg->jobs_url, &w.jobs) != TR_OK)
 		goto out;
-	if (proto_nng_err(nng_socket_set_ms(w.results, NNG_OPT_SENDTIMEO, SEND_TIMEOUT_MS)) ||
-	    proto_nng_err(nng_socket_set_ms(w.jobs, NNG_OPT_RECVTIMEO, RECV_POLL_MS)))
+	if (proto_nng_err(nng_socket_set_ms(w.jobs, NNG_OPT_RECVTIMEO, RECV_POLL_MS)))
 		goto out;
 	if (!(threads = calloc((size_t)cfg->slots, sizeof *threads)))
 		goto out;
@@ -421,12 +425,8 @@ int enr_worker_run(const enr_config *cfg, enr_backend_kind kind)
 	int64_t next_beat = tr_mono_ms();
 	for (;;) {
 		int64_t now = tr_mono_ms();
-		if (atomic_exchange(&w.resend, false)) {
-			int n = enr_held_resend(w.held, w.results);
-			if (n)
-				tr_info("store back: sent %d kept result(s) again", n);
-			next_beat = now;
-		}
+		if (enr_links_poll(w.links, w.held))
+			next_beat = now; /* a store came or went, or a heartbeat was missed */
 		if (now >= next_beat) {
 			heartbeat(&w);
 			next_beat = now + cfg->heartbeat_ms;
@@ -463,10 +463,11 @@ out:
 	}
 	free(threads);
 	nng_close(w.jobs);
-	nng_close(w.results);
+	enr_links_free(w.links);
 	enr_model_free(w.backend.models);
 	pthread_cond_destroy(&w.cv);
 	pthread_mutex_destroy(&w.mu);
+	pthread_mutex_destroy(&w.beat_mu);
 	enr_held_free(w.held);
 	tr_info("enricher %s stopped", cfg->enricher_id);
 	return ret;

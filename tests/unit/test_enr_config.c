@@ -1,5 +1,5 @@
 /* test_enr_config: the enricher's configuration table: defaults, bounds, enums, URLs,
- * and the default enricher id. */
+ * the lists of store URLs, and the default enricher id. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +87,32 @@ static void test_overrides(void **state)
 	clear_env();
 }
 
+/* Several stores: the two lists go together, element by element. */
+static void test_store_lists(void **state)
+{
+	(void)state;
+	enr_config c;
+	char err[300] = "";
+	clear_env();
+	setenv("TRIAGE_JOBS_URL", "tcp://s1:7001,tcp://s2:7001", 1);
+	setenv("TRIAGE_RESULTS_URL", "tcp://s1:7002,tcp://s2:7002", 1);
+	assert_int_equal(enr_config_load(&c, err, sizeof err), 0);
+	assert_string_equal(c.jobs_url, "tcp://s1:7001,tcp://s2:7001");
+	enr_config_free(&c);
+
+	setenv("TRIAGE_RESULTS_URL", "tcp://s1:7002", 1); /* one store short */
+	assert_int_not_equal(enr_config_load(&c, err, sizeof err), 0);
+	assert_non_null(strstr(err, "TRIAGE_JOBS_URL names 2"));
+	assert_non_null(strstr(err, "TRIAGE_RESULTS_URL names 1"));
+	assert_null(c.backend);
+
+	setenv("TRIAGE_RESULTS_URL", "tcp://s1:7002,", 1); /* an empty element */
+	assert_int_not_equal(enr_config_load(&c, err, sizeof err), 0);
+	assert_non_null(strstr(err, "TRIAGE_RESULTS_URL: address 2 of 2 is empty"));
+	assert_null(c.backend);
+	clear_env();
+}
+
 static void test_help_lists_every_variable(void **state)
 {
 	(void)state;
@@ -106,6 +132,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_store_lists),
 		cmocka_unit_test(test_help_lists_every_variable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,250 @@
+/* enr_links: the result/heartbeat sockets, one per store, and the split of the free
+ * slots among the connected stores (see the header). */
+#include "enr_links.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto_sock.h"
+#include "tr_err.h"
+#include "tr_log.h"
+
+typedef struct {
+	struct enr_links *owner;
+	nng_socket sock;                 /* PUSH, dialing results_url */
+	char jobs_url[PROTO_URL_MAX];    /* the same store's job socket */
+	char results_url[PROTO_URL_MAX];
+	atomic_int pipes;                /* connected now (0 or 1 in practice) */
+	atomic_bool came_up;             /* a pipe was added since the last poll */
+	atomic_int busy;                 /* jobs from this store being worked */
+} enr_link;
+
+struct enr_links {
+	size_t n;
+	enr_link link[ENR_LINKS_MAX];
+	atomic_bool went_down; /* some link lost its pipe since the last poll */
+	atomic_bool beat_now;  /* a pipe came or went, or a heartbeat was not sent */
+	uint64_t rotation;     /* heartbeats so far (enr_links_heartbeat's one caller) */
+};
+
+void enr_links_split(long free_slots, uint32_t connected, size_t n, uint64_t rotation,
+		     long *shares)
+{
+	size_t live = 0;
+	for (size_t i = 0; i < n; i++) {
+		shares[i] = 0;
+		live += (connected >> i) & 1u;
+	}
+	if (live == 0 || free_slots <= 0)
+		return;
+	long base = free_slots / (long)live;
+	size_t extra = (size_t)(free_slots % (long)live);
+	size_t first = (size_t)(rotation % live); /* among the connected ones */
+	size_t k = 0;                            /* this link's rank among them */
+	for (size_t i = 0; i < n; i++) {
+		if (!((connected >> i) & 1u))
+			continue;
+		/* ranks first .. first + extra - 1 (mod live) get one more */
+		size_t offset = (k + live - first) % live;
+		shares[i] = base + (offset < extra ? 1 : 0);
+		k++;
+	}
+}
+
+int enr_links_check(const char *jobs_urls, const char *results_urls, char *err,
+		    size_t errlen)
+{
+	char url[PROTO_URL_MAX];
+	size_t nj = proto_url_count(jobs_urls), nr = proto_url_count(results_urls);
+	if (nj != nr) {
+		snprintf(err, errlen, "TRIAGE_JOBS_URL names %zu store(s) but TRIAGE_RESULTS_URL "
+			 "names %zu: element i of each must be the same store", nj, nr);
+		return TR_ERR_INVALID;
+	}
+	if (nj > ENR_LINKS_MAX) {
+		snprintf(err, errlen, "TRIAGE_JOBS_URL and TRIAGE_RESULTS_URL name %zu stores; at "
+			 "most %d", nj, ENR_LINKS_MAX);
+		return TR_ERR_INVALID;
+	}
+	for (size_t i = 0; i < nj; i++) {
+		const char *bad = proto_url_at(jobs_urls, i, url, sizeof url) != TR_OK ? "TRIAGE_JOBS_URL"
+				  : proto_url_at(results_urls, i, url, sizeof url) != TR_OK
+					  ? "TRIAGE_RESULTS_URL"
+					  : NULL;
+		if (bad) {
+			snprintf(err, errlen, "%s: address %zu of %zu is empty or longer than %d bytes",
+				 bad, i + 1, nj, PROTO_URL_MAX - 1);
+			return TR_ERR_INVALID;
+		}
+	}
+	return TR_OK;
+}
+
+/* nng thread: a link's store connected or went away. */
+static void enr_links_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	enr_link *k = arg;
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST) {
+		atomic_fetch_add(&k->pipes, 1);
+		atomic_store(&k->came_up, true);
+	} else if (ev == NNG_PIPE_EV_REM_POST) {
+		atomic_fetch_sub(&k->pipes, 1);
+		atomic_store(&k->owner->went_down, true);
+	}
+	atomic_store(&k->owner->beat_now, true);
+}
+
+int enr_links_open(const char *jobs_urls, const char *results_urls, int send_timeout_ms,
+		   enr_links **out)
+{
+	int rc = TR_ERR_INVALID;
+	char err[256];
+	enr_links *l = NULL;
+
+	if (enr_links_check(jobs_urls, results_urls, err, sizeof err) != TR_OK) {
+		tr_error("%s", err);
+		goto out;
+	}
+	rc = TR_ERR_NOMEM;
+	if (!(l = calloc(1, sizeof *l)))
+		goto out;
+	l->n = proto_url_count(results_urls);
+	for (size_t i = 0; i < l->n; i++) {
+		enr_link *k = &l->link[i];
+		k->owner = l;
+		k->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
+		atomic_init(&k->pipes, 0);
+		atomic_init(&k->came_up, false);
+		atomic_init(&k->busy, 0);
+		proto_url_at(jobs_urls, i, k->jobs_url, sizeof k->jobs_url);
+		proto_url_at(results_urls, i, k->results_url, sizeof k->results_url);
+	}
+	atomic_init(&l->went_down, false);
+	atomic_init(&l->beat_now, false);
+	for (size_t i = 0; i < l->n; i++) {
+		enr_link *k = &l->link[i];
+		rc = proto_sock_dial_notify(PROTO_SOCK_PUSH, k->results_url, enr_links_pipe_event, k,
+					    &k->sock);
+		if (rc != TR_OK)
+			goto out;
+		rc = proto_nng_err(nng_socket_set_ms(k->sock, NNG_OPT_SENDTIMEO, send_timeout_ms));
+		if (rc != TR_OK)
+			goto out;
+	}
+	*out = l;
+	l = NULL;
+	rc = TR_OK;
+out:
+	enr_links_free(l);
+	return rc;
+}
+
+void enr_links_free(enr_links *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		if (nng_socket_id(l->link[i].sock) > 0)
+			nng_close(l->link[i].sock);
+	}
+	free(l);
+}
+
+size_t enr_links_origin(enr_links *l, nng_msg *msg)
+{
+	if (l->n < 2)
+		return 0;
+	nng_dialer d = nng_pipe_dialer(nng_msg_get_pipe(msg));
+	char *url = NULL;
+	size_t found = 0;
+	if (nng_dialer_id(d) <= 0 || nng_dialer_get_string(d, NNG_OPT_URL, &url) != 0)
+		return 0;
+	/* a dialer keeps the URL it was given, and proto_sock_dial gave it list element i */
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(url, l->link[i].jobs_url) == 0) {
+			found = i;
+			break;
+		}
+	}
+	nng_strfree(url);
+	return found;
+}
+
+void enr_links_busy(enr_links *l, size_t link, int delta)
+{
+	if (link < l->n)
+		atomic_fetch_add(&l->link[link].busy, delta);
+}
+
+void enr_links_heartbeat(enr_links *l, proto_heartbeat *hb, long free_slots, bool closing)
+{
+	uint32_t connected = 0;
+	long shares[ENR_LINKS_MAX];
+	for (size_t i = 0; i < l->n; i++)
+		connected |= atomic_load(&l->link[i].pipes) > 0 ? 1u << i : 0;
+	enr_links_split(free_slots, connected, l->n, l->rotation++, shares);
+	for (size_t i = 0; i < l->n; i++) {
+		if (!((connected >> i) & 1u))
+			continue; /* nothing for a store that is away: it gets one when it is back */
+		/* The store's credit for us is slots - busy (store_enrichers.c): with busy
+		 * counting only its own jobs, it is exactly the share, and its "earned" cap
+		 * (the most of its jobs seen held, plus one) compares like for like. */
+		int32_t busy = atomic_load(&l->link[i].busy);
+		hb->busy = busy;
+		hb->slots = closing ? 0 : busy + (int32_t)shares[i];
+		proto_msg m = {.type = PROTO_HEARTBEAT, .u.heartbeat = *hb};
+		nng_msg *msg = NULL;
+		if (proto_msg_to_nng(&m, &msg) != TR_OK)
+			continue;
+		/* Never block on a heartbeat: the main thread sends another soon. */
+		int rv = nng_sendmsg(l->link[i].sock, msg, NNG_FLAG_NONBLOCK);
+		if (rv != 0) {
+			nng_msg_free(msg);
+			atomic_store(&l->beat_now, true);
+			tr_debug("heartbeat to %s not sent: %s", l->link[i].results_url,
+				 nng_strerror(rv));
+		}
+	}
+}
+
+int enr_links_send(enr_links *l, size_t origin, nng_msg *msg)
+{
+	size_t to = origin < l->n ? origin : 0;
+	for (size_t k = 0; k < l->n; k++) {
+		size_t i = (to + k) % l->n;
+		if (atomic_load(&l->link[i].pipes) > 0) {
+			to = i;
+			break;
+		}
+	}
+	return proto_nng_err(nng_sendmsg(l->link[to].sock, msg, 0));
+}
+
+bool enr_links_poll(enr_links *l, enr_held *h)
+{
+	bool beat = atomic_exchange(&l->beat_now, false);
+	for (size_t i = 0; i < l->n; i++) {
+		if (!atomic_exchange(&l->link[i].came_up, false))
+			continue;
+		int n = enr_held_resend(h, l->link[i].sock);
+		if (n)
+			tr_info("store at %s back: sent %d kept result(s) again",
+				l->link[i].results_url, n);
+	}
+	if (atomic_exchange(&l->went_down, false)) {
+		/* its results may have been lost in its socket: any store can apply them */
+		for (size_t i = 0; i < l->n; i++) {
+			if (atomic_load(&l->link[i].pipes) <= 0)
+				continue;
+			int n = enr_held_resend(h, l->link[i].sock);
+			if (n)
+				tr_info("a store went away: sent %d kept result(s) to %s", n,
+					l->link[i].results_url);
+			break;
+		}
+	}
+	return beat;
+}
