@@ -2,7 +2,9 @@
 
 import http.client
 import json
+import os
 import socket
+import threading
 import time
 
 
@@ -25,10 +27,31 @@ def wait_for(cond, timeout=10.0, what="condition", interval=0.02):
         time.sleep(interval)
 
 
+# Ports for servers the tests start, below the kernel's ephemeral range (32768-60999
+# here): a port the kernel handed out for bind(0) is also one it hands to outgoing
+# connections (HTTP clients, PostgreSQL over TCP), which took it before the server could
+# bind it. Each test process walks its own stretch (by pid), so two suites side by side
+# rarely meet; a port someone holds is skipped.
+_PORT_LOW, _PORT_HIGH = 20000, 32000
+_next_port = [None]
+_port_lock = threading.Lock()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with _port_lock:
+        if _next_port[0] is None:
+            span = _PORT_HIGH - _PORT_LOW
+            _next_port[0] = _PORT_LOW + (os.getpid() * 97) % span
+        for _ in range(_PORT_HIGH - _PORT_LOW):
+            port = _next_port[0]
+            _next_port[0] = port + 1 if port + 1 < _PORT_HIGH else _PORT_LOW
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("0.0.0.0", port))
+                except OSError:
+                    continue
+                return port
+        raise OSError("no free port between %d and %d" % (_PORT_LOW, _PORT_HIGH))
 
 
 class Response:
