@@ -288,6 +288,11 @@ def main():
                   f"created->dispatched p99 {m['dispatch']['p99_ms']} ms (similar attached) | "
                   f"011 upgrade {m['upgrade_011_s']} s after COPY {m['copy_s']} s",
                   flush=True)
+            print(f"queries at {m['rows']} incidents, p50/p99 ms (target p99 <= 50): " +
+                  ", ".join(f"{k} {m[k]['p50_ms']}/{m[k]['p99_ms']}" for k in (
+                      "list", "filter_status", "filter_severity", "filter_category",
+                      "filter_state", "cursor_page", "detail", "stats", "actions",
+                      "q_common", "q_rare", "similar")), flush=True)
         if args.only in (None, "streams"):
             bench_streams.streams_rss(lambda name: bench_stack(name, pg), loadavg)
         if args.only in (None, "slowloris"):
