@@ -355,6 +355,11 @@ test('the stream recovers after the gateway restarts and new incidents appear li
   await recordChanges(page, 'conn', '#conn', 'data-state');
   await page.evaluate(() => { window.__noReload = 'still here'; });
   await stack.gateway('restart'); // SIGTERM, then a new gateway process on the same port
+  // a loaded browser may see the old stream end only after the new gateway is up: wait
+  // (with a deadline) for the page to show the loss, then to be live again
+  await page.waitForFunction(() => window.__records.conn.some(
+    (s) => s === 'reconnecting' || s === 'unreachable'), null, { timeout: 30000 })
+    .catch(() => {});
   await page.locator('#conn[data-state="live"]').waitFor({ timeout: 30000 });
   const states = await records(page, 'conn');
   assert.ok(states.some((s) => s === 'reconnecting' || s === 'unreachable'),
