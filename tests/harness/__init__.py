@@ -39,4 +39,8 @@ class PipelineTest(unittest.TestCase):
 
     def setUp(self):
         self.stack = Stack(self.id().split(".")[-1][:20], self.pg)
-        self.addCleanup(self.stack.close)
+        # the test's own failure is on record by the time cleanups run: keep the logs then
+        result = self._outcome.result
+        failed_before = len(result.failures) + len(result.errors)
+        self.addCleanup(lambda: self.stack.close(
+            test_failed=len(result.failures) + len(result.errors) > failed_before))

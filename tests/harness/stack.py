@@ -390,10 +390,11 @@ class Stack:
                              f"{p.text()[-6000:]}")
         return found
 
-    def close(self):
+    def close(self, test_failed=False):
         """Stops every process (SIGTERM, in reverse start order, GRACE seconds each) and
         fails if any exited non-zero (other than by a deliberate kill), had to be killed,
-        or printed a sanitizer report. Keeps logs only when something failed."""
+        or printed a sanitizer report. Keeps logs only when something failed: a process,
+        or the test itself (test_failed; their folder is then printed)."""
         for p in reversed(list(self.procs.values())):
             p.stop()
         if self.fakellm:
@@ -407,6 +408,10 @@ class Stack:
         if found:
             raise AssertionError(f"{len(found)} process(es) of stack {self.name} failed:\n"
                                  + "\n".join(found))
+        if test_failed:
+            print(f"note: the test failed; its processes' logs are kept in {self.dir}",
+                  file=sys.stderr)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -81,6 +81,7 @@ class RecoveryTest(RecoveryBase):
         # the enricher finishes both calls while the store is away: results kept
         wait_for(lambda: self.fake.stats()["in_flight"] == 0, 30, "the calls to finish")
         self.stack.start_store()
+        self.stack.wait_ready()  # a store starting under load may take over 3 s
         t0 = time.monotonic()
         self.wait_final(ids, t0, "store killed")
         self.assertEqual(self.calls(), 2)  # nothing paid for twice
