@@ -16,10 +16,10 @@ from .contract import contract
 from .pg import Postgres
 from .stack import BIN_DIR, DEV_KEY, SOURCE_DIR, FakeLLM, SSEStream, Stack
 from .receiver import Receiver, signature_ok
-from .util import Response, free_port, http_request, wait_for
+from .util import Response, SubmitLoad, free_port, http_request, wait_for
 
 __all__ = ["contract", "Postgres", "Stack", "FakeLLM", "SSEStream", "wait_for", "free_port",
-           "http_request", "Response", "Receiver", "signature_ok", "BIN_DIR", "SOURCE_DIR", "DEV_KEY", "PipelineTest"]
+           "http_request", "Response", "SubmitLoad", "Receiver", "signature_ok", "BIN_DIR", "SOURCE_DIR", "DEV_KEY", "PipelineTest"]
 
 
 class PipelineTest(unittest.TestCase):

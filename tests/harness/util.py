@@ -91,3 +91,51 @@ def http_request(port, method, path, body=None, headers=None, timeout=30.0, host
         return Response(r.status, r.getheaders(), data.decode("utf-8", "replace"))
     finally:
         conn.close()
+
+
+class SubmitLoad:
+    """Clients POSTing distinct incidents in threads until finish(), spread over ports,
+    keeping the client's own record: every answer's status, and the ids of those
+    acknowledged (202). A refused or broken connection counts as no answer (nothing was
+    acknowledged). more(n) waits for n more acknowledgements."""
+
+    def __init__(self, ports, key, prefix, description, clients=4):
+        self.ports, self.key = list(ports), key
+        self.prefix, self.description = prefix, description
+        self.accepted, self.answers = [], []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._client, args=(n,))
+                        for n in range(clients)]
+
+    def _client(self, n):
+        i = 0
+        while not self.stop.is_set():
+            port = self.ports[(n + i) % len(self.ports)]
+            i += 1
+            try:
+                r = http_request(port, "POST", "/incidents",
+                                 {"title": f"{self.prefix} {n}-{i}",
+                                  "description": self.description},
+                                 {"X-API-KEY": self.key}, timeout=15)
+            except OSError:
+                continue
+            with self.lock:
+                self.answers.append(r.status)
+                if r.status == 202:
+                    self.accepted.append(r.json["id"])
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def more(self, n, timeout=60):
+        with self.lock:
+            target = len(self.accepted) + n
+        wait_for(lambda: len(self.accepted) >= target, timeout, f"{n} more acknowledged submits")
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(60)

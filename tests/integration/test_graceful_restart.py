@@ -2,10 +2,9 @@
 service in turn (an enricher, a gateway, the store) is stopped with SIGTERM, exits 0,
 and is started again. Every acknowledged incident is stored and ends triaged."""
 
-import threading
 import unittest
 
-from harness import PipelineTest, free_port, http_request, wait_for
+from harness import PipelineTest, SubmitLoad, free_port, wait_for
 
 
 class GracefulRestartTest(PipelineTest):
@@ -19,35 +18,10 @@ class GracefulRestartTest(PipelineTest):
         for e in ("enricher1", "enricher2"):
             s.start_enricher(e, llm="rules")
 
-        accepted, answers, stop = [], [], threading.Event()
-        lock = threading.Lock()
-
-        def client(n):
-            i = 0
-            while not stop.is_set():
-                port = ports[(n + i) % 2]
-                i += 1
-                try:
-                    r = http_request(port, "POST", "/incidents",
-                                     {"title": f"restart load {n}-{i}", "description": "disk at 100%"},
-                                     {"X-API-KEY": s.key}, timeout=15)
-                except OSError:
-                    continue  # that gateway is restarting: nothing was acknowledged
-                with lock:
-                    answers.append(r.status)
-                    if r.status == 202:
-                        accepted.append(r.json["id"])
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
+        # a gateway that is restarting refuses the connection: nothing was acknowledged
+        load = SubmitLoad(ports, s.key, "restart load", "disk at 100%").start()
         try:
-            def more(n):
-                with lock:
-                    target = len(accepted) + n
-                wait_for(lambda: len(accepted) >= target, 60, f"{n} more acknowledged submits")
-
-            more(20)
+            load.more(20)
             for name, start in (
                     ("enricher1", lambda: s.start_enricher("enricher1", llm="rules")),
                     ("gateway1", lambda: s.start_gateway(name="gateway1")),
@@ -55,11 +29,10 @@ class GracefulRestartTest(PipelineTest):
                 self.assertEqual(s.stop(name), 0, f"{name} did not exit cleanly on SIGTERM")
                 start()
                 s.wait_ready()
-                more(20)
+                load.more(20)
         finally:
-            stop.set()
-            for t in threads:
-                t.join(60)
+            load.finish()
+        answers, accepted = load.answers, load.accepted
         self.assertTrue(set(answers) <= {202, 503}, set(answers))
         ids = sorted(set(accepted))
         stored = {int(r[0]) for r in s.sql(

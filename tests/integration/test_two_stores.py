@@ -7,10 +7,9 @@ of its jobs go to the live store; jobs no live enricher holds are returned by th
 store at once, not at their lease), and a live stream that re-reads on hello and
 resync ends with exactly what the database holds."""
 
-import threading
 import unittest
 
-from harness import PipelineTest, SSEStream, free_port, http_request, wait_for
+from harness import PipelineTest, SSEStream, SubmitLoad, wait_for
 
 
 def store_urls(sock_dir, name):
@@ -84,35 +83,9 @@ class TwoStoresTest(PipelineTest):
         view = LiveView(s, stream)
         wait_for(lambda: stream.events("hello"), 20, "hello on the live stream")
 
-        accepted, answers, stop = [], [], threading.Event()
-        lock = threading.Lock()
-
-        def client(n):
-            i = 0
-            while not stop.is_set():
-                i += 1
-                try:
-                    r = http_request(s.http_port, "POST", "/incidents",
-                                     {"title": f"two stores {n}-{i}",
-                                      "description": "disk at 100% on db-1"},
-                                     {"X-API-KEY": s.key}, timeout=15)
-                except OSError:
-                    continue
-                with lock:
-                    answers.append(r.status)
-                    if r.status == 202:
-                        accepted.append(r.json["id"])
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
+        load = SubmitLoad([s.http_port], s.key, "two stores", "disk at 100% on db-1").start()
         try:
-            def more(n):
-                with lock:
-                    target = len(accepted) + n
-                wait_for(lambda: len(accepted) >= target, 60, f"{n} more acknowledged submits")
-
-            more(40)
+            load.more(40)
             # both stores took requests and dispatched jobs before the kill
             wait_for(lambda: s.scalar("SELECT count(DISTINCT dispatched_via) FROM incidents"
                                       " WHERE dispatched_via IS NOT NULL") == "2",
@@ -132,11 +105,10 @@ class TwoStoresTest(PipelineTest):
                 for n in range(3, 6):
                     s.start_enricher(f"enricher{n + 1}",
                                      env={**both, "TRIAGE_ENRICHER_SLOTS": "2"}, llm=fake)
-            more(40)  # the gateway carries on through store_b alone
+            load.more(40)  # the gateway carries on through store_b alone
         finally:
-            stop.set()
-            for t in threads:
-                t.join(60)
+            load.finish()
+        answers, accepted = load.answers, load.accepted
 
         self.assertTrue(set(answers) <= {202, 503}, set(answers))
         ids = sorted(set(accepted))
