@@ -64,11 +64,12 @@ class UpgradeTest(PipelineTest):
 
 
 class PlanTest(PipelineTest):
-    def explained(self, marker, timeout=30):
-        """The auto_explain entry (query text and plan) whose text contains marker."""
+    def explained(self, marker, timeout=30, since=0):
+        """The last auto_explain entry (query text and plan) whose text contains marker,
+        among those logged after byte `since` of the server's log."""
         def find():
             with open(self.pg.log, errors="replace") as f:
-                log = f.read()
+                log = f.read()[since:]
             at = log.rfind(marker)
             if at < 0:
                 return None
@@ -126,16 +127,7 @@ class PlanTest(PipelineTest):
                 start = len(f.read())
             r = self.stack.request("GET", path)
             self.assertEqual(r.status, 200, (path, r))
-
-            def logged():
-                with open(self.pg.log, errors="replace") as f:
-                    log = f.read()[start:]
-                at = log.find(marker)
-                if at < 0:
-                    return None
-                stop = log.find("duration:", at)
-                return log[log.rfind("duration:", 0, at):stop if stop > 0 else len(log)]
-            return r, wait_for(logged, 30, f"the plan of {path}")
+            return r, self.explained(marker, since=start)
         # (a value in many rows may as well walk the primary key: the page fills at once;
         # one in few or none must take its index (then sorting those few is cheap):
         # statuses and states absent from the history, and a category made rare here)
