@@ -346,25 +346,25 @@ static void store_dispatcher_seen(store_dispatch *d)
 	snprintf(dead, sizeof(dead), "%ld", store_dead_ms(d));
 	const char *p[] = {d->cfg->jobs_url, d->cfg->store_id, dead};
 	PGresult *res = NULL;
+	/* one statement: the row's previous writer (the same snapshot as the upsert) */
+	if (store_db_exec(d->db,
+			  "WITH prev AS (SELECT store_id, seen_at FROM store_dispatchers"
+			  " WHERE jobs_url = $1),"
+			  " up AS (INSERT INTO store_dispatchers (jobs_url, store_id, seen_at)"
+			  " VALUES ($1, $2, now()) ON CONFLICT (jobs_url) DO UPDATE"
+			  " SET store_id = $2, seen_at = now())"
+			  " SELECT store_id FROM prev WHERE store_id <> $2"
+			  " AND seen_at > now() - $3::bigint * interval '1 millisecond'",
+			  3, p, &res) != TR_OK)
+		return;
 	int64_t now = tr_mono_ms();
-	if (now - d->last_twin_warn_ms >= 60000 &&
-	    store_db_exec(d->db,
-			  "SELECT store_id FROM store_dispatchers WHERE jobs_url = $1 AND"
-			  " store_id <> $2 AND seen_at > now() - $3::bigint * interval '1 millisecond'",
-			  3, p, &res) == TR_OK) {
-		if (PQntuples(res) > 0) {
-			d->last_twin_warn_ms = now;
-			tr_warn("store %s also dispatches through %s: give each store its own "
-				"TRIAGE_JOBS_URL (a host's address, not 0.0.0.0)",
-				PQgetvalue(res, 0, 0), d->cfg->jobs_url);
-		}
-		PQclear(res);
+	if (PQntuples(res) > 0 && now - d->last_twin_warn_ms >= 60000) {
+		d->last_twin_warn_ms = now;
+		tr_warn("store %s also dispatches through %s: give each store its own "
+			"TRIAGE_JOBS_URL (a host's address, not 0.0.0.0)",
+			PQgetvalue(res, 0, 0), d->cfg->jobs_url);
 	}
-	store_db_exec(d->db,
-		      "INSERT INTO store_dispatchers (jobs_url, store_id, seen_at)"
-		      " VALUES ($1, $2, now()) ON CONFLICT (jobs_url) DO UPDATE"
-		      " SET store_id = $2, seen_at = now()",
-		      2, p, NULL);
+	PQclear(res);
 }
 
 static void store_sweep(store_dispatch *d)
