@@ -106,8 +106,7 @@ def plan_of(pg, port, path, method="GET"):
         if "plan:" in text:
             break
         time.sleep(0.05)  # polling the server's log file, not synchronising processes
-    return "\n".join(l for l in text.splitlines()
-                     if l.strip() and not l[:4].isdigit()) or "(no plan logged)"
+    return plan_lines(text, keep_query=True) or "(no plan logged)"
 
 
 def last_plan(pg, marker):
@@ -118,9 +117,14 @@ def last_plan(pg, marker):
         return "(no plan logged)"
     start = log.rfind("duration:", 0, at)
     nxt = log.find("duration:", at)
-    text = log[start:nxt if nxt > 0 else len(log)]
-    return "\n".join(l for l in text.splitlines()
-                     if l.strip() and "Query Text" not in l and not l[:4].isdigit())
+    return plan_lines(log[start:nxt if nxt > 0 else len(log)], keep_query=False)
+
+
+def plan_lines(text, keep_query):
+    """auto_explain's plan lines out of a stretch of the server log (its other lines,
+    which start with a date, dropped; the query's text only when keep_query)."""
+    return "\n".join(l for l in text.splitlines() if l.strip() and not l[:4].isdigit()
+                     and (keep_query or "Query Text" not in l))
 
 
 def memory(pg, rows=None, samples=300):
