@@ -22,7 +22,7 @@ typedef struct {
 	char backend[32];
 	int64_t epoch;
 	long slots, busy;
-	long proven; /* most running jobs sent by this store seen held at once */
+	long proven; /* most jobs sent by this store seen held at once (running or done) */
 	int64_t seen_ms;
 	store_job_ref *held; /* PROTO_HELD_MAX entries */
 	size_t nheld;
@@ -161,7 +161,7 @@ static void store_enricher_hold(store_enrichers *e, store_enricher *en, const pr
 {
 	store_job_ref next[PROTO_HELD_MAX];
 	size_t n = 0;
-	long ours_running = 0;
+	long ours = 0;
 	for (size_t i = 0; i < h->nheld && n < PROTO_HELD_MAX; i++) {
 		store_job_ref r, *old = NULL;
 		if (!h->held[i] || !store_parse_held(h->held[i], &r))
@@ -174,13 +174,13 @@ static void store_enricher_hold(store_enrichers *e, store_enricher *en, const pr
 		if (!old && store_holder(e, r.id, r.attempt, NULL))
 			continue; /* bound to another enricher: first claim wins */
 		r.ours = (old && old->ours) || store_transit_take(e, r.id, r.attempt);
-		ours_running += r.ours && r.running;
+		ours += r.ours;
 		next[n++] = r;
 	}
 	memcpy(en->held, next, n * sizeof(*next));
 	en->nheld = n;
-	if (ours_running > en->proven)
-		en->proven = ours_running;
+	if (ours > en->proven)
+		en->proven = ours;
 }
 
 bool store_enrichers_heartbeat(store_enrichers *e, const proto_heartbeat *h, int64_t now_ms)

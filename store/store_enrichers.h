@@ -12,7 +12,9 @@
  * another enricher's result for that attempt is refused.
  *
  * Credit is earned, not claimed: an enricher counts for at most one more slot than the
- * most jobs it has been seen holding that this store sent it, and enrichers that have
+ * most jobs it has been seen holding that this store sent it (running, or finished with
+ * the result kept: a fast backend finishes each job before the next arrives, and must
+ * still earn every slot), and enrichers that have
  * never held one count for one credit in total, and only while no enricher has; so a
  * forged heartbeat with huge slots adds nothing to a working pool, and at most one job
  * at a time to a new one (that job comes back at its pickup deadline).

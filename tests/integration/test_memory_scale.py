@@ -1,7 +1,7 @@
 """Memory at scale and over time: migration 011 upgrading a populated database in place,
 and the plans PostgreSQL chooses at ~100,000 incidents for the store's own statements
-(similar incidents, the list, each of its filters, a cursor page, text search, detail
-and stats), read with auto_explain: indexes, not timings (those are in make bench)."""
+(similar incidents, the list, each of its filters, a cursor page, text search, detail,
+stats and the dispatcher's claim), read with auto_explain: indexes, not timings (those are in make bench)."""
 
 import os
 import shutil
@@ -164,6 +164,18 @@ class PlanTest(PipelineTest):
         titles = {i["title"].split(" on ")[0] for i in r.json["items"]}
         want = self.stack.incident(target)["title"].split(" on ")[0]
         self.assertEqual(titles, {want}, r.json["items"])
+
+        # The dispatcher's claim, with a backlog of 5,000 due rows: the first rows of the
+        # due index in the order it serves them (sql/016), not a sort of the backlog.
+        self.stack.sql("UPDATE incidents SET status = 'submitted', next_attempt_at = now()"
+                       " WHERE id % 20 = 0")
+        self.stack.sql("ANALYZE incidents")
+        self.stack.start_enricher(llm="rules")
+        plan = self.explained("ORDER BY next_attempt_at, id LIMIT", timeout=60)
+        self.assertIn("status = 'submitted' AND next_attempt_at <= now()", plan, plan)
+        self.assertIn("Index Scan using incidents_due_order", plan, plan)
+        self.assertNotIn("Sort Key: incidents.next_attempt_at", plan, plan)
+        self.assertNotIn("Seq Scan on incidents", plan, plan)
 
 
 if __name__ == "__main__":

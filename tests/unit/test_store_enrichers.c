@@ -64,6 +64,26 @@ static void test_credit_is_earned(void **state)
 	store_enrichers_free(e);
 }
 
+/* A fast backend finishes each job before the next arrives: it is never seen running
+ * more than one, yet the finished jobs it still lists (results kept) earn its slots. */
+static void test_fast_enricher_earns_its_slots(void **state)
+{
+	(void)state;
+	store_enrichers *e = store_enrichers_new(5000);
+	beat(e, "a", 1, 8, 0, NULL, 0);
+	char *held[8] = {0};
+	char items[6][16];
+	for (int i = 0; i < 6; i++) {
+		store_enrichers_sent(e, 100 + i, 1, 7000);
+		snprintf(items[i], sizeof(items[i]), "%d:1:done", 100 + i);
+		held[i] = items[i];
+		beat(e, "a", 1, 8, 0, held, 10 + i); /* taken and finished at once */
+	}
+	assert_int_equal(store_enrichers_in_transit(e, 20), 0);
+	assert_int_equal(store_enrichers_credits(e, 20), 7); /* proven 6: cap 7, none busy */
+	store_enrichers_free(e);
+}
+
 static void test_binding_and_loss(void **state)
 {
 	(void)state;
@@ -140,6 +160,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_credit_is_earned),
+		cmocka_unit_test(test_fast_enricher_earns_its_slots),
 		cmocka_unit_test(test_binding_and_loss),
 		cmocka_unit_test(test_clamp_and_snapshot),
 		cmocka_unit_test(test_bounded_table),
