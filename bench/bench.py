@@ -180,6 +180,7 @@ def triage_throughput(pg, backlog, enrichers=2):
         load = loadavg()
         pids = [stack.procs["store"].popen.pid]
         cpu0 = cpu_seconds(pids)
+        pg0 = postgres_cpu(pg)
         t0 = time.monotonic()
         for i in range(enrichers):
             stack.start_enricher(f"enricher{i + 1}", llm="rules",
@@ -187,13 +188,18 @@ def triage_throughput(pg, backlog, enrichers=2):
         pids += [stack.procs[f"enricher{i + 1}"].popen.pid for i in range(enrichers)]
         wait_for(lambda: drained(stack), 900, "the backlog to be triaged", interval=0.5)
         wall = time.monotonic() - t0
+        # the backends that stayed (the store's and the cluster's own; not psql's polls)
+        pg1 = postgres_cpu(pg)
+        pg_s = sum(v - pg0.get(k, 0) for k, v in pg1.items())
+        ours_s = cpu_seconds(pids) - cpu0
         row = stack.sql("SELECT extract(epoch FROM max(triaged_at) - min(triaged_at)),"
                         " count(*) FILTER (WHERE status = 'failed') FROM incidents")[0]
         span = float(row[0])
         res = {"backlog": backlog, "enrichers": enrichers, "enricher_slots": int(slots),
                "triages_per_s": round(backlog / span), "wall_s": round(wall, 1),
-               "failed": int(row[1]), "loadavg_before": load,
-               "cpu_s_store_enrichers": round(cpu_seconds(pids) - cpu0, 1)}
+               "failed": int(row[1]), "loadavg_before": load, "loadavg_after": loadavg(),
+               "cpu_us_per_triage": {"postgres": round(pg_s * 1e6 / backlog),
+                                     "store_and_enrichers": round(ours_s * 1e6 / backlog)}}
         print(json.dumps({"triage_throughput": res}), flush=True)
         return res
     finally:
@@ -238,6 +244,22 @@ def scaling(pg, enrichers, slots, incidents_per_slot=25):
         return res
     finally:
         stack.close()
+
+
+def postgres_cpu(pg):
+    """CPU seconds of the cluster's live processes (postmaster children), by pid."""
+    with open(os.path.join(pg.data, "postmaster.pid")) as f:
+        master = f.readline().strip()
+    out = {}
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[1] == master:
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def cpu_seconds(pids):
@@ -325,8 +347,9 @@ def main():
             backlog = int(os.environ.get("TRIAGE_BENCH_BACKLOG", "100000"))
             t = triage_throughput(pg, backlog)
             print(f"triage throughput (rules, {t['enrichers']} enrichers x "
-                  f"{t['enricher_slots']} slots): {t['triages_per_s']}/s draining {backlog} "
-                  f"| target >= 5000/s", flush=True)
+                  f"{t['enricher_slots']} slots): {t['triages_per_s']}/s draining {backlog}, "
+                  f"CPU us/triage {t['cpu_us_per_triage']}, load {t['loadavg_before']} -> "
+                  f"{t['loadavg_after']} | target >= 5000/s", flush=True)
         if args.only in (None, "e2e"):
             e = end_to_end(pg, 1000, args.seconds)
             print(f"end to end (rules): {e['achieved_submit_per_s']}/s submitted, submit->triaged "

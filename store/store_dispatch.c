@@ -32,6 +32,7 @@
 #define STORE_CLAIM_MAX 256   /* rows claimed per statement */
 #define STORE_EXPIRE_MAX 500  /* leases expired per statement */
 #define STORE_PICKUP_SLACK_MS 1000 /* transit outlives the job's pickup deadline by this */
+#define STORE_GATHER_MS 2 /* after a pass, how long credits may gather (see store_gather) */
 
 struct store_dispatch {
 	const store_config *cfg;
@@ -435,6 +436,36 @@ static long store_next_due_ms(store_dispatch *d)
 	return wait;
 }
 
+/* Waits on the lock's condition until woken or abs_ms (monotonic); with the lock held. */
+static void store_dispatch_wait_until(store_dispatch *d, int64_t abs_ms)
+{
+	struct timespec ts = {.tv_sec = abs_ms / 1000, .tv_nsec = (abs_ms % 1000) * 1000000L};
+	while (!d->woken && !atomic_load(&d->stopping) &&
+	       pthread_cond_timedwait(&d->cond, &d->lock, &ts) == 0)
+		;
+}
+
+/* After a pass that sent jobs, while the enrichers are busy: credits come back one ready
+ * message at a time, and a pass per message would pay a claim and a similar lookup for
+ * one row (1 ms and 1.5 ms of PostgreSQL, under load most of a triage's cost). So the
+ * next pass waits until a quarter of the capacity is free, at most STORE_GATHER_MS. With
+ * the enrichers idle it does not wait. */
+static void store_gather(store_dispatch *d)
+{
+	int64_t until = tr_mono_ms() + STORE_GATHER_MS;
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		long capacity = 0;
+		long credits = store_enrichers_credits_of(d->enrichers, tr_mono_ms(), &capacity);
+		if (credits >= (capacity + 3) / 4 || atomic_load(&d->stopping) ||
+		    tr_mono_ms() >= until)
+			break;
+		d->woken = false;
+		store_dispatch_wait_until(d, until);
+	}
+	pthread_mutex_unlock(&d->lock);
+}
+
 static void *store_dispatch_main(void *arg)
 {
 	store_dispatch *d = arg;
@@ -449,6 +480,8 @@ static void *store_dispatch_main(void *arg)
 			long n;
 			do {
 				n = store_dispatch_pass(d);
+				if (n > 0)
+					store_gather(d);
 			} while (n > 0 && !atomic_load(&d->stopping));
 			if (n == 0 && store_enrichers_credits(d->enrichers, tr_mono_ms()) > 0)
 				wait_ms = store_next_due_ms(d); /* work will come due: wake for it */
@@ -457,19 +490,8 @@ static void *store_dispatch_main(void *arg)
 		if (until_sweep < wait_ms)
 			wait_ms = until_sweep > 0 ? (long)until_sweep : 0;
 		pthread_mutex_lock(&d->lock);
-		if (!d->woken && !atomic_load(&d->stopping) && wait_ms > 0) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += wait_ms / 1000;
-			ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			while (!d->woken && !atomic_load(&d->stopping) &&
-			       pthread_cond_timedwait(&d->cond, &d->lock, &ts) == 0)
-				;
-		}
+		if (wait_ms > 0)
+			store_dispatch_wait_until(d, tr_mono_ms() + wait_ms);
 		d->woken = false;
 		bool stop = atomic_load(&d->stopping);
 		pthread_mutex_unlock(&d->lock);
@@ -497,6 +519,12 @@ int store_dispatch_start(const store_config *cfg, store_events *events,
 		return TR_ERR_NOMEM;
 	}
 	int rc = proto_sock_listen(PROTO_SOCK_PUSH, cfg->jobs_url, &d->jobs);
+	/* Not proto_sock's one message: jobs are sent only within exact credits (free slots
+	 * the enrichers reported), so what waits here is bounded by them; a pass hands its
+	 * batch over at once instead of waiting for each enricher to take each job. A job
+	 * here dies only with the store, and is then dispatched again (no enricher holds it). */
+	if (rc == TR_OK)
+		rc = proto_nng_err(nng_socket_set_int(d->jobs, NNG_OPT_SENDBUF, STORE_CLAIM_MAX));
 	if (rc != TR_OK) {
 		store_db_free(d->db);
 		free(d);

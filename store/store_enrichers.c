@@ -221,7 +221,12 @@ bool store_enrichers_heartbeat(store_enrichers *e, const proto_heartbeat *h, int
 
 long store_enrichers_credits(store_enrichers *e, int64_t now_ms)
 {
-	long total = 0, unproven = 0;
+	return store_enrichers_credits_of(e, now_ms, NULL);
+}
+
+long store_enrichers_credits_of(store_enrichers *e, int64_t now_ms, long *capacity)
+{
+	long total = 0, unproven = 0, cap_total = 0;
 	bool any_proven = false;
 	pthread_mutex_lock(&e->lock);
 	store_enrichers_expire(e, now_ms);
@@ -231,6 +236,8 @@ long store_enrichers_credits(store_enrichers *e, int64_t now_ms)
 		long cap = en->proven > 0 ? en->proven + 1 : 1;
 		if (cap > en->slots)
 			cap = en->slots;
+		if (en->proven > 0)
+			cap_total += cap;
 		long f = cap - en->busy;
 		if (f <= 0)
 			continue;
@@ -242,12 +249,16 @@ long store_enrichers_credits(store_enrichers *e, int64_t now_ms)
 	/* enrichers that never took a job count for one in total, and only while no
 	 * enricher has: with a proven one live, a job sent for an unproven claim could as
 	 * well wait in a busy enricher's socket */
-	if (unproven > 0 && !any_proven)
+	if (unproven > 0 && !any_proven) {
 		total += 1;
+		cap_total += 1;
+	}
 	total -= (long)e->ntransit;
 	if (total > (long)(STORE_TRANSIT_MAX - e->ntransit))
 		total = (long)(STORE_TRANSIT_MAX - e->ntransit);
 	pthread_mutex_unlock(&e->lock);
+	if (capacity)
+		*capacity = cap_total;
 	return total > 0 ? total : 0;
 }
 

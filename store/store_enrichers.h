@@ -49,6 +49,10 @@ bool store_enrichers_heartbeat(store_enrichers *e, const proto_heartbeat *h, int
 /* Free credits now: earned free slots of live enrichers minus jobs in transit. */
 long store_enrichers_credits(store_enrichers *e, int64_t now_ms);
 
+/* The same, and in *capacity the credits there would be with nothing running or in
+ * transit (every earned slot). */
+long store_enrichers_credits_of(store_enrichers *e, int64_t now_ms, long *capacity);
+
 /* A job was pushed (in transit until held; lost after pickup_mono_ms) / was refused by
  * the socket (no longer in transit). */
 void store_enrichers_sent(store_enrichers *e, int64_t incident_id, int32_t attempt,

@@ -1,10 +1,12 @@
 /* store_results: results and heartbeats from enrichers, applied to the database.
  *
- * DESIGN: one thread with its own PGconn and the PULL socket. It blocks in receive
- * (a short timeout to notice shutdown), then drains what else is already waiting (up
- * to STORE_RESULTS_BATCH) and applies all results in one transaction, so a thousand
- * results a second do not cost a thousand fsyncs. After COMMIT it publishes the events
- * and wakes the dispatcher (a slot was freed, or a row went back to submitted). */
+ * DESIGN: two threads. The receiver pulls every message as it comes: a ready message
+ * (heartbeat) is recorded at once and wakes the dispatcher, a checked result is queued.
+ * The applier, with its own PGconn, takes every result queued while its last batch
+ * committed (up to STORE_RESULTS_BATCH) and applies them in one transaction, the
+ * triaged ones in one statement, so a thousand results a second do not cost a thousand
+ * fsyncs and credits never wait for a commit. After COMMIT it publishes the events and
+ * wakes the dispatcher (a row may have gone back to submitted). */
 #include "store_results.h"
 
 #include <inttypes.h>
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto_sock.h"
 #include "store_metrics.h"
@@ -42,8 +45,12 @@ struct store_results {
 	store_dispatch *dispatch;
 	nng_socket sock;
 	store_db *db;
-	pthread_t thread;
+	pthread_t receiver, applier;
 	atomic_bool stopping;
+	pthread_mutex_t lock;    /* guards the queue */
+	pthread_cond_t arrived;  /* CLOCK_MONOTONIC; a result was queued, or stopping */
+	proto_msg queue[STORE_RESULTS_BATCH]; /* checked results waiting for the database */
+	size_t queued;
 };
 
 static bool store_token_ok(const char *s, size_t max, bool allow_empty)
@@ -159,23 +166,40 @@ static void store_similar_used_array(const proto_result *r, char *out, size_t ou
 		snprintf(out + o, outlen - o, "}");
 }
 
+/* Every triaged result of a batch in one statement: one array per field ($1-$16, in
+ * proto_result's order), a row per result; each matched row comes back with its
+ * result's position (ord, 1-based). The checks are the per-result statements'. */
 const store_stmt store_stmt_triaged = {"result_triaged",
-	"WITH u AS (UPDATE incidents i SET status = 'triaged', summary = $4, severity = $5,"
-	" category = $6, suggested_actions = $7::jsonb, confidence = $8::real, backend = $9,"
-	" model = nullif($10, ''), prompt_version = nullif($11, ''), latency_ms = $12::int,"
-	" prompt_tokens = nullif($13::int, -1), completion_tokens = nullif($14::int, -1),"
-	" similar_used = $16::bigint[], triaged_at = now(), finished_at = now(),"
-	" lease_deadline = NULL,"
-	" failure_reason = NULL, failure_detail = NULL, version = i.version + 1,"
-	" updated_at = now()" STORE_RESULT_WHERE_T("15") STORE_RESULT_RETURNING "),"
+	"WITH x AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[],"
+	" $5::text[], $6::text[], $7::jsonb[], $8::real[], $9::text[], $10::text[],"
+	" $11::text[], $12::int[], $13::int[], $14::int[], $15::bigint[], $16::text[])"
+	" WITH ORDINALITY AS x(id, attempt, enricher, summary, severity, category, actions,"
+	" confidence, backend, model, prompt_version, latency_ms, prompt_tokens,"
+	" completion_tokens, token, used, ord)),"
+	" u AS (UPDATE incidents i SET status = 'triaged', summary = x.summary,"
+	" severity = x.severity, category = x.category, suggested_actions = x.actions,"
+	" confidence = x.confidence, backend = x.backend, model = nullif(x.model, ''),"
+	" prompt_version = nullif(x.prompt_version, ''), latency_ms = x.latency_ms,"
+	" prompt_tokens = nullif(x.prompt_tokens, -1),"
+	" completion_tokens = nullif(x.completion_tokens, -1),"
+	" similar_used = x.used::bigint[], triaged_at = now(), finished_at = now(),"
+	" lease_deadline = NULL, failure_reason = NULL, failure_detail = NULL,"
+	" version = i.version + 1, updated_at = now() FROM x"
+	" WHERE i.id = x.id AND i.status = 'processing' AND i.attempt = x.attempt"
+	" AND (i.lease_token IS NULL OR i.lease_token = x.token)"
+	STORE_RESULT_RETURNING ", x.ord, x.enricher, x.summary, x.severity, x.category,"
+	" x.actions, x.confidence, x.backend, x.model, x.prompt_version, x.latency_ms,"
+	" x.prompt_tokens, x.completion_tokens, x.used),"
 	" e AS (INSERT INTO incident_events (incident_id, kind, status, attempt, actor, detail)"
-	" SELECT id, 'triaged', status, attempt, 'enricher:' || $3, jsonb_build_object("
-	" 'summary', $4::text, 'severity', $5::text, 'category', $6::text,"
-	" 'suggested_actions', $7::jsonb, 'confidence', $8::real, 'backend', $9::text,"
-	" 'model', nullif($10, ''), 'prompt_version', nullif($11, ''),"
-	" 'latency_ms', $12::int, 'prompt_tokens', nullif($13::int, -1),"
-	" 'completion_tokens', nullif($14::int, -1), 'similar_used', $16::bigint[]) FROM u)"
-	" SELECT *, 'triaged' FROM u"};
+	" SELECT id, 'triaged', status, attempt, 'enricher:' || enricher, jsonb_build_object("
+	" 'summary', summary, 'severity', severity, 'category', category,"
+	" 'suggested_actions', actions, 'confidence', confidence, 'backend', backend,"
+	" 'model', nullif(model, ''), 'prompt_version', nullif(prompt_version, ''),"
+	" 'latency_ms', latency_ms, 'prompt_tokens', nullif(prompt_tokens, -1),"
+	" 'completion_tokens', nullif(completion_tokens, -1), 'similar_used', used::bigint[])"
+	" FROM u ORDER BY ord)"
+	" SELECT id, version, status, state, sev, cat, attempt, 'triaged', ord FROM u"
+	" ORDER BY ord"};
 
 const store_stmt store_stmt_failed = {"result_failed",
 	"WITH u AS (UPDATE incidents i SET status = 'failed', failure_reason = $4,"
@@ -217,49 +241,70 @@ const store_stmt store_stmt_released = {"result_released",
 	" SELECT id, 'released', status, attempt, 'enricher:' || $3 FROM u)"
 	" SELECT *, 'released' FROM u"};
 
-/* Applies one result inside the open transaction. *applied: it matched. */
-static int store_apply_result(store_results *s, const proto_result *r, PGresult **out)
+/* What a batch did: for each result, the row set and row that say it matched (res
+ * NULL: it matched nothing, late or duplicate). The row sets are owned here. */
+typedef struct {
+	PGresult *triaged;                    /* every triaged result's row, one statement */
+	PGresult *own[STORE_RESULTS_BATCH];   /* each other result's own statement */
+	const PGresult *res[STORE_RESULTS_BATCH];
+	int row[STORE_RESULTS_BATCH];
+} store_applied;
+
+static void store_applied_clear(store_applied *a, size_t n)
 {
-	char id[24], attempt[16], conf[32], lat[24], pt[24], ct[24], max[16], backoffs[2048];
-	char token[24];
+	PQclear(a->triaged);
+	a->triaged = NULL;
+	for (size_t i = 0; i < n; i++) {
+		PQclear(a->own[i]);
+		a->own[i] = NULL;
+		a->res[i] = NULL;
+	}
+}
+
+/* The array parameters of the triaged statement, one element per triaged result. */
+typedef struct {
+	store_buf col[16];
+} store_triaged_params;
+
+static void store_triaged_add(store_triaged_params *t, const proto_result *r)
+{
+	char num[6][32], used[PROTO_SIMILAR_MAX * 21 + 3];
 	store_buf actions;
-	int rc;
+	store_buf_init(&actions, 8192);
+	store_buf_adds(&actions, "[");
+	for (size_t i = 0; i < r->nactions; i++) {
+		if (i)
+			store_buf_adds(&actions, ",");
+		store_buf_json_str(&actions, r->actions[i]);
+	}
+	store_buf_adds(&actions, "]");
+	snprintf(num[0], sizeof(num[0]), "%" PRId64, r->incident_id);
+	snprintf(num[1], sizeof(num[1]), "%" PRId32, r->attempt);
+	snprintf(num[2], sizeof(num[2]), "%.4f", r->confidence);
+	snprintf(num[3], sizeof(num[3]), "%" PRId64, r->latency_ms);
+	snprintf(num[4], sizeof(num[4]), "%" PRId64, r->prompt_tokens);
+	snprintf(num[5], sizeof(num[5]), "%" PRId64, r->completion_tokens);
+	char token[24];
+	snprintf(token, sizeof(token), "%" PRId64, r->lease_token);
+	store_similar_used_array(r, used, sizeof(used));
+	const char *v[16] = {num[0], num[1], r->enricher_id, r->summary, r->severity, r->category,
+			     actions.failed ? "[]" : actions.data, num[2], r->backend,
+			     r->model ? r->model : "", r->prompt_version ? r->prompt_version : "",
+			     num[3], num[4], num[5], token, used};
+	for (size_t c = 0; c < 16; c++)
+		store_buf_array_item(&t->col[c], v[c]);
+	store_buf_free(&actions);
+}
+
+/* Applies one result that is not triaged inside the open transaction. */
+static int store_apply_other(store_results *s, const proto_result *r, PGresult **out)
+{
+	char id[24], attempt[16], max[16], backoffs[2048], token[24];
 	snprintf(id, sizeof(id), "%" PRId64, r->incident_id);
 	snprintf(attempt, sizeof(attempt), "%" PRId32, r->attempt);
 	snprintf(token, sizeof(token), "%" PRId64, r->lease_token);
-	const char *p[16] = {id, attempt, r->enricher_id};
-	char used[PROTO_SIMILAR_MAX * 21 + 3];
+	const char *p[8] = {id, attempt, r->enricher_id};
 	switch (r->outcome) {
-	case PROTO_OUTCOME_TRIAGED:
-		store_buf_init(&actions, 8192);
-		store_buf_adds(&actions, "[");
-		for (size_t i = 0; i < r->nactions; i++) {
-			if (i)
-				store_buf_adds(&actions, ",");
-			store_buf_json_str(&actions, r->actions[i]);
-		}
-		store_buf_adds(&actions, "]");
-		snprintf(conf, sizeof(conf), "%.4f", r->confidence);
-		snprintf(lat, sizeof(lat), "%" PRId64, r->latency_ms);
-		snprintf(pt, sizeof(pt), "%" PRId64, r->prompt_tokens);
-		snprintf(ct, sizeof(ct), "%" PRId64, r->completion_tokens);
-		p[3] = r->summary;
-		p[4] = r->severity;
-		p[5] = r->category;
-		p[6] = actions.failed ? "[]" : actions.data;
-		p[7] = conf;
-		p[8] = r->backend;
-		p[9] = r->model ? r->model : "";
-		p[10] = r->prompt_version ? r->prompt_version : "";
-		p[11] = lat;
-		p[12] = pt;
-		p[13] = ct;
-		p[14] = token;
-		store_similar_used_array(r, used, sizeof(used));
-		p[15] = used;
-		rc = store_db_exec_prepared(s->db, &store_stmt_triaged, 16, p, out);
-		store_buf_free(&actions);
-		return rc;
 	case PROTO_OUTCOME_FAILED:
 		p[3] = r->reason;
 		p[4] = r->detail;
@@ -276,35 +321,81 @@ static int store_apply_result(store_results *s, const proto_result *r, PGresult 
 		return store_db_exec_prepared(s->db, &store_stmt_retry, 8, p, out);
 	default:
 		p[3] = token;
-		return store_db_exec_prepared(s->db, &store_stmt_released, 4, p,
-					      out);
+		return store_db_exec_prepared(s->db, &store_stmt_released, 4, p, out);
 	}
 }
 
-/* Applies n results in one transaction; outs[i] receives each result's row set. */
-static int store_apply_batch(store_results *s, proto_msg *msgs, size_t n, PGresult **outs)
+/* Every triaged result of msgs in one statement, inside the open transaction. */
+static int store_apply_triaged(store_results *s, proto_msg *msgs, size_t n, store_applied *a)
 {
+	store_triaged_params t;
+	size_t which[STORE_RESULTS_BATCH], k = 0;
+	/* a checked result's field is under 8 KB (store_result_check), escaped under 16 KB:
+	 * a column of STORE_RESULTS_BATCH of them fits in 4 MB */
+	for (size_t c = 0; c < 16; c++) {
+		store_buf_init(&t.col[c], 4 * 1024 * 1024);
+		store_buf_array_open(&t.col[c]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (msgs[i].u.result.outcome == PROTO_OUTCOME_TRIAGED) {
+			store_triaged_add(&t, &msgs[i].u.result);
+			which[k++] = i;
+		}
+	}
+	int rc = TR_OK;
+	const char *p[16];
+	for (size_t c = 0; c < 16; c++) {
+		store_buf_array_close(&t.col[c]);
+		if (t.col[c].failed)
+			rc = TR_ERR_NOMEM;
+		p[c] = t.col[c].data;
+	}
+	if (k > 0 && rc == TR_OK)
+		rc = store_db_exec_prepared(s->db, &store_stmt_triaged, 16, p, &a->triaged);
+	for (int r = 0; rc == TR_OK && r < PQntuples(a->triaged); r++) {
+		long ord = strtol(PQgetvalue(a->triaged, r, 8), NULL, 10);
+		if (ord >= 1 && (size_t)ord <= k) {
+			a->res[which[ord - 1]] = a->triaged;
+			a->row[which[ord - 1]] = r;
+		}
+	}
+	for (size_t c = 0; c < 16; c++)
+		store_buf_free(&t.col[c]);
+	return rc;
+}
+
+/* Applies n results in one transaction: every triaged one in one statement, the others
+ * one statement each. On failure nothing is applied and a is empty. */
+static int store_apply_batch(store_results *s, proto_msg *msgs, size_t n, store_applied *a)
+{
+	memset(a, 0, sizeof(*a));
 	int rc = store_db_ensure(s->db);
 	if (rc == TR_OK)
 		rc = store_db_begin(s->db);
-	for (size_t i = 0; rc == TR_OK && i < n; i++)
-		rc = store_apply_result(s, &msgs[i].u.result, &outs[i]);
+	if (rc == TR_OK)
+		rc = store_apply_triaged(s, msgs, n, a);
+	for (size_t i = 0; rc == TR_OK && i < n; i++) {
+		if (msgs[i].u.result.outcome == PROTO_OUTCOME_TRIAGED)
+			continue;
+		rc = store_apply_other(s, &msgs[i].u.result, &a->own[i]);
+		if (rc == TR_OK && PQntuples(a->own[i]) > 0) {
+			a->res[i] = a->own[i];
+			a->row[i] = 0;
+		}
+	}
 	if (rc == TR_OK)
 		rc = store_db_commit(s->db);
 	else
 		store_db_rollback(s->db);
-	if (rc != TR_OK) {
-		for (size_t i = 0; i < n; i++) {
-			PQclear(outs[i]);
-			outs[i] = NULL;
-		}
-	}
+	if (rc != TR_OK)
+		store_applied_clear(a, n);
 	return rc;
 }
 
-static void store_after_commit(store_results *s, const proto_result *r, PGresult *res)
+static void store_after_commit(store_results *s, const proto_result *r, const PGresult *res,
+			       int row)
 {
-	if (!res || PQntuples(res) == 0) {
+	if (!res) {
 		tr_iinfo(r->incident_id, "ignored %s result of attempt %d from %s: the incident is "
 					 "not processing that attempt (late or duplicate)",
 			 proto_outcome_name(r->outcome), r->attempt, r->enricher_id);
@@ -312,46 +403,53 @@ static void store_after_commit(store_results *s, const proto_result *r, PGresult
 		return;
 	}
 	store_metrics_result(r);
-	const char *kind = PQgetvalue(res, 0, 7);
+	const char *kind = PQgetvalue(res, row, 7);
 	tr_iinfo(r->incident_id, "%s attempt=%d by %s%s%s", kind, r->attempt, r->enricher_id,
 		 r->reason ? " reason=" : "", r->reason ? r->reason : "");
-	store_events_publish_row(s->events, res, 0, 0, kind);
+	store_events_publish_row(s->events, res, row, 0, kind);
 }
 
 /* Applies the results; false if the database was unavailable and nothing was applied
  * (the caller keeps them and tries again). */
 static bool store_handle_results(store_results *s, proto_msg *msgs, size_t n)
 {
-	PGresult *outs[STORE_RESULTS_BATCH] = {0};
+	store_applied *a = calloc(1, sizeof(*a));
+	if (!a)
+		return false;
 	int64_t t0 = tr_mono_us();
-	int rc = store_apply_batch(s, msgs, n, outs);
+	int rc = store_apply_batch(s, msgs, n, a);
 	tr_debug("results: %zu applied in %.1f ms (%s)", n, (double)(tr_mono_us() - t0) / 1000.0,
 		 tr_errname(rc));
-	if (rc == TR_ERR_DB || rc == TR_ERR_CONFLICT) {
+	if (rc == TR_OK) {
+		for (size_t i = 0; i < n; i++)
+			store_after_commit(s, &msgs[i].u.result, a->res[i], a->row[i]);
+		store_applied_clear(a, n);
+	} else if (rc == TR_ERR_DB || rc == TR_ERR_CONFLICT) {
 		/* one result was refused: apply each alone so only it is lost */
 		for (size_t i = 0; i < n; i++) {
-			if (store_apply_batch(s, &msgs[i], 1, &outs[i]) != TR_OK)
+			if (store_apply_batch(s, &msgs[i], 1, a) != TR_OK) {
 				tr_iwarn(msgs[i].u.result.incident_id,
 					 "result not applied (%s); the lease will bring the job back",
 					 store_db_errmsg(s->db));
+				continue;
+			}
+			store_after_commit(s, &msgs[i].u.result, a->res[0], a->row[0]);
+			store_applied_clear(a, 1);
 		}
-	} else if (rc != TR_OK) {
+	} else {
 		tr_warn("%zu results not applied yet: database unavailable; kept and tried again",
 			n);
+		free(a);
 		return false;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (outs[i] || rc == TR_OK)
-			store_after_commit(s, &msgs[i].u.result, outs[i]);
-		PQclear(outs[i]);
-	}
+	free(a);
 	store_dispatch_wake(s->dispatch);
 	return true;
 }
 
-/* Takes one message: a heartbeat is recorded at once; a valid result is kept in
- * msgs[*n] (ownership moves there). Everything else is logged and dropped. */
-static void store_take(store_results *s, nng_msg *nm, proto_msg *msgs, size_t *n)
+/* Takes one message: a heartbeat is recorded at once; a valid result is queued for the
+ * applier (ownership moves there). Everything else is logged and dropped. */
+static void store_take(store_results *s, nng_msg *nm)
 {
 	proto_msg m;
 	char err[200];
@@ -385,43 +483,80 @@ static void store_take(store_results *s, nng_msg *nm, proto_msg *msgs, size_t *n
 		proto_msg_free(&m);
 		return;
 	}
-	if (*n == STORE_RESULTS_BATCH) {
+	pthread_mutex_lock(&s->lock);
+	bool full = s->queued == STORE_RESULTS_BATCH;
+	if (!full) {
+		s->queue[s->queued++] = m;
+		pthread_cond_signal(&s->arrived);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (full) {
 		tr_iwarn(m.u.result.incident_id, "results: %d already wait for the database; this "
 			 "one is dropped (the job is dispatched again when no enricher holds it)",
 			 STORE_RESULTS_BATCH);
 		proto_msg_free(&m);
-		return;
 	}
-	msgs[(*n)++] = m;
 }
 
-static void *store_results_main(void *arg)
+/* The receiver: every message as it comes, so ready messages (the dispatcher's credits)
+ * never wait behind a commit. */
+static void *store_results_receive(void *arg)
 {
 	store_results *s = arg;
-	proto_msg msgs[STORE_RESULTS_BATCH];
-	size_t n = 0; /* results kept from a pass the database could not take */
 	while (!atomic_load(&s->stopping)) {
 		nng_msg *nm = NULL;
 		int rv = nng_recvmsg(s->sock, &nm, 0);
-		if (rv != 0 && rv != NNG_ETIMEDOUT) {
+		if (rv == NNG_ETIMEDOUT)
+			continue;
+		if (rv != 0) {
 			if (rv != NNG_ECLOSED)
 				tr_warn("results: receive failed: %s", nng_strerror(rv));
 			break;
 		}
-		if (rv == 0) {
-			/* full (the database is away): heartbeats still count, results wait in
-			 * the enrichers, which keep them */
-			store_take(s, nm, msgs, &n);
-			nng_msg_free(nm);
-		}
-		while (nng_recvmsg(s->sock, &nm, NNG_FLAG_NONBLOCK) == 0) {
-			store_take(s, nm, msgs, &n);
-			nng_msg_free(nm);
-			if (n == STORE_RESULTS_BATCH)
-				break;
-		}
-		if (n == 0 || !store_handle_results(s, msgs, n))
+		store_take(s, nm);
+		nng_msg_free(nm);
+	}
+	return NULL;
+}
+
+/* Waits on arrived until woken or abs_ms (monotonic); with the lock held. */
+static void store_results_wait(store_results *s, int64_t abs_ms)
+{
+	struct timespec ts = {.tv_sec = abs_ms / 1000, .tv_nsec = (abs_ms % 1000) * 1000000L};
+	pthread_cond_timedwait(&s->arrived, &s->lock, &ts);
+}
+
+/* The applier: every result queued while the last batch committed, in one transaction.
+ * While the database is away the batch is kept and tried again (the receiver goes on
+ * recording ready messages; results beyond the queue wait in the enrichers). */
+static void *store_results_apply(void *arg)
+{
+	store_results *s = arg;
+	proto_msg msgs[STORE_RESULTS_BATCH];
+	size_t n = 0; /* results kept from a pass the database could not take */
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		if (n == 0 && s->queued == 0 && !atomic_load(&s->stopping))
+			store_results_wait(s, tr_mono_ms() + STORE_RECV_TIMEOUT_MS);
+		size_t take = s->queued < STORE_RESULTS_BATCH - n ? s->queued : STORE_RESULTS_BATCH - n;
+		memcpy(msgs + n, s->queue, take * sizeof(*msgs));
+		memmove(s->queue, s->queue + take, (s->queued - take) * sizeof(*msgs));
+		s->queued -= take;
+		n += take;
+		bool stop = atomic_load(&s->stopping);
+		pthread_mutex_unlock(&s->lock);
+		if (stop)
+			break;
+		if (n == 0)
 			continue;
+		if (!store_handle_results(s, msgs, n)) {
+			/* the database is away: try again after a pause */
+			pthread_mutex_lock(&s->lock);
+			if (!atomic_load(&s->stopping))
+				store_results_wait(s, tr_mono_ms() + STORE_RECV_TIMEOUT_MS);
+			pthread_mutex_unlock(&s->lock);
+			continue;
+		}
 		for (size_t i = 0; i < n; i++)
 			proto_msg_free(&msgs[i]);
 		n = 0;
@@ -429,6 +564,15 @@ static void *store_results_main(void *arg)
 	for (size_t i = 0; i < n; i++)
 		proto_msg_free(&msgs[i]);
 	return NULL;
+}
+
+static void store_results_stop_applier(store_results *s)
+{
+	pthread_mutex_lock(&s->lock);
+	atomic_store(&s->stopping, true);
+	pthread_cond_signal(&s->arrived);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->applier, NULL);
 }
 
 int store_results_start(const store_config *cfg, store_events *events,
@@ -452,13 +596,27 @@ int store_results_start(const store_config *cfg, store_events *events,
 		goto fail;
 	nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, STORE_RECV_TIMEOUT_MS);
 	nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, STORE_RESULTS_RECVBUF);
-	if (pthread_create(&s->thread, NULL, store_results_main, s) != 0) {
-		nng_close(s->sock);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->arrived, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->lock, NULL);
+	if (pthread_create(&s->applier, NULL, store_results_apply, s) != 0) {
 		rc = TR_ERR_INTERNAL;
-		goto fail;
+		goto fail_sync;
+	}
+	if (pthread_create(&s->receiver, NULL, store_results_receive, s) != 0) {
+		store_results_stop_applier(s);
+		rc = TR_ERR_INTERNAL;
+		goto fail_sync;
 	}
 	*out = s;
 	return TR_OK;
+fail_sync:
+	nng_close(s->sock);
+	pthread_cond_destroy(&s->arrived);
+	pthread_mutex_destroy(&s->lock);
 fail:
 	store_db_free(s->db);
 	free(s);
@@ -470,8 +628,13 @@ void store_results_stop(store_results *s)
 	if (!s)
 		return;
 	atomic_store(&s->stopping, true);
-	pthread_join(s->thread, NULL);
+	pthread_join(s->receiver, NULL);
+	store_results_stop_applier(s);
 	nng_close(s->sock);
+	for (size_t i = 0; i < s->queued; i++)
+		proto_msg_free(&s->queue[i]);
+	pthread_cond_destroy(&s->arrived);
+	pthread_mutex_destroy(&s->lock);
 	store_db_free(s->db);
 	free(s);
 }

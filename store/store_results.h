@@ -1,6 +1,6 @@
-/* store_results: the results thread. It pulls RESULT and HEARTBEAT messages from the
- * enrichers, records heartbeats (credits for the dispatcher), and applies results in
- * small group-committed transactions, each only if the incident is processing, the
+/* store_results: the results threads. They pull RESULT and HEARTBEAT messages from the
+ * enrichers, record heartbeats at once (credits for the dispatcher), and apply results
+ * in group-committed transactions, each only if the incident is processing, the
  * attempt matches and the result echoes the lease token, from the enricher the attempt
  * is bound to (late, duplicate or forged results are logged and ignored). Results wait
  * in memory while the database is unavailable. */
