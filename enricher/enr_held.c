@@ -145,7 +145,7 @@ int64_t enr_held_received(enr_held *h)
 	return n;
 }
 
-int enr_held_resend(enr_held *h, nng_socket s)
+int enr_held_resend(enr_held *h, nng_socket s, int64_t before_mono_ms)
 {
 	nng_msg *msgs[ENR_HELD_KEEP_MAX];
 	size_t n = 0;
@@ -155,7 +155,8 @@ int enr_held_resend(enr_held *h, nng_socket s)
 	for (size_t i = 0; i < h->n && n < ENR_HELD_KEEP_MAX; i++) {
 		const enr_job_ref *j = &h->jobs[i];
 		nng_msg *m = NULL;
-		if (!j->done || !j->result || nng_msg_alloc(&m, 0) != 0)
+		if (!j->done || !j->result || j->done_ms > before_mono_ms ||
+		    nng_msg_alloc(&m, 0) != 0)
 			continue;
 		if (nng_msg_append(m, j->result, j->len) != 0) {
 			nng_msg_free(m);

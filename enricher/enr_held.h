@@ -42,9 +42,10 @@ size_t enr_held_list(enr_held *h, int64_t now_mono_ms, char (*items)[PROTO_HELD_
 /* Jobs taken so far. */
 int64_t enr_held_received(enr_held *h);
 
-/* Sends every kept result again on s (each send waits at most the socket's send
- * timeout; after one fails, the rest are not tried); returns how many went. Call from
- * one thread at a time. */
-int enr_held_resend(enr_held *h, nng_socket s);
+/* Sends every result kept since before_mono_ms or earlier again on s (each send waits at
+ * most the socket's send timeout; after one fails, the rest are not tried); returns how
+ * many went. Results finished later went out on a live pipe. Call from one thread at a
+ * time. */
+int enr_held_resend(enr_held *h, nng_socket s, int64_t before_mono_ms);
 
 #endif

@@ -10,6 +10,7 @@
 #include "proto_sock.h"
 #include "tr_err.h"
 #include "tr_log.h"
+#include "tr_time.h"
 
 /* Messages a store link holds while the store is busy. Not one (proto_sock's PUSH
  * default): a ready message goes out each time a job is taken or finished, without
@@ -26,6 +27,7 @@ typedef struct {
 	char results_url[PROTO_URL_MAX];
 	atomic_int pipes;                /* connected now (0 or 1 in practice) */
 	atomic_bool came_up;             /* a pipe was added since the last poll */
+	_Atomic int64_t came_up_ms;      /* when (monotonic) */
 	atomic_int busy;                 /* jobs from this store being worked */
 } enr_link;
 
@@ -33,6 +35,7 @@ struct enr_links {
 	size_t n;
 	enr_link link[ENR_LINKS_MAX];
 	atomic_bool went_down; /* some link lost its pipe since the last poll */
+	_Atomic int64_t went_down_ms; /* when (monotonic) */
 	atomic_bool beat_now;  /* a pipe came or went, or a heartbeat was not sent */
 	uint64_t rotation;     /* heartbeats so far (enr_links_heartbeat's one caller) */
 };
@@ -97,9 +100,11 @@ static void enr_links_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	(void)p;
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&k->pipes, 1);
+		atomic_store(&k->came_up_ms, tr_mono_ms());
 		atomic_store(&k->came_up, true);
 	} else if (ev == NNG_PIPE_EV_REM_POST) {
 		atomic_fetch_sub(&k->pipes, 1);
+		atomic_store(&k->owner->went_down_ms, tr_mono_ms());
 		atomic_store(&k->owner->went_down, true);
 	}
 	atomic_store(&k->owner->beat_now, true);
@@ -126,11 +131,13 @@ int enr_links_open(const char *jobs_urls, const char *results_urls, int send_tim
 		k->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
 		atomic_init(&k->pipes, 0);
 		atomic_init(&k->came_up, false);
+		atomic_init(&k->came_up_ms, 0);
 		atomic_init(&k->busy, 0);
 		proto_url_at(jobs_urls, i, k->jobs_url, sizeof k->jobs_url);
 		proto_url_at(results_urls, i, k->results_url, sizeof k->results_url);
 	}
 	atomic_init(&l->went_down, false);
+	atomic_init(&l->went_down_ms, 0);
 	atomic_init(&l->beat_now, false);
 	for (size_t i = 0; i < l->n; i++) {
 		enr_link *k = &l->link[i];
@@ -240,7 +247,8 @@ bool enr_links_poll(enr_links *l, enr_held *h)
 	for (size_t i = 0; i < l->n; i++) {
 		if (!atomic_exchange(&l->link[i].came_up, false))
 			continue;
-		int n = enr_held_resend(h, l->link[i].sock);
+		/* results finished since went out on the new pipe */
+		int n = enr_held_resend(h, l->link[i].sock, atomic_load(&l->link[i].came_up_ms));
 		if (n)
 			tr_info("store at %s back: sent %d kept result(s) again",
 				l->link[i].results_url, n);
@@ -250,7 +258,8 @@ bool enr_links_poll(enr_links *l, enr_held *h)
 		for (size_t i = 0; i < l->n; i++) {
 			if (atomic_load(&l->link[i].pipes) <= 0)
 				continue;
-			int n = enr_held_resend(h, l->link[i].sock);
+			int n = enr_held_resend(h, l->link[i].sock,
+						atomic_load(&l->went_down_ms));
 			if (n)
 				tr_info("a store went away: sent %d kept result(s) to %s", n,
 					l->link[i].results_url);

@@ -29,7 +29,11 @@
 #include "tr_log.h"
 #include "tr_time.h"
 
-#define STORE_RESULTS_BATCH 128
+#define STORE_RESULTS_BATCH 128 /* results applied in one transaction at most */
+/* Results waiting for the applier at most. Enrichers never have more jobs than their
+ * free slots (exact credits; STORE_SLOTS_MAX each), so in steady state this bounds
+ * nothing; it only bounds memory while the database is away (a result is under 16 KB). */
+#define STORE_RESULTS_QUEUE 4096
 #define STORE_RECV_TIMEOUT_MS 200
 /* proto_sock keeps PULL buffers at one message, for enrichers (a job in a dead
  * enricher's buffer is lost until its lease expires). The store's results socket is
@@ -49,7 +53,7 @@ struct store_results {
 	atomic_bool stopping;
 	pthread_mutex_t lock;    /* guards the queue */
 	pthread_cond_t arrived;  /* CLOCK_MONOTONIC; a result was queued, or stopping */
-	proto_msg queue[STORE_RESULTS_BATCH]; /* checked results waiting for the database */
+	proto_msg *queue; /* STORE_RESULTS_QUEUE checked results waiting for the database */
 	size_t queued;
 };
 
@@ -484,16 +488,18 @@ static void store_take(store_results *s, nng_msg *nm)
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
-	bool full = s->queued == STORE_RESULTS_BATCH;
+	bool full = s->queued == STORE_RESULTS_QUEUE;
 	if (!full) {
 		s->queue[s->queued++] = m;
 		pthread_cond_signal(&s->arrived);
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (!full)
+		tr_idebug(m.u.result.incident_id, "result of attempt %d queued", m.u.result.attempt);
 	if (full) {
 		tr_iwarn(m.u.result.incident_id, "results: %d already wait for the database; this "
 			 "one is dropped (the job is dispatched again when no enricher holds it)",
-			 STORE_RESULTS_BATCH);
+			 STORE_RESULTS_QUEUE);
 		proto_msg_free(&m);
 	}
 }
@@ -589,7 +595,8 @@ int store_results_start(const store_config *cfg, store_events *events,
 	s->dispatch = dispatch;
 	atomic_init(&s->stopping, false);
 	s->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "results", STORE_DB_LAZY);
-	if (!s->db)
+	s->queue = calloc(STORE_RESULTS_QUEUE, sizeof(*s->queue));
+	if (!s->db || !s->queue)
 		goto fail;
 	rc = proto_sock_listen(PROTO_SOCK_PULL, cfg->results_url, &s->sock);
 	if (rc != TR_OK)
@@ -619,6 +626,7 @@ fail_sync:
 	pthread_mutex_destroy(&s->lock);
 fail:
 	store_db_free(s->db);
+	free(s->queue);
 	free(s);
 	return rc;
 }
@@ -636,5 +644,6 @@ void store_results_stop(store_results *s)
 	pthread_cond_destroy(&s->arrived);
 	pthread_mutex_destroy(&s->lock);
 	store_db_free(s->db);
+	free(s->queue);
 	free(s);
 }

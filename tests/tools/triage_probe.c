@@ -4,8 +4,9 @@
  *   triage-probe raw req|push URL HEX...      send each HEX message (raw bytes; big:N is N
  *                                             bytes of garbage); for req,
  *                                             print "reply" or "no-reply" per message
- *   triage-probe result URL ID ATTEMPT OUTCOME [SEVERITY CATEGORY SUMMARY]
- *                                             push a PROTO_RESULT (enricher "probe")
+ *   triage-probe result URL ID ATTEMPT OUTCOME [SEVERITY CATEGORY SUMMARY [TOKEN]]
+ *                                             push a PROTO_RESULT (enricher "probe"),
+ *                                             echoing the lease TOKEN if given
  *   triage-probe sub URL COUNT TIMEOUT_MS     print COUNT events as JSON lines
  *   triage-probe serve pub|push URL MS HEX... listen on URL and send the HEX messages
  *                                             (raw bytes) over and over for MS ms, to a
@@ -136,6 +137,8 @@ static int probe_result(int argc, char **argv)
 		r->model = "probe";
 		r->prompt_version = "probe";
 		r->confidence = 0.5;
+		if (argc >= 10)
+			r->lease_token = atoll(argv[9]);
 	} else {
 		r->reason = "llm_error";
 		r->detail = "sent by triage-probe";
