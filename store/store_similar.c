@@ -11,9 +11,8 @@
 #include "tr_err.h"
 #include "tr_log.h"
 
-/* The most similar earlier incidents of each id in $1 (bigint[]); $2: resolved ones
- * only; $3: how many each. The query words of an incident are at most 12 of its
- * lexemes, title words first, then the rarest (document frequencies from the planner's
+/* The most similar earlier incidents of each id in $1 (bigint[]); $2: how many each.
+ * The query words of an incident are at most 12 of its lexemes, title words first, then the rarest (document frequencies from the planner's
  * statistics of search_tsv, so no scan is needed): candidates must share the rarest
  * title word and any other that is not common (in under 10% of incidents: a common
  * word's posting list costs more to read than it tells); before the table has
@@ -25,45 +24,52 @@
  * "c.id + 0 < t.id" keeps the planner from reading the primary key for the whole range
  * below the incident (a BitmapAnd over ~all rows, 23 ms at 100,000 rows): the bounded
  * GIN match is filtered instead. */
-static const char store_sql_similar[] =
-	"WITH st AS (SELECT e.lexeme, e.freq FROM pg_stats s,"
-	"  unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)"
-	"  WHERE s.schemaname = current_schema() AND s.tablename = 'incidents'"
-	"  AND s.attname = 'search_tsv' AND e.lexeme IS NOT NULL),"
-	" w AS (SELECT i.id, ('''' || replace(replace(u.lexeme, '\\', '\\\\'), '''', '''''')"
-	"  || '''')::tsquery AS lq,"
-	"  (CASE WHEN 'A' = ANY(u.weights) THEN 2 ELSE 1 END) * (1.0 - coalesce(st.freq, 0)) AS wt,"
-	"  coalesce(st.freq, 0) AS freq,"
-	"  row_number() OVER (PARTITION BY i.id ORDER BY ('A' = ANY(u.weights)) DESC,"
-	"  coalesce(st.freq, 0), u.lexeme) AS n"
-	"  FROM incidents i CROSS JOIN LATERAL unnest(i.search_tsv) u"
-	"  LEFT JOIN st ON st.lexeme = u.lexeme WHERE i.id = ANY($1::bigint[])),"
-	" t AS (SELECT i.id, i.service, i.source, i.labels, array_agg(w.lq ORDER BY w.n) AS lqs,"
-	"  array_agg(w.wt ORDER BY w.n) AS wts, (CASE WHEN EXISTS (SELECT 1 FROM st)"
-	"  THEN min(w.lq::text) FILTER (WHERE w.n = 1) ||"
-	"  coalesce(' & (' || string_agg(w.lq::text, ' | ') FILTER (WHERE w.n > 1"
-	"  AND w.freq < 0.1) || ')', '')"
-	"  ELSE string_agg(w.lq::text, ' | ') END)::tsquery AS q"
-	"  FROM incidents i JOIN w ON w.id = i.id AND w.n <= 12 GROUP BY i.id)"
-	" SELECT t.id, c.id, c.score, c.title, coalesce(c.severity_override, c.severity, ''),"
-	"  coalesce(c.category_override, c.category, ''), c.state, c.status,"
-	"  triage_ts(c.created_at), triage_ts(c.resolved_at), c.resolution_note,"
-	"  c.triage_feedback, c.human_labelled"
-	" FROM t CROSS JOIN LATERAL (SELECT c.*, round((0.7 * (SELECT sum(x.wt) FILTER"
-	"  (WHERE c.search_tsv @@ x.lq) / sum(x.wt) FROM unnest(t.lqs, t.wts) x(lq, wt))"
-	"  + 0.15 * coalesce(c.service = t.service, false)::int"
-	"  + 0.05 * coalesce(c.source = t.source, false)::int"
-	"  + 0.1 * coalesce((SELECT count(*) FILTER (WHERE c.labels ->> x.key = x.value)::float8"
-	"  / nullif(count(*), 0) FROM jsonb_each_text(t.labels) x), 0))::numeric, 4)::float8"
-	"  AS score,"
-	"  (c.severity_override IS NOT NULL OR c.category_override IS NOT NULL"
-	"  OR coalesce(c.triage_feedback = 'right', false)) AS human_labelled"
-	"  FROM (SELECT c.id, c.title, c.search_tsv, c.service, c.source, c.labels, c.severity,"
-	"  c.category, c.severity_override, c.category_override, c.state, c.status,"
-	"  c.created_at, c.resolved_at, c.resolution_note, c.triage_feedback FROM incidents c"
-	"  WHERE c.search_tsv @@ t.q AND c.id + 0 < t.id AND (NOT $2::bool OR c.state = 'resolved')"
-	"  LIMIT 300) c ORDER BY score DESC NULLS LAST, c.id DESC LIMIT $3) c"
-	" ORDER BY t.id, c.score DESC NULLS LAST, c.id DESC";
+#define STORE_SQL_SIMILAR(state_filter) \
+	"WITH st AS (SELECT e.lexeme, e.freq FROM pg_stats s," \
+	"  unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)" \
+	"  WHERE s.schemaname = current_schema() AND s.tablename = 'incidents'" \
+	"  AND s.attname = 'search_tsv' AND e.lexeme IS NOT NULL)," \
+	" w AS (SELECT i.id, ('''' || replace(replace(u.lexeme, '\\', '\\\\'), '''', '''''')" \
+	"  || '''')::tsquery AS lq," \
+	"  (CASE WHEN 'A' = ANY(u.weights) THEN 2 ELSE 1 END) * (1.0 - coalesce(st.freq, 0)) AS wt," \
+	"  coalesce(st.freq, 0) AS freq," \
+	"  row_number() OVER (PARTITION BY i.id ORDER BY ('A' = ANY(u.weights)) DESC," \
+	"  coalesce(st.freq, 0), u.lexeme) AS n" \
+	"  FROM incidents i CROSS JOIN LATERAL unnest(i.search_tsv) u" \
+	"  LEFT JOIN st ON st.lexeme = u.lexeme WHERE i.id = ANY($1::bigint[]))," \
+	" t AS (SELECT i.id, i.service, i.source, i.labels, array_agg(w.lq ORDER BY w.n) AS lqs," \
+	"  array_agg(w.wt ORDER BY w.n) AS wts, (CASE WHEN EXISTS (SELECT 1 FROM st)" \
+	"  THEN min(w.lq::text) FILTER (WHERE w.n = 1) ||" \
+	"  coalesce(' & (' || string_agg(w.lq::text, ' | ') FILTER (WHERE w.n > 1" \
+	"  AND w.freq < 0.1) || ')', '')" \
+	"  ELSE string_agg(w.lq::text, ' | ') END)::tsquery AS q" \
+	"  FROM incidents i JOIN w ON w.id = i.id AND w.n <= 12 GROUP BY i.id)" \
+	" SELECT t.id, c.id, c.score, c.title, coalesce(c.severity_override, c.severity, '')," \
+	"  coalesce(c.category_override, c.category, ''), c.state, c.status," \
+	"  triage_ts(c.created_at), triage_ts(c.resolved_at), c.resolution_note," \
+	"  c.triage_feedback, c.human_labelled" \
+	" FROM t CROSS JOIN LATERAL (SELECT c.*, round((0.7 * (SELECT sum(x.wt) FILTER" \
+	"  (WHERE c.search_tsv @@ x.lq) / sum(x.wt) FROM unnest(t.lqs, t.wts) x(lq, wt))" \
+	"  + 0.15 * coalesce(c.service = t.service, false)::int" \
+	"  + 0.05 * coalesce(c.source = t.source, false)::int" \
+	"  + 0.1 * coalesce((SELECT count(*) FILTER (WHERE c.labels ->> x.key = x.value)::float8" \
+	"  / nullif(count(*), 0) FROM jsonb_each_text(t.labels) x), 0))::numeric, 4)::float8" \
+	"  AS score," \
+	"  (c.severity_override IS NOT NULL OR c.category_override IS NOT NULL" \
+	"  OR coalesce(c.triage_feedback = 'right', false)) AS human_labelled" \
+	"  FROM (SELECT c.id, c.title, c.search_tsv, c.service, c.source, c.labels, c.severity," \
+	"  c.category, c.severity_override, c.category_override, c.state, c.status," \
+	"  c.created_at, c.resolved_at, c.resolution_note, c.triage_feedback FROM incidents c" \
+	"  WHERE c.search_tsv @@ t.q AND c.id + 0 < t.id" state_filter \
+	"  LIMIT 300) c ORDER BY score DESC NULLS LAST, c.id DESC LIMIT $2) c" \
+	" ORDER BY t.id, c.score DESC NULLS LAST, c.id DESC"
+
+/* Any earlier incident (the API) / resolved ones only (jobs: those with a resolution
+ * note; sql/017's partial index serves them). The filter is a constant in each, so the
+ * planner sees it. */
+static const char store_sql_similar_any[] = STORE_SQL_SIMILAR("");
+static const char store_sql_similar_resolved[] =
+	STORE_SQL_SIMILAR(" AND c.state = 'resolved'");
 
 enum { S_FOR, S_ID, S_SCORE, S_TITLE, S_SEV, S_CAT, S_STATE, S_STATUS, S_CREATED,
        S_RESOLVED, S_NOTE, S_FEEDBACK, S_HUMAN };
@@ -83,8 +89,9 @@ static int store_similar_query(store_db *db, const int64_t *ids, size_t n, bool 
 	store_buf_array_close(&arr);
 	snprintf(k, sizeof(k), "%d", STORE_SIMILAR_TOP);
 	if (!arr.failed) {
-		const char *p[] = {arr.data, resolved ? "t" : "f", k};
-		rc = store_db_exec(db, store_sql_similar, 3, p, res);
+		const char *p[] = {arr.data, k};
+		rc = store_db_exec(db, resolved ? store_sql_similar_resolved : store_sql_similar_any,
+				   2, p, res);
 	}
 	store_buf_free(&arr);
 	return rc;
