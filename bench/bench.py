@@ -271,11 +271,20 @@ def scaling(pg, enrichers, slots, incidents_per_slot=25):
         steady = ((9 * n) // 10 - n // 10) / (hi - lo)
         per = stack.sql("SELECT actor, count(*) FROM incident_events WHERE kind = 'triaged' "
                         "GROUP BY actor ORDER BY actor")
+        # where a job's time goes: the LLM call as the enricher timed it, and dispatched
+        # -> triaged as the database saw it (the rest of a cycle is the way back to a
+        # dispatch: the ready message, the next pass)
+        llm_ms, cycle_ms = (float(v) for v in stack.sql(
+            "SELECT avg(latency_ms), avg(extract(epoch FROM triaged_at - dispatched_at) * 1000)"
+            " FROM incidents")[0])
         ideal = enrichers * slots / 0.2
         res = {"enrichers": enrichers, "slots": slots, "incidents": n,
                "steady_per_s": round(steady, 1), "steady_ratio": round(steady / ideal, 3),
                "drain_per_s": round(drain, 1), "drain_ratio": round(drain / ideal, 3),
                "ideal_per_s": ideal, "jobs_per_enricher": {a: int(c) for a, c in per},
+               "llm_call_ms_avg": round(llm_ms, 1), "dispatched_to_triaged_ms_avg":
+               round(cycle_ms, 1), "cycle_ms_ideal": 200,
+               "cycle_ms_measured": round(1000 * enrichers * slots / steady, 1),
                "wall_s": round(time.monotonic() - t0, 1), "loadavg_before": load}
         print(json.dumps({"enricher_scaling": res}), flush=True)
         return res
