@@ -24,7 +24,7 @@
  * "c.id + 0 < t.id" keeps the planner from reading the primary key for the whole range
  * below the incident (a BitmapAnd over ~all rows, 23 ms at 100,000 rows): the bounded
  * GIN match is filtered instead. */
-#define STORE_SQL_SIMILAR(state_filter) \
+#define STORE_SQL_SIMILAR(words) \
 	"WITH st AS (SELECT e.lexeme, e.freq FROM pg_stats s," \
 	"  unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)" \
 	"  WHERE s.schemaname = current_schema() AND s.tablename = 'incidents'" \
@@ -60,16 +60,15 @@
 	"  FROM (SELECT c.id, c.title, c.search_tsv, c.service, c.source, c.labels, c.severity," \
 	"  c.category, c.severity_override, c.category_override, c.state, c.status," \
 	"  c.created_at, c.resolved_at, c.resolution_note, c.triage_feedback FROM incidents c" \
-	"  WHERE c.search_tsv @@ t.q AND c.id + 0 < t.id" state_filter \
+	"  WHERE " words " @@ t.q AND c.id + 0 < t.id" \
 	"  LIMIT 300) c ORDER BY score DESC NULLS LAST, c.id DESC LIMIT $2) c" \
 	" ORDER BY t.id, c.score DESC NULLS LAST, c.id DESC"
 
 /* Any earlier incident (the API) / resolved ones only (jobs: those with a resolution
- * note; sql/017's partial index serves them). The filter is a constant in each, so the
- * planner sees it. */
-static const char store_sql_similar_any[] = STORE_SQL_SIMILAR("");
+ * note), each through its own text index (sql/011, sql/017). */
+static const char store_sql_similar_any[] = STORE_SQL_SIMILAR("c.search_tsv");
 static const char store_sql_similar_resolved[] =
-	STORE_SQL_SIMILAR(" AND c.state = 'resolved'");
+	STORE_SQL_SIMILAR("(CASE WHEN c.state = 'resolved' THEN c.search_tsv END)");
 
 enum { S_FOR, S_ID, S_SCORE, S_TITLE, S_SEV, S_CAT, S_STATE, S_STATUS, S_CREATED,
        S_RESOLVED, S_NOTE, S_FEEDBACK, S_HUMAN };

@@ -1,7 +1,7 @@
 """Memory at scale and over time: migration 011 upgrading a populated database in place,
 and the plans PostgreSQL chooses at ~100,000 incidents for the store's own statements
 (similar incidents, the list, each of its filters, a cursor page, text search, detail,
-stats and the dispatcher's claim), read with auto_explain: indexes, not timings (those are in make bench)."""
+stats, the dispatcher's claim and its jobs' similar resolved incidents), read with auto_explain: indexes, not timings (those are in make bench)."""
 
 import os
 import shutil
@@ -176,6 +176,12 @@ class PlanTest(PipelineTest):
         self.assertIn("Index Scan using incidents_due_order", plan, plan)
         self.assertNotIn("Sort Key: incidents.next_attempt_at", plan, plan)
         self.assertNotIn("Seq Scan on incidents", plan, plan)
+        # The claimed jobs' similar resolved incidents: the resolved incidents' own text
+        # index (sql/017), not every resolved row through an index on state.
+        plan = self.explained("THEN c.search_tsv END) @@ t.q", timeout=60)
+        self.assertIn("Bitmap Index Scan on incidents_search_resolved", plan, plan)
+        self.assertNotIn("Seq Scan on incidents", plan, plan)
+        self.assertNotIn("incidents_state", plan, plan)
 
 
 if __name__ == "__main__":
