@@ -56,8 +56,10 @@ def streams_rss(make_stack, loadavg, n=1000):
     stack = make_stack("bench-streams")
     try:
         stack.start_store()
+        # every stream comes from this one address: its connection cap is off
         gw = stack.start_gateway(env={"TRIAGE_SSE_MAX_STREAMS": str(n + 16),
-                                      "TRIAGE_HTTP_MAX_CONNS": str(n + 64)})
+                                      "TRIAGE_HTTP_MAX_CONNS": str(n + 64),
+                                      "TRIAGE_HTTP_MAX_CONNS_PER_ADDR": "0"})
         stack.wait_ready()
         load = loadavg()
         base = rss_kb(gw.pid)
