@@ -1,5 +1,5 @@
 /* learn_model: prediction with the two linear heads, calibration maps, kNN votes and the
- * binary form of a model (format 1, little-endian, every count and float checked). */
+ * binary form of a model (format 2, little-endian, every count and float checked). */
 #include "learn_model.h"
 
 #include "proto_contract.h"
@@ -250,7 +250,8 @@ void learn_predict(const learn_model *m, const learn_input *in, const learn_neig
 /* ---- binary form ---- */
 
 #define MAGIC "TRLM"
-#define FORMAT 1
+#define FORMAT 2      /* 2: the feature extractor's version follows the format */
+#define FEATURES_LEN 16 /* bytes of that version, NUL-padded */
 
 typedef struct {
 	unsigned char *p;
@@ -308,8 +309,11 @@ static void put_rows(wbuf *b, const float *w, int k)
 unsigned char *learn_model_write(const learn_model *m, size_t *len)
 {
 	wbuf b = {0};
+	char features[FEATURES_LEN] = {0};
+	snprintf(features, sizeof features, "%s", LEARN_FEATURES_VERSION);
 	put(&b, MAGIC, 4);
 	put_u32(&b, FORMAT);
+	put(&b, features, sizeof features);
 	put(&b, &m->version, 8);
 	put(&b, &m->examples, 4);
 	put_u32(&b, LEARN_NBITS);
@@ -412,6 +416,13 @@ learn_model *learn_model_read(const unsigned char *blob, size_t len, char *why, 
 	err = "unknown model format or shape";
 	if (get_u32(&r) != FORMAT)
 		goto fail;
+	/* weights mean something only over the features they were trained on */
+	char features[FEATURES_LEN + 1] = {0};
+	get(&r, features, FEATURES_LEN);
+	err = "trained on other features than " LEARN_FEATURES_VERSION;
+	if (r.bad || strcmp(features, LEARN_FEATURES_VERSION) != 0)
+		goto fail;
+	err = "unknown model format or shape";
 	get(&r, &m->version, 8);
 	get(&r, &m->examples, 4);
 	if (get_u32(&r) != LEARN_NBITS || get_u32(&r) != LEARN_NCAT || get_u32(&r) != LEARN_NSEV)

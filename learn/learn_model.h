@@ -105,8 +105,10 @@ double learn_knn_blend(const learn_neighbour *nb, size_t n, double *p_cat, doubl
 
 /* Serialization (little-endian, versioned, checked on read). learn_model_write returns a
  * malloc'd blob (*len bytes; caller frees) or NULL when out of memory. learn_model_read
- * parses untrusted bytes: NULL (and why) on any inconsistency; the caller frees with
- * learn_model_free. */
+ * parses untrusted bytes: NULL (and why) on any inconsistency, and for a model of another
+ * format or trained on other features (LEARN_FEATURES_VERSION) than this build's, so an
+ * enricher never applies weights to features they were not trained on; the caller frees
+ * with learn_model_free. */
 unsigned char *learn_model_write(const learn_model *m, size_t *len);
 learn_model *learn_model_read(const unsigned char *blob, size_t len, char *why, size_t whylen);
 

@@ -44,6 +44,53 @@ static void test_features_sorted_unique_unit_norm(void **state)
 	assert_int_equal(learn_features(&empty, true, f, LEARN_FEATURES_MAX), 0);
 }
 
+/* The features of one title, without subwords. */
+static size_t title_features(const char *title, learn_feat *f)
+{
+	learn_input in = {title, "", NULL, NULL, NULL, 0};
+	return learn_features(&in, false, f, LEARN_FEATURES_MAX);
+}
+
+static bool same_features(const char *a, const char *b)
+{
+	learn_feat fa[LEARN_FEATURES_MAX], fb[LEARN_FEATURES_MAX];
+	size_t na = title_features(a, fa), nb = title_features(b, fb);
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (fa[i].index != fb[i].index)
+			return false;
+	return na > 0;
+}
+
+static size_t shared_features(const char *a, const char *b)
+{
+	learn_feat fa[LEARN_FEATURES_MAX], fb[LEARN_FEATURES_MAX];
+	size_t na = title_features(a, fa), nb = title_features(b, fb), shared = 0;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			shared += fa[i].index == fb[j].index;
+	return shared;
+}
+
+static void test_tokens_of_other_scripts(void **state)
+{
+	(void)state;
+	/* case folds beyond ASCII: Cyrillic, Latin-1, Polish */
+	assert_true(same_features("СЕРВЕР НЕДОСТУПЕН", "сервер недоступен"));
+	assert_true(same_features("ÉCHEC DU DÉPLOIEMENT", "échec du déploiement"));
+	assert_true(same_features("AWARIA ŁĄCZA", "awaria łącza"));
+	/* punctuation of any script separates words */
+	assert_true(same_features("«disk» full — again…", "disk full again"));
+	assert_true(same_features("ディスク、満杯。", "ディスク 満杯"));
+	/* Japanese is read as character pairs, so two phrases about the disk share words
+	 * (ディス, ィス, スク) although neither has a space */
+	assert_true(shared_features("ディスク障害が発生", "本番ディスク容量不足") >= 3);
+	assert_int_equal(shared_features("ディスク障害", "ネットワーク遅延"), 0);
+	/* a malformed UTF-8 byte is a separator, not a crash */
+	assert_true(same_features("disk\xff" "full", "disk full"));
+}
+
 static void test_label_evidence(void **state)
 {
 	(void)state;
@@ -218,8 +265,15 @@ static void test_binary_form_round_trip_and_damage(void **state)
 	assert_null(learn_model_read(blob, len, why, sizeof why));
 	assert_non_null(strstr(why, "magic"));
 	blob[0] = 'T';
+	/* a model trained on other features (say, an older build's) is refused */
+	size_t features_at = 4 + 4;
+	assert_memory_equal(blob + features_at, LEARN_FEATURES_VERSION, strlen(LEARN_FEATURES_VERSION));
+	blob[features_at + strlen(LEARN_FEATURES_VERSION) - 1] ^= 1;
+	assert_null(learn_model_read(blob, len, why, sizeof why));
+	assert_non_null(strstr(why, "features"));
+	blob[features_at + strlen(LEARN_FEATURES_VERSION) - 1] ^= 1;
 	float nan = __builtin_nanf("");
-	size_t bias_at = 4 + 4 + 8 + 4 + 12;
+	size_t bias_at = 4 + 4 + 16 + 8 + 4 + 12;
 	float keep;
 	memcpy(&keep, blob + bias_at, 4);
 	memcpy(blob + bias_at, &nan, 4);
@@ -235,6 +289,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_features_sorted_unique_unit_norm),
+		cmocka_unit_test(test_tokens_of_other_scripts),
 		cmocka_unit_test(test_label_evidence),
 		cmocka_unit_test(test_calibration_is_monotone_and_bounded),
 		cmocka_unit_test(test_knn_votes_from_hand_built_neighbours),
