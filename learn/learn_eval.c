@@ -115,11 +115,87 @@ static int cross_validate(const learn_corpus *train, int k, int reps)
 	return 0;
 }
 
+/* The learning curve of bench/learning.py, simulated on the train split alone: a team
+ * labels every security incident critical and every dependency incident low. Fold f is
+ * measured, fold f + 1 is the history its responders corrected (weight hist_weight), the
+ * rest is the corpus. Severity accuracy
+ * against the team's labels before and after the corrections. */
+static void team_label(const learn_example *e, int *sev, int *cat)
+{
+	*cat = e->category;
+	*sev = e->category == learn_category_index("security")     ? learn_severity_index("critical")
+	       : e->category == learn_category_index("dependency") ? learn_severity_index("low")
+								   : e->severity;
+}
+
+/* One round: fold f measured, fold h corrected, the others the corpus. Adds to
+ * counts: measured, severity right before, after, category right before, after. */
+static int team_round(const learn_corpus *train, const int *fold, int f, int h, int hist_weight,
+		      learn_example *sub, size_t counts[5])
+{
+	learn_train_opts o = {.c = 0, .folds = LEARN_DEFAULT_FOLDS}; /* as the store trains */
+	size_t n = train->n, m = 0;
+	char why[200];
+	for (size_t i = 0; i < n; i++)
+		if (fold[i] != f && fold[i] != h)
+			sub[m++] = train->ex[i];
+	learn_model *corpus_only = learn_train(sub, m, &o, why, sizeof why);
+	for (size_t i = 0; i < n; i++) {
+		if (fold[i] != h)
+			continue;
+		sub[m] = train->ex[i];
+		team_label(&train->ex[i], &sub[m].severity, &sub[m].category);
+		sub[m].weight = hist_weight;
+		sub[m++].history = true;
+	}
+	learn_model *corrected = corpus_only ? learn_train(sub, m, &o, why, sizeof why) : NULL;
+	for (size_t i = 0; corrected && i < n; i++) {
+		if (fold[i] != f)
+			continue;
+		int sev, cat;
+		team_label(&train->ex[i], &sev, &cat);
+		learn_prediction p0, p1;
+		learn_predict(corpus_only, &train->ex[i].in, NULL, 0, &p0);
+		learn_predict(corrected, &train->ex[i].in, NULL, 0, &p1);
+		counts[0]++;
+		counts[1] += p0.severity == sev, counts[2] += p1.severity == sev;
+		counts[3] += p0.category == cat, counts[4] += p1.category == cat;
+	}
+	int rc = corrected ? 0 : 2;
+	learn_model_free(corpus_only);
+	learn_model_free(corrected);
+	return rc;
+}
+
+static int team_curve(const learn_corpus *train, int k, int reps, int hist_weight)
+{
+	size_t n = train->n, counts[5] = {0};
+	learn_example *sub = malloc(n * sizeof *sub);
+	int *fold = malloc(n * sizeof *fold);
+	int rc = sub && fold ? 0 : 2;
+	for (int r = 0; rc == 0 && r < reps; r++) {
+		assign_folds(fold, n, k, r);
+		for (int f = 0; rc == 0 && f < k; f++)
+			rc = team_round(train, fold, f, (f + 1) % k, hist_weight, sub, counts);
+	}
+	free(sub), free(fold);
+	if (rc != 0 || counts[0] == 0)
+		return 2;
+	double all = (double)counts[0];
+	printf("team rubric (security critical, dependency low), %d folds of the train split, %d "
+	       "repeat%s (one measured, the next corrected, history weight %d): severity %.1f%% -> "
+	       "%.1f%% (%+.1f points), category %.1f%% -> %.1f%%\n", k, reps, reps > 1 ? "s" : "",
+	       hist_weight, 100.0 * counts[1] / all, 100.0 * counts[2] / all,
+	       100.0 * ((double)counts[2] - (double)counts[1]) / all, 100.0 * counts[3] / all,
+	       100.0 * counts[4] / all);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *train_dir = NULL, *test_dir = NULL;
 	double floor_cat = -1, floor_sev = -1;
-	int cv = 0, reps = 1, show = 0;
+	int cv = 0, reps = 1, show = 0, team = 0, hist_weight = 3;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--train"))
 			train_dir = argv[i + 1];
@@ -133,12 +209,17 @@ int main(int argc, char **argv)
 			show = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cv"))
 			cv = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--team-curve"))
+			team = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--history-weight"))
+			hist_weight = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--repeat"))
 			reps = atoi(argv[i + 1]);
 	}
 	if (!train_dir || !test_dir) {
 		fprintf(stderr, "usage: %s --train DIR --test DIR [--floor-category F] "
-				"[--floor-severity F] [--show 1] [--cv K [--repeat R]]\n", argv[0]);
+				"[--floor-severity F] [--show 1] [--cv K [--repeat R]]\n"
+				"       [--team-curve K [--history-weight W]]\n", argv[0]);
 		return 2;
 	}
 	char why[512];
@@ -148,6 +229,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "learn_eval: %s\n", why);
 		return 2;
 	}
+	if (team >= 3)
+		return team_curve(&train, team, reps < 1 ? 1 : reps, hist_weight < 1 ? 1 : hist_weight);
 	if (cv >= 2)
 		return cross_validate(&train, cv, reps < 1 ? 1 : reps);
 	struct timespec t0, t1;

@@ -160,7 +160,7 @@ static void test_knn_votes_from_hand_built_neighbours(void **state)
 
 static learn_example ex(const char *title, const char *desc, int cat, int sev)
 {
-	return (learn_example){{title, desc, NULL, NULL, NULL, 0}, cat, sev, 1, -1};
+	return (learn_example){{title, desc, NULL, NULL, NULL, 0}, cat, sev, 1, false};
 }
 
 static learn_model *tiny_model(void)
@@ -201,7 +201,7 @@ static void test_training_learns_a_tiny_set(void **state)
 	learn_model_free(m);
 }
 
-static void test_rubric_shift_from_responder_labels(void **state)
+static void test_rubric_from_responder_labels(void **state)
 {
 	(void)state;
 	static learn_example set[48];
@@ -212,22 +212,29 @@ static void test_rubric_shift_from_responder_labels(void **state)
 		set[4 * i + 3] = ex("typo on the pricing page", "cosmetic", 4, 3);
 	}
 	char why[100];
-	learn_train_opts o = {.c = 4, .folds = 0};
+	learn_train_opts o = {.c = 4, .folds = 4};
 	learn_input probe = {"Phishing mail reported", "nobody clicked the link", NULL, NULL, NULL, 0};
 	learn_prediction p;
 	learn_model *m = learn_train(set, 40, &o, why, sizeof why);
 	learn_predict(m, &probe, NULL, 0, &p);
 	assert_int_equal(p.category, 6);
 	assert_int_equal(p.severity, 2); /* the corpus says medium */
+	for (int c = 0; c < LEARN_NCAT; c++) /* no responder labels: no rubric */
+		for (int h = 0; h < LEARN_NSEV; h++)
+			assert_true(m->rubric[c][h] == 0.0f);
 	learn_model_free(m);
-	/* this team's responders turned the triage's "medium" into "critical" for security */
+	/* this team's responders label security incidents critical */
+	static const char *const team[8] = {
+		"port scan blocked at the firewall", "failed ssh logins blocked",
+		"suspicious oauth consent revoked", "malware quarantined on a laptop",
+		"waf blocked injection probes", "unknown device refused by nac",
+		"leaked token rotated before use", "phishing link reported by staff"};
 	for (int i = 40; i < 48; i++) {
-		set[i] = ex(i % 2 ? "port scan blocked at the firewall" : "failed ssh logins blocked",
-			    "nothing got through", 6, 0);
-		set[i].said_severity = 2;
+		set[i] = ex(team[i - 40], "contained, nothing got through", 6, 0);
+		set[i].history = true;
 	}
 	m = learn_train(set, 48, &o, why, sizeof why);
-	assert_int_equal(m->shift[6][2][0], 8);
+	assert_true(m->rubric[6][0] > 1.0f);
 	learn_predict(m, &probe, NULL, 0, &p);
 	assert_int_equal(p.severity, 0);
 	/* another category's severities are left alone */
@@ -235,12 +242,19 @@ static void test_rubric_shift_from_responder_labels(void **state)
 	learn_predict(m, &lag, NULL, 0, &p);
 	assert_int_equal(p.severity, 2);
 	learn_model_free(m);
+	/* the same labels from the corpus (not this deployment's) make no rubric */
+	for (int i = 40; i < 48; i++)
+		set[i].history = false;
+	m = learn_train(set, 48, &o, why, sizeof why);
+	assert_true(m->rubric[6][0] == 0.0f);
+	learn_model_free(m);
 }
 
 static void test_binary_form_round_trip_and_damage(void **state)
 {
 	(void)state;
 	learn_model *m = tiny_model();
+	m->rubric[2][1] = 1.5f;
 	size_t len = 0;
 	unsigned char *blob = learn_model_write(m, &len);
 	assert_non_null(blob);
@@ -250,7 +264,7 @@ static void test_binary_form_round_trip_and_damage(void **state)
 	assert_memory_equal(r->w_cat, m->w_cat, (size_t)LEARN_NBUCKETS * LEARN_NCAT * sizeof(float));
 	assert_memory_equal(r->w_sev, m->w_sev, (size_t)LEARN_NBUCKETS * LEARN_NSEV * sizeof(float));
 	assert_memory_equal(&r->cal_joint, &m->cal_joint, sizeof m->cal_joint);
-	assert_memory_equal(r->shift, m->shift, sizeof m->shift);
+	assert_memory_equal(r->rubric, m->rubric, sizeof m->rubric);
 	learn_model_free(r);
 	/* every truncation is refused */
 	for (size_t cut = 0; cut < len; cut += len / 97 + 1)
@@ -279,6 +293,12 @@ static void test_binary_form_round_trip_and_damage(void **state)
 	memcpy(blob + bias_at, &nan, 4);
 	assert_null(learn_model_read(blob, len, why, sizeof why));
 	memcpy(blob + bias_at, &keep, 4);
+	/* a rubric offset beyond its bound (the last float of the blob) */
+	float huge = 2 * LEARN_RUBRIC_MAX;
+	memcpy(&keep, blob + len - 4, 4);
+	memcpy(blob + len - 4, &huge, 4);
+	assert_null(learn_model_read(blob, len, why, sizeof why));
+	memcpy(blob + len - 4, &keep, 4);
 	assert_non_null(r = learn_model_read(blob, len, why, sizeof why));
 	learn_model_free(r);
 	free(blob);
@@ -294,7 +314,7 @@ int main(void)
 		cmocka_unit_test(test_calibration_is_monotone_and_bounded),
 		cmocka_unit_test(test_knn_votes_from_hand_built_neighbours),
 		cmocka_unit_test(test_training_learns_a_tiny_set),
-		cmocka_unit_test(test_rubric_shift_from_responder_labels),
+		cmocka_unit_test(test_rubric_from_responder_labels),
 		cmocka_unit_test(test_binary_form_round_trip_and_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
