@@ -103,30 +103,35 @@ static bool train_into(learn_model *m, const learn_example *ex, const example_no
 	       train_head(ex, nodes, n, true, folds, skip_fold, c, m->w_sev, m->b_sev);
 }
 
-/* An example of category c from the given source (this deployment's history or the
- * corpus) whose severity the labels do not decide (a resolved alert is low and a
- * non-production one at most medium, whatever the rubric says). */
-static bool rubric_example(const learn_example *e, int c, bool history)
+/* Whether the rubric may learn from an example: its severity is not decided by its
+ * labels (a resolved alert is low and a non-production one at most medium, whatever the
+ * rubric says). */
+static bool rubric_usable(const learn_example *e)
 {
 	int lsev, nonprod, prod, resolved;
-	if (e->history != history || e->category != c)
-		return false;
 	learn_label_evidence(&e->in, &lsev, &nonprod, &prod, &resolved);
 	return !resolved && !(nonprod && !prod);
+}
+
+/* Example i is usable and of category c from the given source (history or corpus). */
+static bool rubric_example(const learn_example *ex, const bool *usable, size_t i, int c,
+			   bool history)
+{
+	return usable[i] && ex[i].history == history && ex[i].category == c;
 }
 
 /* The offsets theta of category c for which p_sev x exp(theta) best fits the severities
  * of the chosen examples (maximum likelihood over held-out predictions) under an L2
  * prior of strength RUBRIC_L2 centred on prior. Convex: gradient descent with step
  * 1 / (n/2 + RUBRIC_L2). */
-static void fit_offsets(const learn_example *ex, const learn_prediction *held, size_t n, int c,
-			bool history, const double *prior, double *theta)
+static void fit_offsets(const learn_example *ex, const learn_prediction *held, const bool *usable,
+			size_t n, int c, bool history, const double *prior, double *theta)
 {
 	double count = 0;
 	for (int h = 0; h < LEARN_NSEV; h++)
 		theta[h] = prior[h];
 	for (size_t i = 0; i < n; i++)
-		count += rubric_example(&ex[i], c, history);
+		count += rubric_example(ex, usable, i, c, history);
 	if (count == 0)
 		return;
 	double step = 1.0 / (count / 2 + RUBRIC_L2);
@@ -135,7 +140,7 @@ static void fit_offsets(const learn_example *ex, const learn_prediction *held, s
 		for (int h = 0; h < LEARN_NSEV; h++)
 			g[h] = RUBRIC_L2 * (theta[h] - prior[h]);
 		for (size_t i = 0; i < n; i++) {
-			if (!rubric_example(&ex[i], c, history))
+			if (!rubric_example(ex, usable, i, c, history))
 				continue;
 			double q[LEARN_NSEV], sum = 0;
 			for (int h = 0; h < LEARN_NSEV; h++)
@@ -157,19 +162,24 @@ static void fit_offsets(const learn_example *ex, const learn_prediction *held, s
  * rubric is kept only when it explains the history's labels better by more than the BIC
  * penalty: without that gate, offsets fitted to ten labels that agree with the corpus
  * were noise that flipped the flat severity posteriors of other categories (learn-eval
- * --team-curve 8: -3.2 points without the gate, +6.2 with it). */
-static void fit_rubric(learn_model *m, const learn_example *ex, const learn_prediction *held,
+ * --team-curve 8 on 688 train incidents: -3.2 points without the gate, +6.2 with it). */
+static bool fit_rubric(learn_model *m, const learn_example *ex, const learn_prediction *held,
 		       size_t n)
 {
 	static const double zero[LEARN_NSEV] = {0};
+	bool *usable = malloc(n * sizeof *usable);
+	if (!usable)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		usable[i] = rubric_usable(&ex[i]);
 	for (int c = 0; c < LEARN_NCAT; c++) {
 		double theta0[LEARN_NSEV], theta[LEARN_NSEV];
-		fit_offsets(ex, held, n, c, false, zero, theta0);
-		fit_offsets(ex, held, n, c, true, theta0, theta);
+		fit_offsets(ex, held, usable, n, c, false, zero, theta0);
+		fit_offsets(ex, held, usable, n, c, true, theta0, theta);
 		/* how much better the history's own offsets explain its labels */
 		double gain = 0, cnt = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (!rubric_example(&ex[i], c, true))
+			if (!rubric_example(ex, usable, i, c, true))
 				continue;
 			double s0 = 0, s1 = 0;
 			for (int h = 0; h < LEARN_NSEV; h++)
@@ -187,6 +197,8 @@ static void fit_rubric(learn_model *m, const learn_example *ex, const learn_pred
 			m->rubric[c][h] = (float)(t < -LEARN_RUBRIC_MAX ? -LEARN_RUBRIC_MAX : t);
 		}
 	}
+	free(usable);
+	return true;
 }
 
 /* Held-out predictions for every example (each by the heads of a model trained on the
@@ -208,7 +220,8 @@ static bool calibrate(learn_model *final, const learn_example *ex, const example
 		for (size_t i = (size_t)fold; i < n; i += (size_t)folds)
 			learn_predict_heads(fm, &ex[i].in, &held[i]);
 	}
-	fit_rubric(final, ex, held, n);
+	if (!fit_rubric(final, ex, held, n))
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		learn_prediction *p = &held[i];
 		learn_predict_finish(final, &ex[i].in, NULL, 0, p); /* no maps yet: identity */
