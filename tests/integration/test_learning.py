@@ -28,11 +28,11 @@ TEAM_HISTORY = [
     ("Unknown device tried to join the corporate wifi",
      "NAC rejected an unknown device repeatedly trying to authenticate on the staff network."),
 ]
-PROBE = ("Suspicious OAuth consent by a user",
-         "One user granted mail read access to an unknown app; revoked within minutes.")
-PROBE_LATER = ("User authorised an unknown OAuth application",
-               "An engineer consented to an unfamiliar app requesting mail scopes; the grant "
-               "was revoked shortly after.")
+PROBE = ("Port scan from a single IP blocked",
+         "The firewall blocked a port scan from one address; nothing got through.")
+PROBE_LATER = ("Firewall stopped a scan of our public addresses",
+               "A scan of our public IP range from one host was blocked at the firewall; "
+               "nothing got through.")
 
 
 class LearningTest(PipelineTest):
