@@ -64,7 +64,6 @@ static const char *add_line(learn_corpus *c, const char *line, size_t len)
 	x->in = (learn_input){title, str_or_null(doc, "description"), str_or_null(doc, "source"),
 			      str_or_null(doc, "service"), kv, k};
 	x->weight = 1;
-	x->said_severity = -1;
 	c->docs[c->n] = doc;
 	c->labels[c->n] = kv;
 	c->n++;

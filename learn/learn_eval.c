@@ -1,6 +1,7 @@
 /* learn_eval: trains the built-in model on the corpus's train split and measures it on the
  * test split: accuracy, confusion matrices, calibration (ECE). With --floor-* it exits 1
  * when an accuracy is below its floor (the regression test). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,34 +51,143 @@ static void confusion(FILE *out, const char *title, const char *const *names, in
 	}
 }
 
-/* k-fold accuracy on the train split alone: what any tuning may look at. */
-static int cross_validate(const learn_corpus *train, int k)
+/* The fold of example i in repeat r of a k-fold cross-validation: position modulo k in
+ * the first repeat, a seeded shuffle of the positions in the others. */
+static void assign_folds(int *fold, size_t n, int k, int r)
 {
-	size_t okc = 0, oks = 0, n = train->n;
+	size_t *perm = malloc(n * sizeof *perm);
+	for (size_t i = 0; i < n; i++)
+		perm[i] = i;
+	uint64_t x = 0x9E3779B97F4A7C15ull * (uint64_t)(r + 1);
+	for (size_t i = n; r > 0 && i > 1; i--) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		size_t j = (size_t)(x % i), t = perm[i - 1];
+		perm[i - 1] = perm[j], perm[j] = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		fold[perm[i]] = (int)(i % (size_t)k);
+	free(perm);
+}
+
+/* k-fold accuracy on the train split alone (what any tuning may look at), repeated
+ * with reps fold assignments; the confusion matrices of the first. */
+static int cross_validate(const learn_corpus *train, int k, int reps)
+{
+	size_t n = train->n, okc = 0, oks = 0;
 	learn_example *sub = malloc(n * sizeof *sub);
-	if (!sub)
+	int *fold = malloc(n * sizeof *fold), *tc = malloc(n * sizeof *tc), *pc = malloc(n * sizeof *pc),
+	    *ts = malloc(n * sizeof *ts), *ps = malloc(n * sizeof *ps);
+	if (!sub || !fold || !tc || !pc || !ts || !ps)
 		return 2;
 	learn_train_opts o = {.c = getenv("LEARN_C") ? atof(getenv("LEARN_C")) : 0, .folds = 0};
-	for (int f = 0; f < k; f++) {
-		size_t m = 0;
-		for (size_t i = 0; i < n; i++)
-			if ((int)(i % (size_t)k) != f)
-				sub[m++] = train->ex[i];
-		char why[200];
-		learn_model *mod = learn_train(sub, m, &o, why, sizeof why);
-		if (!mod)
-			return 2;
-		for (size_t i = (size_t)f; i < n; i += (size_t)k) {
-			learn_prediction p;
-			learn_predict(mod, &train->ex[i].in, NULL, 0, &p);
-			okc += p.category == train->ex[i].category;
-			oks += p.severity == train->ex[i].severity;
+	for (int r = 0; r < reps; r++) {
+		assign_folds(fold, n, k, r);
+		for (int f = 0; f < k; f++) {
+			size_t m = 0;
+			for (size_t i = 0; i < n; i++)
+				if (fold[i] != f)
+					sub[m++] = train->ex[i];
+			char why[200];
+			learn_model *mod = learn_train(sub, m, &o, why, sizeof why);
+			if (!mod)
+				return 2;
+			for (size_t i = 0; i < n; i++) {
+				if (fold[i] != f)
+					continue;
+				learn_prediction p;
+				learn_predict(mod, &train->ex[i].in, NULL, 0, &p);
+				okc += p.category == train->ex[i].category;
+				oks += p.severity == train->ex[i].severity;
+				if (r == 0) {
+					tc[i] = train->ex[i].category, pc[i] = p.category;
+					ts[i] = train->ex[i].severity, ps[i] = p.severity;
+				}
+			}
+			learn_model_free(mod);
 		}
-		learn_model_free(mod);
 	}
-	free(sub);
-	printf("%d-fold cross-validation on the train split (%zu incidents): category %.1f%%, "
-	       "severity %.1f%%\n", k, n, 100.0 * okc / n, 100.0 * oks / n);
+	printf("%d-fold cross-validation on the train split (%zu incidents, %d repeat%s): "
+	       "category %.1f%%, severity %.1f%%\n", k, n, reps, reps > 1 ? "s" : "",
+	       100.0 * okc / ((double)n * reps), 100.0 * oks / ((double)n * reps));
+	confusion(stdout, "cross-validated category", learn_categories, LEARN_NCAT, tc, pc, n);
+	confusion(stdout, "cross-validated severity", learn_severities, LEARN_NSEV, ts, ps, n);
+	free(sub), free(fold), free(tc), free(pc), free(ts), free(ps);
+	return 0;
+}
+
+/* The learning curve of bench/learning.py, simulated on the train split alone: a team
+ * labels every security incident critical and every dependency incident low. Fold f is
+ * measured, fold f + 1 is the history its responders corrected (weight hist_weight), the
+ * rest is the corpus. Severity accuracy
+ * against the team's labels before and after the corrections. */
+static void team_label(const learn_example *e, int *sev, int *cat)
+{
+	*cat = e->category;
+	*sev = e->category == learn_category_index("security")     ? learn_severity_index("critical")
+	       : e->category == learn_category_index("dependency") ? learn_severity_index("low")
+								   : e->severity;
+}
+
+/* One round: fold f measured, fold h corrected, the others the corpus. Adds to
+ * counts: measured, severity right before, after, category right before, after. */
+static int team_round(const learn_corpus *train, const int *fold, int f, int h, int hist_weight,
+		      learn_example *sub, size_t counts[5])
+{
+	learn_train_opts o = {.c = 0, .folds = LEARN_DEFAULT_FOLDS}; /* as the store trains */
+	size_t n = train->n, m = 0;
+	char why[200];
+	for (size_t i = 0; i < n; i++)
+		if (fold[i] != f && fold[i] != h)
+			sub[m++] = train->ex[i];
+	learn_model *corpus_only = learn_train(sub, m, &o, why, sizeof why);
+	for (size_t i = 0; i < n; i++) {
+		if (fold[i] != h)
+			continue;
+		sub[m] = train->ex[i];
+		team_label(&train->ex[i], &sub[m].severity, &sub[m].category);
+		sub[m].weight = hist_weight;
+		sub[m++].history = true;
+	}
+	learn_model *corrected = corpus_only ? learn_train(sub, m, &o, why, sizeof why) : NULL;
+	for (size_t i = 0; corrected && i < n; i++) {
+		if (fold[i] != f)
+			continue;
+		int sev, cat;
+		team_label(&train->ex[i], &sev, &cat);
+		learn_prediction p0, p1;
+		learn_predict(corpus_only, &train->ex[i].in, NULL, 0, &p0);
+		learn_predict(corrected, &train->ex[i].in, NULL, 0, &p1);
+		counts[0]++;
+		counts[1] += p0.severity == sev, counts[2] += p1.severity == sev;
+		counts[3] += p0.category == cat, counts[4] += p1.category == cat;
+	}
+	int rc = corrected ? 0 : 2;
+	learn_model_free(corpus_only);
+	learn_model_free(corrected);
+	return rc;
+}
+
+static int team_curve(const learn_corpus *train, int k, int reps, int hist_weight)
+{
+	size_t n = train->n, counts[5] = {0};
+	learn_example *sub = malloc(n * sizeof *sub);
+	int *fold = malloc(n * sizeof *fold);
+	int rc = sub && fold ? 0 : 2;
+	for (int r = 0; rc == 0 && r < reps; r++) {
+		assign_folds(fold, n, k, r);
+		for (int f = 0; rc == 0 && f < k; f++)
+			rc = team_round(train, fold, f, (f + 1) % k, hist_weight, sub, counts);
+	}
+	free(sub), free(fold);
+	if (rc != 0 || counts[0] == 0)
+		return 2;
+	double all = (double)counts[0];
+	printf("team rubric (security critical, dependency low), %d folds of the train split, %d "
+	       "repeat%s (one measured, the next corrected, history weight %d): severity %.1f%% -> "
+	       "%.1f%% (%+.1f points), category %.1f%% -> %.1f%%\n", k, reps, reps > 1 ? "s" : "",
+	       hist_weight, 100.0 * counts[1] / all, 100.0 * counts[2] / all,
+	       100.0 * ((double)counts[2] - (double)counts[1]) / all, 100.0 * counts[3] / all,
+	       100.0 * counts[4] / all);
 	return 0;
 }
 
@@ -85,7 +195,7 @@ int main(int argc, char **argv)
 {
 	const char *train_dir = NULL, *test_dir = NULL;
 	double floor_cat = -1, floor_sev = -1;
-	int cv = 0, show = 0;
+	int cv = 0, reps = 1, show = 0, team = 0, hist_weight = 3;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--train"))
 			train_dir = argv[i + 1];
@@ -99,10 +209,17 @@ int main(int argc, char **argv)
 			show = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--cv"))
 			cv = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--team-curve"))
+			team = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--history-weight"))
+			hist_weight = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--repeat"))
+			reps = atoi(argv[i + 1]);
 	}
 	if (!train_dir || !test_dir) {
 		fprintf(stderr, "usage: %s --train DIR --test DIR [--floor-category F] "
-				"[--floor-severity F] [--show 1] [--cv K]\n", argv[0]);
+				"[--floor-severity F] [--show 1] [--cv K [--repeat R]]\n"
+				"       [--team-curve K [--history-weight W]]\n", argv[0]);
 		return 2;
 	}
 	char why[512];
@@ -112,8 +229,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "learn_eval: %s\n", why);
 		return 2;
 	}
+	if (team >= 3)
+		return team_curve(&train, team, reps < 1 ? 1 : reps, hist_weight < 1 ? 1 : hist_weight);
 	if (cv >= 2)
-		return cross_validate(&train, cv);
+		return cross_validate(&train, cv, reps < 1 ? 1 : reps);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	learn_model *m = learn_train(train.ex, train.n, NULL, why, sizeof why);

@@ -13,7 +13,7 @@
 #define LEARN_NBUCKETS (1u << LEARN_NBITS)
 #define LEARN_FEATURES_MAX 2048          /* features kept per incident */
 #define LEARN_SCAN_MAX 4096              /* description bytes read */
-#define LEARN_FEATURES_VERSION "learn-1" /* bump when the features change */
+#define LEARN_FEATURES_VERSION "learn-2" /* bump when the features change */
 
 /* The incident as the model reads it: borrowed strings (NULL = absent). */
 typedef struct {
@@ -31,12 +31,13 @@ typedef struct {
 } learn_feat;
 
 /* Fills out (capacity cap, at least LEARN_FEATURES_MAX) with the incident's features,
- * sorted by index, unique, with unit L2 norm. Features: word unigrams and adjacent word
- * pairs (lower-cased ASCII, CamelCase split, long numbers folded), with subwords also the
- * character 4-grams of ASCII words (the category head uses them), title and alertname
- * words weighing twice the description's; label words; and structured evidence from
- * labels (the alert's own severity, production or not, resolved). Pure, thread-safe.
- * Returns the number of features. */
+ * sorted by index, unique, with unit L2 norm. Features: words and adjacent word pairs
+ * (UTF-8 code points, lower-cased for Latin, Polish and Cyrillic letters, split at the
+ * punctuation of every script and at CamelCase, long numbers folded; Japanese and Chinese
+ * runs as character pairs), with subwords also the character 4-grams of words (the
+ * category head uses them), title and alertname words weighing twice the description's;
+ * label words; and structured evidence from labels (the alert's own severity, production
+ * or not, resolved). Pure, thread-safe. Returns the number of features. */
 size_t learn_features(const learn_input *in, bool subwords, learn_feat *out, size_t cap);
 
 /* The bucket of a named extra feature (e.g. the predicted category for the severity

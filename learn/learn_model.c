@@ -1,5 +1,5 @@
 /* learn_model: prediction with the two linear heads, calibration maps, kNN votes and the
- * binary form of a model (format 1, little-endian, every count and float checked). */
+ * binary form of a model (format 2, little-endian, every count and float checked). */
 #include "learn_model.h"
 
 #include "proto_contract.h"
@@ -204,36 +204,29 @@ static int argmax(const double *p, int n)
 	return best;
 }
 
-static void apply_shift(const learn_model *m, int cat, double *p_sev)
-{
-	int said = argmax(p_sev, LEARN_NSEV);
-	const uint16_t *row = m->shift[cat][said];
-	double n = 0;
-	for (int h = 0; h < LEARN_NSEV; h++)
-		n += row[h];
-	if (n <= 0)
-		return;
-	double share = n / (n + LEARN_SHIFT_PRIOR);
-	if (share > LEARN_SHIFT_CAP)
-		share = LEARN_SHIFT_CAP;
-	for (int h = 0; h < LEARN_NSEV; h++)
-		p_sev[h] = (1 - share) * p_sev[h] + share * row[h] / n;
-}
-
-void learn_predict(const learn_model *m, const learn_input *in, const learn_neighbour *nb,
-		   size_t nnb, learn_prediction *out)
+void learn_predict_heads(const learn_model *m, const learn_input *in, learn_prediction *out)
 {
 	static _Thread_local learn_feat f[LEARN_FEATURES_MAX], fs[LEARN_FEATURES_MAX + 1];
 	memset(out, 0, sizeof *out);
 	size_t n = learn_features(in, true, f, LEARN_FEATURES_MAX);
 	learn_model_probs(m, f, n, false, out->p_cat);
-	int cat = argmax(out->p_cat, LEARN_NCAT);
+	out->category = argmax(out->p_cat, LEARN_NCAT);
 	n = learn_features(in, false, f, LEARN_FEATURES_MAX);
-	size_t ns = learn_with_category(f, n, cat, fs);
+	size_t ns = learn_with_category(f, n, out->category, fs);
 	learn_model_probs(m, fs, ns, true, out->p_sev);
-	apply_shift(m, cat, out->p_sev);
+}
+
+void learn_predict_finish(const learn_model *m, const learn_input *in, const learn_neighbour *nb,
+			  size_t nnb, learn_prediction *out)
+{
 	out->knn_share = learn_knn_blend(nb, nnb, out->p_cat, out->p_sev, &out->knn_votes);
 	out->category = argmax(out->p_cat, LEARN_NCAT);
+	/* the rubric of the category: p_sev x exp(offset), renormalised */
+	double sum = 0;
+	for (int h = 0; h < LEARN_NSEV; h++)
+		sum += out->p_sev[h] *= exp(m->rubric[out->category][h]);
+	for (int h = 0; h < LEARN_NSEV && sum > 0; h++)
+		out->p_sev[h] /= sum;
 	out->severity = argmax(out->p_sev, LEARN_NSEV);
 	int lsev, nonprod, prod, resolved;
 	learn_label_evidence(in, &lsev, &nonprod, &prod, &resolved);
@@ -247,10 +240,18 @@ void learn_predict(const learn_model *m, const learn_input *in, const learn_neig
 	out->confidence = learn_calib_apply(&m->cal_joint, pc * ps);
 }
 
+void learn_predict(const learn_model *m, const learn_input *in, const learn_neighbour *nb,
+		   size_t nnb, learn_prediction *out)
+{
+	learn_predict_heads(m, in, out);
+	learn_predict_finish(m, in, nb, nnb, out);
+}
+
 /* ---- binary form ---- */
 
 #define MAGIC "TRLM"
-#define FORMAT 1
+#define FORMAT 2      /* 2: the features version after the format; rubric offsets */
+#define FEATURES_LEN 16 /* bytes of that version, NUL-padded */
 
 typedef struct {
 	unsigned char *p;
@@ -308,8 +309,11 @@ static void put_rows(wbuf *b, const float *w, int k)
 unsigned char *learn_model_write(const learn_model *m, size_t *len)
 {
 	wbuf b = {0};
+	char features[FEATURES_LEN] = {0};
+	snprintf(features, sizeof features, "%s", LEARN_FEATURES_VERSION);
 	put(&b, MAGIC, 4);
 	put_u32(&b, FORMAT);
+	put(&b, features, sizeof features);
 	put(&b, &m->version, 8);
 	put(&b, &m->examples, 4);
 	put_u32(&b, LEARN_NBITS);
@@ -322,7 +326,7 @@ unsigned char *learn_model_write(const learn_model *m, size_t *len)
 	put_calib(&b, &m->cal_joint);
 	put_rows(&b, m->w_cat, LEARN_NCAT);
 	put_rows(&b, m->w_sev, LEARN_NSEV);
-	put(&b, m->shift, sizeof m->shift);
+	put(&b, m->rubric, sizeof m->rubric);
 	if (b.failed) {
 		free(b.p);
 		return NULL;
@@ -412,6 +416,13 @@ learn_model *learn_model_read(const unsigned char *blob, size_t len, char *why, 
 	err = "unknown model format or shape";
 	if (get_u32(&r) != FORMAT)
 		goto fail;
+	/* weights mean something only over the features they were trained on */
+	char features[FEATURES_LEN + 1] = {0};
+	get(&r, features, FEATURES_LEN);
+	err = "trained on other features than " LEARN_FEATURES_VERSION;
+	if (r.bad || strcmp(features, LEARN_FEATURES_VERSION) != 0)
+		goto fail;
+	err = "unknown model format or shape";
 	get(&r, &m->version, 8);
 	get(&r, &m->examples, 4);
 	if (get_u32(&r) != LEARN_NBITS || get_u32(&r) != LEARN_NCAT || get_u32(&r) != LEARN_NSEV)
@@ -426,9 +437,13 @@ learn_model *learn_model_read(const unsigned char *blob, size_t len, char *why, 
 		goto fail;
 	if (!get_rows(&r, m->w_cat, LEARN_NCAT) || !get_rows(&r, m->w_sev, LEARN_NSEV))
 		goto fail;
-	get(&r, m->shift, sizeof m->shift);
-	if (r.bad)
+	get(&r, m->rubric, sizeof m->rubric);
+	if (r.bad || !finite_all(&m->rubric[0][0], LEARN_NCAT * LEARN_NSEV))
 		goto fail;
+	for (int c = 0; c < LEARN_NCAT; c++)
+		for (int h = 0; h < LEARN_NSEV; h++)
+			if (fabsf(m->rubric[c][h]) > LEARN_RUBRIC_MAX)
+				goto fail;
 	if (r.off != len)
 		goto fail;
 	return m;

@@ -1,6 +1,6 @@
 /* learn_model: the built-in triage model — two linear heads over hashed features
- * (category, then severity with the predicted category as one more feature), their
- * calibration maps, prediction, kNN votes of labelled neighbours, and the versioned
+ * (category, then severity with the predicted category as one more feature), the
+ * deployment's rubric, calibration maps, prediction, kNN votes, and the versioned
  * binary form stored in PostgreSQL and sent to enrichers. */
 #ifndef LEARN_MODEL_H
 #define LEARN_MODEL_H
@@ -45,9 +45,10 @@ typedef struct {
 	learn_calib cal_cat;      /* P(category right | top category probability) */
 	learn_calib cal_sev;      /* P(severity right | top severity probability) */
 	learn_calib cal_joint;    /* P(both right | product of the two) */
-	/* This deployment's rubric, from responder labels: shift[c][a][h] counts history
-	 * incidents of category c where the triage said severity a and the responder h. */
-	uint16_t shift[LEARN_NCAT][LEARN_NSEV][LEARN_NSEV];
+	/* This deployment's rubric: log-odds added to the severity head's output for an
+	 * incident of (predicted) category c, fitted to its responders' labels (all zero
+	 * without them; |value| <= LEARN_RUBRIC_MAX). */
+	float rubric[LEARN_NCAT][LEARN_NSEV];
 } learn_model;
 
 /* A past incident close to this one (fed from the job's similar incidents). */
@@ -82,17 +83,20 @@ void learn_model_probs(const learn_model *m, const learn_feat *f, size_t n, bool
  * out needs n + 1 entries; returns the count (sorted, unique). */
 size_t learn_with_category(const learn_feat *f, size_t n, int category, learn_feat *out);
 
-/* Rubric shift: where responders relabelled the severity the triage gave for a category,
- * p_sev moves toward what they chose, with share n / (n + LEARN_SHIFT_PRIOR) of the n
- * such labels (capped at LEARN_SHIFT_CAP). */
-#define LEARN_SHIFT_PRIOR 3.0
-#define LEARN_SHIFT_CAP 0.9
+#define LEARN_RUBRIC_MAX 12.0f
 
-/* Predicts one incident: both heads, the rubric shift, the kNN votes of nb (may be NULL/0), post-steps
- * from the labels (resolved -> low; non-production without production named -> at most
- * medium), and calibrated confidences. Pure, thread-safe on a shared model. */
+/* Predicts one incident: both heads, the kNN votes of nb (may be NULL/0), the rubric
+ * offsets of the category, post-steps from the labels (resolved -> low; non-production
+ * without production named -> at most medium), and calibrated confidences. Pure,
+ * thread-safe on a shared model. learn_predict is learn_predict_heads then
+ * learn_predict_finish (the trainer runs the two apart: the heads of models trained
+ * without an example, the rest with the final model's rubric). */
 void learn_predict(const learn_model *m, const learn_input *in, const learn_neighbour *nb,
 		   size_t nnb, learn_prediction *out);
+/* Zeroes out, then the two heads' probabilities (p_cat, p_sev) and out->category. */
+void learn_predict_heads(const learn_model *m, const learn_input *in, learn_prediction *out);
+void learn_predict_finish(const learn_model *m, const learn_input *in, const learn_neighbour *nb,
+			  size_t nnb, learn_prediction *out);
 
 /* kNN: neighbours that are human-labelled and at least LEARN_KNN_MIN_SCORE similar vote
  * with their score; their share is W / (W + LEARN_KNN_PRIOR), capped at LEARN_KNN_CAP,
@@ -105,8 +109,10 @@ double learn_knn_blend(const learn_neighbour *nb, size_t n, double *p_cat, doubl
 
 /* Serialization (little-endian, versioned, checked on read). learn_model_write returns a
  * malloc'd blob (*len bytes; caller frees) or NULL when out of memory. learn_model_read
- * parses untrusted bytes: NULL (and why) on any inconsistency; the caller frees with
- * learn_model_free. */
+ * parses untrusted bytes: NULL (and why) on any inconsistency, and for a model of another
+ * format or trained on other features (LEARN_FEATURES_VERSION) than this build's, so an
+ * enricher never applies weights to features they were not trained on; the caller frees
+ * with learn_model_free. */
 unsigned char *learn_model_write(const learn_model *m, size_t *len);
 learn_model *learn_model_read(const unsigned char *blob, size_t len, char *why, size_t whylen);
 

@@ -1,9 +1,10 @@
-/* learn_train: trains the built-in model with LIBLINEAR (L2-regularised logistic
- * regression, one-vs-rest) and calibrates it on held-out predictions (k-fold). Used by
- * the store's trainer and by the offline evaluation (bench, floor test). */
+/* learn_train: trains the built-in model with LIBLINEAR (L2-regularised logistic regression,
+ * one-vs-rest), then fits the deployment's rubric and calibration to held-out predictions.
+ * Used by the store's trainer and by the offline evaluation (bench, floor test). */
 #ifndef LEARN_TRAIN_H
 #define LEARN_TRAIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "learn_model.h"
@@ -13,8 +14,8 @@ typedef struct {
 	int category;   /* 0..LEARN_NCAT-1 */
 	int severity;   /* 0..LEARN_NSEV-1 */
 	int weight;     /* times the example counts (responders' labels count more), >= 1 */
-	int said_severity; /* history: the severity the triage gave before the responder's
-			    * label (0..3), for the rubric shift; -1 otherwise (corpus) */
+	bool history;   /* this deployment's responders labelled it (the corpus did not):
+			 * the rubric is fitted to these */
 } learn_example;
 
 #define LEARN_DEFAULT_C 8.0 /* chosen by cross-validation on the train split only */
@@ -25,9 +26,10 @@ typedef struct {
 	int folds; /* calibration folds (2..10); 0 = no calibration (identity maps) */
 } learn_train_opts;
 
-/* Trains on ex[0..n). Calibration: each example is predicted by a model trained on the
- * other folds (fold = position modulo folds), and isotonic maps are fitted to those
- * held-out predictions; the returned model is then trained on everything. Returns NULL
+/* Trains on ex[0..n). Each example is predicted by a model trained on the other folds
+ * (fold = position modulo folds); the rubric (learn_model.rubric, from the history
+ * examples) and then isotonic calibration maps are fitted to those held-out predictions;
+ * the returned model is then trained on everything. folds 0: neither. Returns NULL
  * with a reason in why when there is nothing to learn from or memory runs out. The
  * caller frees with learn_model_free. Not thread-safe with other LIBLINEAR callers that
  * set a print function (it silences LIBLINEAR's output). */

@@ -48,7 +48,7 @@ struct store_train {
 #define SIG_SQL(w) "SELECT count(*) || ':' || coalesce(to_char(max(updated_at), " \
 		   "'YYYYMMDDHH24MISSUS'), '') FROM incidents WHERE " w
 #define HISTORY_SQL(w) "SELECT title, description, source, service, labels::text," \
-		       " coalesce(severity_override, severity), coalesce(category_override, category), severity" \
+		       " coalesce(severity_override, severity), coalesce(category_override, category)" \
 		       " FROM incidents WHERE " w " AND coalesce(severity_override, severity) IS NOT NULL" \
 		       " AND coalesce(category_override, category) IS NOT NULL" \
 		       " ORDER BY updated_at DESC LIMIT $1"
@@ -109,8 +109,7 @@ static bool history_example(PGresult *res, int row, long weight, learn_example *
 	ex->in = (learn_input){PQgetvalue(res, row, 0), PQgetvalue(res, row, 1),
 			       PQgetisnull(res, row, 2) ? NULL : PQgetvalue(res, row, 2),
 			       PQgetisnull(res, row, 3) ? NULL : PQgetvalue(res, row, 3), kv, nl};
-	ex->severity = sev, ex->category = cat, ex->weight = (int)weight;
-	ex->said_severity = PQgetisnull(res, row, 7) ? -1 : learn_severity_index(PQgetvalue(res, row, 7));
+	ex->severity = sev, ex->category = cat, ex->weight = (int)weight, ex->history = true;
 	return true;
 }
 

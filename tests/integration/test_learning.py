@@ -28,11 +28,11 @@ TEAM_HISTORY = [
     ("Unknown device tried to join the corporate wifi",
      "NAC rejected an unknown device repeatedly trying to authenticate on the staff network."),
 ]
-PROBE = ("Suspicious OAuth consent by a user",
-         "One user granted mail read access to an unknown app; revoked within minutes.")
-PROBE_LATER = ("User authorised an unknown OAuth application",
-               "An engineer consented to an unfamiliar app requesting mail scopes; the grant "
-               "was revoked shortly after.")
+PROBE = ("Port scan from a single IP blocked",
+         "The firewall blocked a port scan from one address; nothing got through.")
+PROBE_LATER = ("Firewall stopped a scan of our public addresses",
+               "A scan of our public IP range from one host was blocked at the firewall; "
+               "nothing got through.")
 
 
 class LearningTest(PipelineTest):
@@ -52,14 +52,14 @@ class LearningTest(PipelineTest):
 
     def test_overrides_retrain_and_a_later_similar_incident_gets_the_corrected_label(self):
         v1 = wait_for(self.learned, 60, "the first model version")
-        self.assertEqual((v1["history_examples"], v1["features"]), (0, "learn-1"))
+        self.assertEqual((v1["history_examples"], v1["features"]), (0, "learn-2"))
         self.assertGreaterEqual(v1["corpus_examples"], 400)
         pid = self.enricher.pid
 
         before = self.triage(*PROBE)
         t = before["triage"]
         self.assertEqual((t["backend"], t["model"], t["prompt_version"]),
-                         ("model", f"linear-v{v1['version']}", "learn-1"))
+                         ("model", f"linear-v{v1['version']}", "learn-2"))
         self.assertEqual(t["category"], "security")
         self.assertNotEqual(t["severity"], "critical", "the corpus alone must not say critical, "
                             "or this test proves nothing")

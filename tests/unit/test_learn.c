@@ -44,6 +44,53 @@ static void test_features_sorted_unique_unit_norm(void **state)
 	assert_int_equal(learn_features(&empty, true, f, LEARN_FEATURES_MAX), 0);
 }
 
+/* The features of one title, without subwords. */
+static size_t title_features(const char *title, learn_feat *f)
+{
+	learn_input in = {title, "", NULL, NULL, NULL, 0};
+	return learn_features(&in, false, f, LEARN_FEATURES_MAX);
+}
+
+static bool same_features(const char *a, const char *b)
+{
+	learn_feat fa[LEARN_FEATURES_MAX], fb[LEARN_FEATURES_MAX];
+	size_t na = title_features(a, fa), nb = title_features(b, fb);
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (fa[i].index != fb[i].index)
+			return false;
+	return na > 0;
+}
+
+static size_t shared_features(const char *a, const char *b)
+{
+	learn_feat fa[LEARN_FEATURES_MAX], fb[LEARN_FEATURES_MAX];
+	size_t na = title_features(a, fa), nb = title_features(b, fb), shared = 0;
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			shared += fa[i].index == fb[j].index;
+	return shared;
+}
+
+static void test_tokens_of_other_scripts(void **state)
+{
+	(void)state;
+	/* case folds beyond ASCII: Cyrillic, Latin-1, Polish */
+	assert_true(same_features("СЕРВЕР НЕДОСТУПЕН", "сервер недоступен"));
+	assert_true(same_features("ÉCHEC DU DÉPLOIEMENT", "échec du déploiement"));
+	assert_true(same_features("AWARIA ŁĄCZA", "awaria łącza"));
+	/* punctuation of any script separates words */
+	assert_true(same_features("«disk» full — again…", "disk full again"));
+	assert_true(same_features("ディスク、満杯。", "ディスク 満杯"));
+	/* Japanese is read as character pairs, so two phrases about the disk share words
+	 * (ディス, ィス, スク) although neither has a space */
+	assert_true(shared_features("ディスク障害が発生", "本番ディスク容量不足") >= 3);
+	assert_int_equal(shared_features("ディスク障害", "ネットワーク遅延"), 0);
+	/* a malformed UTF-8 byte is a separator, not a crash */
+	assert_true(same_features("disk\xff" "full", "disk full"));
+}
+
 static void test_label_evidence(void **state)
 {
 	(void)state;
@@ -113,7 +160,7 @@ static void test_knn_votes_from_hand_built_neighbours(void **state)
 
 static learn_example ex(const char *title, const char *desc, int cat, int sev)
 {
-	return (learn_example){{title, desc, NULL, NULL, NULL, 0}, cat, sev, 1, -1};
+	return (learn_example){{title, desc, NULL, NULL, NULL, 0}, cat, sev, 1, false};
 }
 
 static learn_model *tiny_model(void)
@@ -154,7 +201,7 @@ static void test_training_learns_a_tiny_set(void **state)
 	learn_model_free(m);
 }
 
-static void test_rubric_shift_from_responder_labels(void **state)
+static void test_rubric_from_responder_labels(void **state)
 {
 	(void)state;
 	static learn_example set[48];
@@ -165,22 +212,29 @@ static void test_rubric_shift_from_responder_labels(void **state)
 		set[4 * i + 3] = ex("typo on the pricing page", "cosmetic", 4, 3);
 	}
 	char why[100];
-	learn_train_opts o = {.c = 4, .folds = 0};
+	learn_train_opts o = {.c = 4, .folds = 4};
 	learn_input probe = {"Phishing mail reported", "nobody clicked the link", NULL, NULL, NULL, 0};
 	learn_prediction p;
 	learn_model *m = learn_train(set, 40, &o, why, sizeof why);
 	learn_predict(m, &probe, NULL, 0, &p);
 	assert_int_equal(p.category, 6);
 	assert_int_equal(p.severity, 2); /* the corpus says medium */
+	for (int c = 0; c < LEARN_NCAT; c++) /* no responder labels: no rubric */
+		for (int h = 0; h < LEARN_NSEV; h++)
+			assert_true(m->rubric[c][h] == 0.0f);
 	learn_model_free(m);
-	/* this team's responders turned the triage's "medium" into "critical" for security */
+	/* this team's responders label security incidents critical */
+	static const char *const team[8] = {
+		"port scan blocked at the firewall", "failed ssh logins blocked",
+		"suspicious oauth consent revoked", "malware quarantined on a laptop",
+		"waf blocked injection probes", "unknown device refused by nac",
+		"leaked token rotated before use", "phishing link reported by staff"};
 	for (int i = 40; i < 48; i++) {
-		set[i] = ex(i % 2 ? "port scan blocked at the firewall" : "failed ssh logins blocked",
-			    "nothing got through", 6, 0);
-		set[i].said_severity = 2;
+		set[i] = ex(team[i - 40], "contained, nothing got through", 6, 0);
+		set[i].history = true;
 	}
 	m = learn_train(set, 48, &o, why, sizeof why);
-	assert_int_equal(m->shift[6][2][0], 8);
+	assert_true(m->rubric[6][0] > 1.0f);
 	learn_predict(m, &probe, NULL, 0, &p);
 	assert_int_equal(p.severity, 0);
 	/* another category's severities are left alone */
@@ -188,12 +242,19 @@ static void test_rubric_shift_from_responder_labels(void **state)
 	learn_predict(m, &lag, NULL, 0, &p);
 	assert_int_equal(p.severity, 2);
 	learn_model_free(m);
+	/* the same labels from the corpus (not this deployment's) make no rubric */
+	for (int i = 40; i < 48; i++)
+		set[i].history = false;
+	m = learn_train(set, 48, &o, why, sizeof why);
+	assert_true(m->rubric[6][0] == 0.0f);
+	learn_model_free(m);
 }
 
 static void test_binary_form_round_trip_and_damage(void **state)
 {
 	(void)state;
 	learn_model *m = tiny_model();
+	m->rubric[2][1] = 1.5f;
 	size_t len = 0;
 	unsigned char *blob = learn_model_write(m, &len);
 	assert_non_null(blob);
@@ -203,7 +264,7 @@ static void test_binary_form_round_trip_and_damage(void **state)
 	assert_memory_equal(r->w_cat, m->w_cat, (size_t)LEARN_NBUCKETS * LEARN_NCAT * sizeof(float));
 	assert_memory_equal(r->w_sev, m->w_sev, (size_t)LEARN_NBUCKETS * LEARN_NSEV * sizeof(float));
 	assert_memory_equal(&r->cal_joint, &m->cal_joint, sizeof m->cal_joint);
-	assert_memory_equal(r->shift, m->shift, sizeof m->shift);
+	assert_memory_equal(r->rubric, m->rubric, sizeof m->rubric);
 	learn_model_free(r);
 	/* every truncation is refused */
 	for (size_t cut = 0; cut < len; cut += len / 97 + 1)
@@ -218,13 +279,26 @@ static void test_binary_form_round_trip_and_damage(void **state)
 	assert_null(learn_model_read(blob, len, why, sizeof why));
 	assert_non_null(strstr(why, "magic"));
 	blob[0] = 'T';
+	/* a model trained on other features (say, an older build's) is refused */
+	size_t features_at = 4 + 4;
+	assert_memory_equal(blob + features_at, LEARN_FEATURES_VERSION, strlen(LEARN_FEATURES_VERSION));
+	blob[features_at + strlen(LEARN_FEATURES_VERSION) - 1] ^= 1;
+	assert_null(learn_model_read(blob, len, why, sizeof why));
+	assert_non_null(strstr(why, "features"));
+	blob[features_at + strlen(LEARN_FEATURES_VERSION) - 1] ^= 1;
 	float nan = __builtin_nanf("");
-	size_t bias_at = 4 + 4 + 8 + 4 + 12;
+	size_t bias_at = 4 + 4 + 16 + 8 + 4 + 12;
 	float keep;
 	memcpy(&keep, blob + bias_at, 4);
 	memcpy(blob + bias_at, &nan, 4);
 	assert_null(learn_model_read(blob, len, why, sizeof why));
 	memcpy(blob + bias_at, &keep, 4);
+	/* a rubric offset beyond its bound (the last float of the blob) */
+	float huge = 2 * LEARN_RUBRIC_MAX;
+	memcpy(&keep, blob + len - 4, 4);
+	memcpy(blob + len - 4, &huge, 4);
+	assert_null(learn_model_read(blob, len, why, sizeof why));
+	memcpy(blob + len - 4, &keep, 4);
 	assert_non_null(r = learn_model_read(blob, len, why, sizeof why));
 	learn_model_free(r);
 	free(blob);
@@ -235,11 +309,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_features_sorted_unique_unit_norm),
+		cmocka_unit_test(test_tokens_of_other_scripts),
 		cmocka_unit_test(test_label_evidence),
 		cmocka_unit_test(test_calibration_is_monotone_and_bounded),
 		cmocka_unit_test(test_knn_votes_from_hand_built_neighbours),
 		cmocka_unit_test(test_training_learns_a_tiny_set),
-		cmocka_unit_test(test_rubric_shift_from_responder_labels),
+		cmocka_unit_test(test_rubric_from_responder_labels),
 		cmocka_unit_test(test_binary_form_round_trip_and_damage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
