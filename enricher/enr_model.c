@@ -293,6 +293,10 @@ void enr_model_triage(const learn_model *m, const triage_incident *in, triage_re
 	snprintf(out->prompt_version, sizeof out->prompt_version, "%s", LEARN_FEATURES_VERSION);
 	out->prompt_tokens = -1;
 	out->completion_tokens = -1;
+	/* the labelled neighbours that voted are the past incidents this triage used */
+	for (size_t i = 0; in->similar && i < in->nsimilar && i < PROTO_SIMILAR_MAX; i++)
+		if (learn_knn_votes(&in->similar[i]))
+			out->similar_used[out->nsimilar_used++] = in->similar[i].incident_id;
 	if (p.knn_votes > 0)
 		tr_idebug(in->id, "%d labelled neighbours weighed %.0f%%", p.knn_votes,
 			  100 * p.knn_share);

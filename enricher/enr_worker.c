@@ -203,13 +203,19 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job, size_t 
 		release(w, job, origin, "lease_expired");
 		return true;
 	}
-	/* the job's similar incidents, as the built-in model weighs them */
+	/* the job's similar incidents: all as the built-in model weighs them; the resolved
+	 * ones as examples for a prompt (an open one a responder labelled is not one) */
 	learn_neighbour neighbours[PROTO_SIMILAR_MAX];
+	proto_similar examples[PROTO_SIMILAR_MAX];
+	size_t nexamples = 0;
 	for (size_t i = 0; i < job->nsimilar && i < PROTO_SIMILAR_MAX; i++) {
 		neighbours[i].severity = learn_severity_index(job->similar[i].severity);
 		neighbours[i].category = learn_category_index(job->similar[i].category);
 		neighbours[i].human_labelled = job->similar[i].human_labelled;
 		neighbours[i].score = job->similar[i].score;
+		neighbours[i].incident_id = job->similar[i].incident_id;
+		if (!job->similar[i].unresolved)
+			examples[nexamples++] = job->similar[i];
 	}
 	triage_incident in = {
 		.id = job->incident_id,
@@ -222,8 +228,8 @@ static bool handle_job(enr_worker *w, llm_http *h, const proto_job *job, size_t 
 		.learned_version = job->learned_version,
 		.similar = neighbours,
 		.nsimilar = job->nsimilar,
-		.examples = job->similar,
-		.nexamples = job->nsimilar,
+		.examples = examples,
+		.nexamples = nexamples,
 	};
 	enr_outcome o;
 	enr_backend_run(&w->backend, h, &in, job->model, job->lease_deadline_ms, &o);

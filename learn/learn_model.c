@@ -167,6 +167,14 @@ size_t learn_with_category(const learn_feat *f, size_t n, int category, learn_fe
 	return o;
 }
 
+bool learn_knn_votes(const learn_neighbour *nb)
+{
+	double s = nb->score;
+	return nb->human_labelled && s >= LEARN_KNN_MIN_SCORE && s <= 1.0 &&
+	       ((nb->category >= 0 && nb->category < LEARN_NCAT) ||
+		(nb->severity >= 0 && nb->severity < LEARN_NSEV));
+}
+
 double learn_knn_blend(const learn_neighbour *nb, size_t n, double *p_cat, double *p_sev,
 		       int *votes)
 {
@@ -174,14 +182,13 @@ double learn_knn_blend(const learn_neighbour *nb, size_t n, double *p_cat, doubl
 	*votes = 0;
 	for (size_t i = 0; nb && i < n; i++) {
 		double s = nb[i].score;
-		if (!nb[i].human_labelled || !(s >= LEARN_KNN_MIN_SCORE) || s > 1.0)
+		if (!learn_knn_votes(&nb[i]))
 			continue;
-		bool voted = false;
 		if (nb[i].category >= 0 && nb[i].category < LEARN_NCAT)
-			vc[nb[i].category] += s, wc += s, voted = true;
+			vc[nb[i].category] += s, wc += s;
 		if (nb[i].severity >= 0 && nb[i].severity < LEARN_NSEV)
-			vs[nb[i].severity] += s, ws += s, voted = true;
-		*votes += voted;
+			vs[nb[i].severity] += s, ws += s;
+		(*votes)++;
 	}
 	double share_c = wc / (wc + LEARN_KNN_PRIOR), share_s = ws / (ws + LEARN_KNN_PRIOR);
 	if (share_c > LEARN_KNN_CAP)

@@ -57,6 +57,7 @@ typedef struct {
 	int category;        /* 0..8, or -1 */
 	bool human_labelled; /* a responder set or confirmed these labels */
 	double score;        /* similarity 0..1 */
+	int64_t incident_id; /* to say which voted */
 } learn_neighbour;
 
 typedef struct {
@@ -106,6 +107,9 @@ void learn_predict_finish(const learn_model *m, const learn_input *in, const lea
 #define LEARN_KNN_CAP 0.8
 double learn_knn_blend(const learn_neighbour *nb, size_t n, double *p_cat, double *p_sev,
 		       int *votes);
+
+/* Whether this neighbour votes (labelled by a human, close enough, with a label). */
+bool learn_knn_votes(const learn_neighbour *nb);
 
 /* Serialization (little-endian, versioned, checked on read). learn_model_write returns a
  * malloc'd blob (*len bytes; caller frees) or NULL when out of memory. learn_model_read

@@ -87,6 +87,7 @@ static const proto_field similar_fields[] = {
 	{.name = "human_labelled", .kind = PF_BOOL, .off = ROFF(proto_similar, human_labelled)},
 	{.name = "resolution_note", .kind = PF_STR, .off = ROFF(proto_similar, resolution_note),
 	 .min = 0, .max = PROTO_SIMILAR_NOTE_MAX, .def = 1},
+	{.name = "unresolved", .kind = PF_BOOL, .off = ROFF(proto_similar, unresolved)},
 };
 
 static const proto_field job_fields[] = {

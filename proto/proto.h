@@ -163,8 +163,10 @@ typedef struct {
 	char *json;
 } proto_reply;
 
-/* One similar past (resolved) incident, as a job carries it for the backend to use as
- * an example. Its text is data, never instructions. */
+/* One similar past incident, as a job carries it: a resolved one, an example for the
+ * backend, or an open one a responder labelled, whose labels the built-in model weighs
+ * (unresolved; a store before it sent resolved ones only). Its text is data, never
+ * instructions. */
 typedef struct {
 	int64_t incident_id;
 	double score;          /* 0..1, higher is more similar */
@@ -173,6 +175,7 @@ typedef struct {
 	char *category;        /* effective; "" if none */
 	bool human_labelled;   /* a responder set or confirmed (feedback right) the labels */
 	char *resolution_note; /* what fixed it, trimmed to PROTO_SIMILAR_NOTE_MAX; "" none */
+	bool unresolved;       /* not resolved: labels only, never an example in a prompt */
 } proto_similar;
 
 /* PROTO_JOB: one attempt at triaging one incident. The enricher must report back

@@ -24,7 +24,7 @@
  * "c.id + 0 < t.id" keeps the planner from reading the primary key for the whole range
  * below the incident (a BitmapAnd over ~all rows, 23 ms at 100,000 rows): the bounded
  * GIN match is filtered instead. */
-#define STORE_SQL_SIMILAR(words) \
+#define STORE_SQL_SIMILAR(words, other) \
 	"WITH st AS (SELECT e.lexeme, e.freq FROM pg_stats s," \
 	"  unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)" \
 	"  WHERE s.schemaname = current_schema() AND s.tablename = 'incidents'" \
@@ -60,20 +60,29 @@
 	"  FROM (SELECT c.id, c.title, c.search_tsv, c.service, c.source, c.labels, c.severity," \
 	"  c.category, c.severity_override, c.category_override, c.state, c.status," \
 	"  c.created_at, c.resolved_at, c.resolution_note, c.triage_feedback FROM incidents c" \
-	"  WHERE " words " @@ t.q AND c.id + 0 < t.id" \
+	"  WHERE " words " @@ t.q AND c.id + 0 " other " t.id" \
 	"  LIMIT 300) c ORDER BY score DESC NULLS LAST, c.id DESC LIMIT $2) c" \
 	" ORDER BY t.id, c.score DESC NULLS LAST, c.id DESC"
 
-/* Any earlier incident (the API) / resolved ones only (jobs: those with a resolution
- * note), each through its own text index (sql/011, sql/017). */
-static const char store_sql_similar_any[] = STORE_SQL_SIMILAR("c.search_tsv");
-static const char store_sql_similar_resolved[] =
-	STORE_SQL_SIMILAR("(CASE WHEN c.state = 'resolved' THEN c.search_tsv END)");
+/* The API: the most similar earlier incidents of any state, through sql/011's index. */
+static const char store_sql_similar_any[] = STORE_SQL_SIMILAR("c.search_tsv", "<");
+
+/* Jobs: the incidents this deployment remembers, resolved (examples for a prompt) or
+ * labelled by a responder (whose labels the built-in model weighs), earlier or later
+ * (a re-triage weighs the corrections made since), through sql/017's index. The CASE
+ * must stay the index's expression, word for word, for the planner to use it (the plan
+ * test at 100,000 incidents checks). */
+#define STORE_SQL_REMEMBERED_WORDS                                                        \
+	"(CASE WHEN c.state = 'resolved' OR c.severity_override IS NOT NULL"               \
+	" OR c.category_override IS NOT NULL OR c.triage_feedback = 'right'"               \
+	" THEN c.search_tsv END)"
+static const char store_sql_similar_remembered[] =
+	STORE_SQL_SIMILAR(STORE_SQL_REMEMBERED_WORDS, "<>");
 
 enum { S_FOR, S_ID, S_SCORE, S_TITLE, S_SEV, S_CAT, S_STATE, S_STATUS, S_CREATED,
        S_RESOLVED, S_NOTE, S_FEEDBACK, S_HUMAN };
 
-static int store_similar_query(store_db *db, const int64_t *ids, size_t n, bool resolved,
+static int store_similar_query(store_db *db, const int64_t *ids, size_t n, bool for_jobs,
 			       PGresult **res)
 {
 	store_buf arr;
@@ -89,7 +98,8 @@ static int store_similar_query(store_db *db, const int64_t *ids, size_t n, bool 
 	snprintf(k, sizeof(k), "%d", STORE_SIMILAR_TOP);
 	if (!arr.failed) {
 		const char *p[] = {arr.data, k};
-		rc = store_db_exec(db, resolved ? store_sql_similar_resolved : store_sql_similar_any,
+		rc = store_db_exec(db, for_jobs ? store_sql_similar_remembered
+						: store_sql_similar_any,
 				   2, p, res);
 	}
 	store_buf_free(&arr);
@@ -205,6 +215,7 @@ store_similar_set *store_similar_for_jobs(store_db *db, const int64_t *ids, size
 		e->severity = PQgetvalue(set->res, i, S_SEV);
 		e->category = PQgetvalue(set->res, i, S_CAT);
 		e->human_labelled = *PQgetvalue(set->res, i, S_HUMAN) == 't';
+		e->unresolved = strcmp(PQgetvalue(set->res, i, S_STATE), "resolved") != 0;
 		store_trim_utf8(note, PQgetvalue(set->res, i, S_NOTE), PROTO_SIMILAR_NOTE_MAX);
 		e->resolution_note = note;
 	}

@@ -24,7 +24,8 @@ int store_similar_run(store_reader *r, store_call *call);
  * and the trimmed copies the jobs point into: valid until store_similar_free. */
 typedef struct store_similar_set store_similar_set;
 
-/* Looks up the similar resolved incidents of ids[0..n-1] in one statement on db. NULL
+/* Looks up the similar remembered incidents (resolved, or labelled by a responder) of
+ * ids[0..n-1] in one statement on db. NULL
  * when the query failed or memory ran out (the jobs then go without: triage never
  * waits for memory); the failure is logged. */
 store_similar_set *store_similar_for_jobs(store_db *db, const int64_t *ids, size_t n);

@@ -83,6 +83,30 @@ class LearningTest(PipelineTest):
         self.assertEqual(self.enricher.pid, pid, "no restart")
         self.assertIn(f"built-in model v{v2['version']} loaded", self.enricher.text())
 
+    def test_a_labelled_open_incident_votes_in_the_next_triage(self):
+        """Feedback reaches the next look-alike before any retrain: the store attaches the
+        incidents responders labelled, open or resolved, and the model's vote lists the
+        ones it weighed; an open one is never an example in an LLM's prompt (test_memory)."""
+        wait_for(self.learned, 60, "the first model version")
+        first = self.triage("Disk full on db-orders-7: /var/lib/postgresql at 100%",
+                            "The data volume of db-orders-7 is full; inserts fail with "
+                            "no space left on device.")
+        self.assertNotIn(first["id"], first["triage"]["similar_used"])
+        r = self.stack.request("PATCH", f"/incidents/{first['id']}",
+                               {"severity": "critical", "category": "database"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.stack.incident(first["id"])["state"], "open")
+        later = self.triage("Disk full on db-orders-7: /var/lib/postgresql at 100% again",
+                            "The data volume of db-orders-7 is full again; inserts fail "
+                            "with no space left on device.")
+        t = later["triage"]
+        self.assertEqual(t["similar_used"], [first["id"]], t)
+        self.assertEqual((t["severity"], t["category"]), ("critical", "database"), t)
+        # and one nobody labelled does not vote
+        third = self.triage("Disk full on db-orders-9: /var/lib/postgresql at 100%",
+                            "The data volume of db-orders-9 is full; inserts fail with "
+                            "no space left on device.")
+        self.assertNotIn(later["id"], third["triage"]["similar_used"])
 
     def test_a_model_larger_than_one_reply_arrives_in_parts(self):
         """The store serves a version in parts of STORE_MODEL_PART bytes; the enricher

@@ -155,6 +155,13 @@ class PromptTest(MemoryTestBase):
                                  service="search", description="pool full")
         self.stack.wait_status(evil["id"], "triaged")
         self.resolve(evil["id"], {"note": injection})
+        # an open incident a responder labelled: its labels travel with the job (for the
+        # built-in model's vote), but it is no example
+        labelled = self.stack.submit(title="Database connection pool exhausted on db-pay-02",
+                                     service="payments", description="pgbouncer pool full")
+        self.stack.wait_status(labelled["id"], "triaged")
+        r = self.stack.request("PATCH", f"/incidents/{labelled['id']}", {"severity": "high"})
+        self.assertEqual(r.status, 200, r)
 
         target = self.stack.submit(title="Database connection pool exhausted on db-pay-03",
                                    service="payments", description="pgbouncer pool full again")
@@ -192,8 +199,11 @@ class PromptTest(MemoryTestBase):
         triaged = [e for e in self.stack.incident(target["id"])["timeline"]
                    if e["kind"] == "triaged"][-1]
         self.assertEqual(sorted(triaged["detail"]["similar_used"]), sorted(t["similar_used"]))
-        # Unresolved incidents are never examples: the open one is not in the prompt.
+        # Unresolved incidents are never examples: the open ones are not in the prompt,
+        # labelled or not, nor can the answer cite them.
         self.assertNotIn(f'<similar_incident id="{target["id"]}"', user)
+        self.assertNotIn(f'<similar_incident id="{labelled["id"]}"', user)
+        self.assertNotIn(labelled["id"], t["similar_used"])
 
     def test_ids_a_model_makes_up_are_dropped(self):
         self.start(enrichers=1)

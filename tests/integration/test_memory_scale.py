@@ -179,7 +179,7 @@ class PlanTest(PipelineTest):
         # The claimed jobs' similar resolved incidents: the resolved incidents' own text
         # index (sql/017), not every resolved row through an index on state.
         plan = self.explained("THEN c.search_tsv END) @@ t.q", timeout=60)
-        self.assertIn("Bitmap Index Scan on incidents_search_resolved", plan, plan)
+        self.assertIn("Bitmap Index Scan on incidents_search_remembered", plan, plan)
         self.assertNotIn("Seq Scan on incidents", plan, plan)
         self.assertNotIn("incidents_state", plan, plan)
 

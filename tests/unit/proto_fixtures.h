@@ -104,8 +104,8 @@ static proto_kv two_labels[] = {{"env", "prod"}, {"team", "payments"}};
 static proto_kv two_params[] = {{"status", "triaged"}, {"limit", "50"}};
 static char *three_actions[] = {"Check the pool", "Roll back release 42", "Page the DBA"};
 static proto_similar two_similar[] = {
-	{123, 0.92, "Disk full on db-3", "high", "storage", true, "Rotated the logs; grew /var"},
-	{45, 0.5, "Disk slow", "", "", false, ""},
+	{123, 0.92, "Disk full on db-3", "high", "storage", true, "Rotated the logs; grew /var", false},
+	{45, 0.5, "Disk slow", "", "", false, "", true},
 };
 static int64_t two_used[] = {123, 45};
 static char *two_confirms[] = {"req-0a", "req-0b"};

@@ -133,13 +133,15 @@ static void test_knn_votes_from_hand_built_neighbours(void **state)
 	pc[1] = 1.0; /* the model says storage */
 	int votes;
 	/* no neighbours, unlabelled ones, or weak ones: nothing moves */
-	learn_neighbour weak[] = {{0, 6, false, 0.99}, {0, 6, true, 0.2}};
+	learn_neighbour weak[] = {{0, 6, false, 0.99, 1}, {0, 6, true, 0.2, 2}};
 	assert_true(learn_knn_blend(NULL, 0, pc, ps, &votes) == 0 && votes == 0);
 	assert_true(learn_knn_blend(weak, 2, pc, ps, &votes) == 0 && votes == 0);
 	assert_true(pc[1] == 1.0 && ps[2] == 0.6);
 	/* three close human-labelled security/critical neighbours outvote the model */
-	learn_neighbour close[] = {{0, 6, true, 0.9}, {0, 6, true, 0.85}, {0, 6, true, 0.8},
-				   {3, 1, false, 0.95}};
+	learn_neighbour close[] = {{0, 6, true, 0.9, 3}, {0, 6, true, 0.85, 4},
+				   {0, 6, true, 0.8, 5}, {3, 1, false, 0.95, 6}};
+	assert_true(learn_knn_votes(&close[0]) && !learn_knn_votes(&close[3]) &&
+		    !learn_knn_votes(&weak[1]));
 	double share = learn_knn_blend(close, 4, pc, ps, &votes);
 	assert_int_equal(votes, 3);
 	assert_true(share > 0.7 && share <= LEARN_KNN_CAP);
@@ -154,7 +156,7 @@ static void test_knn_votes_from_hand_built_neighbours(void **state)
 	double one = learn_knn_blend(close, 1, pc2, ps2, &votes);
 	assert_true(votes == 1 && one < share && pc2[1] > pc2[6]);
 	/* out-of-range labels and scores are ignored */
-	learn_neighbour bad[] = {{9, 42, true, 0.9}, {1, 1, true, 7.0}, {-1, -1, true, 0.9}};
+	learn_neighbour bad[] = {{9, 42, true, 0.9, 7}, {1, 1, true, 7.0, 8}, {-1, -1, true, 0.9, 9}};
 	assert_true(learn_knn_blend(bad, 3, pc2, ps2, &votes) == 0 && votes == 0);
 }
 

@@ -16,6 +16,8 @@ static void test_round_trip_and_old_peers(void **state)
 	assert_true(back.u.job.similar[0].human_labelled);
 	assert_string_equal(back.u.job.similar[0].resolution_note, "Rotated the logs; grew /var");
 	assert_string_equal(back.u.job.similar[1].severity, "");
+	assert_false(back.u.job.similar[0].unresolved);
+	assert_true(back.u.job.similar[1].unresolved);
 	proto_msg_free(&back);
 
 	/* a record that leaves out its optional strings decodes them as "" */
@@ -26,6 +28,7 @@ static void test_round_trip_and_old_peers(void **state)
 	assert_string_equal(back.u.job.similar[0].severity, "");
 	assert_string_equal(back.u.job.similar[0].resolution_note, "");
 	assert_false(back.u.job.similar[0].human_labelled);
+	assert_false(back.u.job.similar[0].unresolved); /* an older store's: resolved ones */
 	proto_msg_free(&back);
 
 	/* an old peer's job and result (no memory fields) still decode, empty */

@@ -269,7 +269,8 @@ static void test_schema_and_json(void **state)
 static void test_similar_used(void **state)
 {
 	(void)state;
-	proto_similar sim[] = {{11, 0.9, "a", "", "", false, ""}, {12, 0.8, "b", "", "", false, ""}};
+	proto_similar sim[] = {{11, 0.9, "a", "", "", false, "", false},
+			       {12, 0.8, "b", "", "", false, "", false}};
 	triage_incident in = {.id = 20, .title = "t", .examples = sim, .nexamples = 2};
 	triage_result t;
 	memset(&t, 0, sizeof t);
