@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proto_sock.h"
+#include "store_metrics.h"
 #include "tr_err.h"
 #include "tr_log.h"
 
@@ -177,6 +178,7 @@ static void store_rep_batch(store_rep_ctx *c)
 	c->items = items;
 	c->nitems = n;
 	atomic_store(&c->pending, n);
+	store_metrics_submit_batch(n);
 	store_rep *rep = c->rep;
 	pthread_mutex_lock(&rep->lock);
 	bool accepting = rep->accepting;
