@@ -197,6 +197,8 @@ static void *store_writer_init(void *arg)
 	if (w) {
 		w->db = store_db_new(in->cfg->database_url, in->cfg->db_timeout_ms, "writer",
 				     STORE_DB_DURABLE);
+		if (w->db)
+			store_db_set_ingest(w->db);
 		w->calls = calloc(max, sizeof(*w->calls));
 	}
 	if (!w || !w->db || !w->calls)

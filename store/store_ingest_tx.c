@@ -81,16 +81,17 @@ static const char store_sql_retry_keys[] =
 	"INSERT INTO incident_retry_keys (request_id, retry_key, incident_id)"
 	" SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING";
 
-/* The gateway delivered these submits' 2xx: their keys match no retry any more. The
- * keys are looked up through both indexes (an IN made a hash join over the whole table)
- * and rows another writer is deleting are skipped, not waited for: waiting held this
- * batch until that one's COMMIT (an fsync), and if that one rolls back its rows stay
- * matchable by a retry, the safe side (as for confirmations lost with a submit). */
+/* The gateway delivered these submits' 2xx: their keys match no retry any more. Every
+ * step is an index lookup of an array (the writer's connection reads no table
+ * sequentially, store_db.c), and rows another writer is deleting are skipped, not
+ * waited for: waiting held this batch until that one's COMMIT (an fsync),
+ * and if that one rolls back its rows stay matchable by a retry, the safe side (as for
+ * confirmations lost with a submit). */
 const store_stmt store_stmt_confirm = {"ingest_confirm",
-	"DELETE FROM incident_retry_keys WHERE request_id IN (SELECT r.request_id FROM"
+	"DELETE FROM incident_retry_keys WHERE request_id = ANY (ARRAY(SELECT r.request_id FROM"
 	" incident_retry_keys r WHERE r.retry_key = ANY (ARRAY(SELECT k.retry_key FROM"
 	" incident_retry_keys k WHERE k.request_id = ANY($1::text[])))"
-	" FOR UPDATE SKIP LOCKED)"};
+	" FOR UPDATE SKIP LOCKED))"};
 
 /* Occurrences: $1 dedup keys, $2 how many submits each. */
 static const char store_sql_occur[] =
