@@ -13,7 +13,7 @@
 
 /* The most similar earlier incidents of each id in $1 (bigint[]); $2: resolved ones
  * only; $3: how many each. The query words of an incident are at most 12 of its
- * lexemes, title words first, then the rarest (document frequencies from the planner's
+ * lexemes (built here if it has no search data yet, sql/017), title words first, then the rarest (document frequencies from the planner's
  * statistics of search_tsv, so no scan is needed): candidates must share the rarest
  * title word and any other that is not common (in under 10% of incidents: a common
  * word's posting list costs more to read than it tells); before the table has
@@ -24,7 +24,9 @@
  * + 0.15 same service + 0.05 same source + 0.1 x the share of labels it has equal.
  * "c.id + 0 < t.id" keeps the planner from reading the primary key for the whole range
  * below the incident (a BitmapAnd over ~all rows, 23 ms at 100,000 rows): the bounded
- * GIN match is filtered instead. */
+ * GIN match is filtered instead. Incidents still without search data (just ingested,
+ * sql/017) are candidates too, their words built here, read through incidents_unsearched;
+ * a resolved incident always has its search data (resolving built it). */
 static const char store_sql_similar[] =
 	"WITH st AS (SELECT e.lexeme, e.freq FROM pg_stats s,"
 	"  unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)"
@@ -36,7 +38,8 @@ static const char store_sql_similar[] =
 	"  coalesce(st.freq, 0) AS freq,"
 	"  row_number() OVER (PARTITION BY i.id ORDER BY ('A' = ANY(u.weights)) DESC,"
 	"  coalesce(st.freq, 0), u.lexeme) AS n"
-	"  FROM incidents i CROSS JOIN LATERAL unnest(i.search_tsv) u"
+	"  FROM incidents i CROSS JOIN LATERAL unnest(coalesce(i.search_tsv, triage_search_tsv("
+	"  i.title, i.service, i.source, i.labels, i.description))) u"
 	"  LEFT JOIN st ON st.lexeme = u.lexeme WHERE i.id = ANY($1::bigint[])),"
 	" t AS (SELECT i.id, i.service, i.source, i.labels, array_agg(w.lq ORDER BY w.n) AS lqs,"
 	"  array_agg(w.wt ORDER BY w.n) AS wts, (CASE WHEN EXISTS (SELECT 1 FROM st)"
@@ -58,10 +61,14 @@ static const char store_sql_similar[] =
 	"  AS score,"
 	"  (c.severity_override IS NOT NULL OR c.category_override IS NOT NULL"
 	"  OR coalesce(c.triage_feedback = 'right', false)) AS human_labelled"
-	"  FROM (SELECT c.id, c.title, c.search_tsv, c.service, c.source, c.labels, c.severity,"
+	"  FROM (SELECT c.id, c.title, coalesce(c.search_tsv, triage_search_tsv(c.title,"
+	"  c.service, c.source, c.labels, c.description)) AS search_tsv, c.service, c.source,"
+	"  c.labels, c.severity,"
 	"  c.category, c.severity_override, c.category_override, c.state, c.status,"
 	"  c.created_at, c.resolved_at, c.resolution_note, c.triage_feedback FROM incidents c"
-	"  WHERE c.search_tsv @@ t.q AND c.id + 0 < t.id AND (NOT $2::bool OR c.state = 'resolved')"
+	"  WHERE (c.search_tsv @@ t.q OR (NOT $2::bool AND c.search_tsv IS NULL"
+	"  AND triage_search_tsv(c.title, c.service, c.source, c.labels, c.description) @@ t.q))"
+	"  AND c.id + 0 < t.id AND (NOT $2::bool OR c.state = 'resolved')"
 	"  LIMIT 300) c ORDER BY score DESC NULLS LAST, c.id DESC LIMIT $3) c"
 	" ORDER BY t.id, c.score DESC NULLS LAST, c.id DESC";
 

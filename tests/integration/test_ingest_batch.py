@@ -2,7 +2,8 @@
 in a batch fails alone, duplicates inside a batch (request id, idempotency key, dedup key)
 end as they do across separate requests, an incident's events keep their order, and with
 the store killed mid-batch every 202 is in the database exactly once and a 503 stored
-nothing (or its retry lands on the one row it stored)."""
+nothing (or its retry lands on the one row it stored). Also the search data built off
+the insert path (sql/017) while searches find every incident."""
 
 import os
 import re
@@ -179,6 +180,38 @@ class BatchTest(PipelineTest):
         # the timeline the API shows is in the same order
         timeline = [e["kind"] for e in self.stack.incident(int(iid))["timeline"]]
         self.assertEqual(timeline, [e[0] for e in events])
+
+
+    def test_search_data_is_built_off_the_insert_path(self):
+        """sql/017: a submit is committed without its search data (built at its first
+        update or by the sweep a few seconds later), and is found by q= and as a similar
+        incident all along; a row inserted another way has it at once."""
+        a = self.stack.submit(title="Zebracorn-42 pool exhausted", description="pgbouncer")
+        b = self.stack.submit(title="Zebracorn-42 pool exhausted again", description="x")
+        young_unsearched = self.stack.sql(
+            "SELECT now() - created_at < interval '4 seconds', search_tsv IS NULL"
+            f" FROM incidents WHERE id IN ({a['id']}, {b['id']}) ORDER BY id")
+        for young, unsearched in young_unsearched:
+            if young == "t":  # the sweep leaves a row alone for 5 s
+                self.assertEqual(unsearched, "t", young_unsearched)
+
+        def found():
+            r = self.stack.request("GET", "/incidents?q=zebracorn-42")
+            self.assertEqual(r.status, 200, r)
+            s = self.stack.request("GET", f"/incidents/{b['id']}/similar")
+            self.assertEqual(s.status, 200, s)
+            return ({i["id"] for i in r.json["items"]}, [i["id"] for i in s.json["items"]])
+
+        self.assertEqual(found(), ({a["id"], b["id"]}, [a["id"]]))
+        wait_for(lambda: self.stack.scalar(
+            f"SELECT count(*) FROM incidents WHERE id IN ({a['id']}, {b['id']})"
+            " AND search_tsv IS NOT NULL") == "2", 30, "the sweep to build the search data")
+        self.assertEqual(found(), ({a["id"], b["id"]}, [a["id"]]))
+        self.assertEqual(self.stack.scalar(
+            "INSERT INTO incidents (request_id, title, description, fingerprint)"
+            " VALUES ('psql-1', 'Inserted by hand', 'zebracorn', 'fp') RETURNING"
+            " search_tsv = triage_search_tsv(title, service, source, labels, description)"),
+            "t")
 
 
 class BatchStoreKilledTest(Honest503Base):
