@@ -292,36 +292,23 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 		free(packed.data);
 		return TR_ERR_UNAVAILABLE;
 	}
-	if (batched) {
+	rc = batched ? TR_OK : gw_call_prepare(s, c);
+	if (rc == TR_OK) {
 		strcpy(c->request_id, rid);
-		c->is_submit = true;
-		c->in_batch = true;
+		c->is_submit = msg->type == PROTO_SUBMIT;
+		c->in_batch = batched;
 		c->packed = packed;
 		c->done = done;
 		c->arg = arg;
 		c->reply = NULL;
 		c->rc = TR_ERR_INTERNAL;
 		c->deadline_ms = tr_mono_ms() + timeout_ms;
-		c->state = GW_CALL_QUEUED;
+		c->state = batched ? GW_CALL_QUEUED : GW_CALL_SENDING;
 		*out = c;
-		gw_batch_enqueue(s, c);
-		pthread_mutex_lock(&s->mu);
-		if (--s->starting == 0)
-			pthread_cond_broadcast(&s->cv);
-		pthread_mutex_unlock(&s->mu);
-		return TR_OK;
 	}
-	rc = gw_call_prepare(s, c);
-	if (rc == TR_OK) {
-		strcpy(c->request_id, rid);
-		c->is_submit = msg->type == PROTO_SUBMIT;
-		c->done = done;
-		c->arg = arg;
-		c->reply = NULL;
-		c->rc = TR_ERR_INTERNAL;
-		c->deadline_ms = tr_mono_ms() + timeout_ms;
-		c->state = GW_CALL_SENDING;
-		*out = c;
+	if (rc == TR_OK && batched) {
+		gw_batch_enqueue(s, c);
+	} else if (rc == TR_OK) {
 		/* the timer never fires before the deadline: only a dropped connection
 		 * re-sends (nng does that only while the resend time is finite) */
 		nng_ctx_set_ms(c->ctx, NNG_OPT_REQ_RESENDTIME,

@@ -107,6 +107,19 @@ static int pack_map(msgpack_packer *pk, const void *m, const proto_field *fields
 	return 0;
 }
 
+/* Hands the packed message over (*out, *outlen), unless it is over PROTO_MAX_MSG. */
+static int proto_take(msgpack_sbuffer *sb, const char *name, void **out, size_t *outlen)
+{
+	if (sb->size > PROTO_MAX_MSG) {
+		tr_warn("proto: refusing to encode %s: %zu bytes is over %d", name, sb->size,
+			PROTO_MAX_MSG);
+		return TR_ERR_INVALID;
+	}
+	*outlen = sb->size;
+	*out = msgpack_sbuffer_release(sb);
+	return TR_OK;
+}
+
 int proto_encode(const proto_msg *m, void **out, size_t *outlen)
 {
 	char err[256];
@@ -129,15 +142,7 @@ int proto_encode(const proto_msg *m, void **out, size_t *outlen)
 	    msgpack_pack_int(&pk, (int)m->type) != 0 ||
 	    pack_map(&pk, m, sc->fields, sc->nfields) != 0)
 		goto out;
-	if (sb.size > PROTO_MAX_MSG) {
-		tr_warn("proto: refusing to encode %s: %zu bytes is over %d", sc->name, sb.size,
-			PROTO_MAX_MSG);
-		rc = TR_ERR_INVALID;
-		goto out;
-	}
-	*outlen = sb.size;
-	*out = msgpack_sbuffer_release(&sb);
-	rc = TR_OK;
+	rc = proto_take(&sb, sc->name, out, outlen);
 out:
 	msgpack_sbuffer_destroy(&sb);
 	return rc;
@@ -206,13 +211,7 @@ int proto_batch_encode(const char *request_id, char *const *confirms, size_t nco
 		if (pack_str(&pk, confirms[i]) != 0)
 			goto out;
 	}
-	if (sb.size > PROTO_MAX_MSG) {
-		rc = TR_ERR_INVALID;
-		goto out;
-	}
-	*outlen = sb.size;
-	*out = msgpack_sbuffer_release(&sb);
-	rc = TR_OK;
+	rc = proto_take(&sb, "submit_batch", out, outlen);
 out:
 	msgpack_sbuffer_destroy(&sb);
 	return rc;

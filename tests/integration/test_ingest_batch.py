@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 import unittest
 
 from harness import BIN_DIR, PipelineTest, wait_for
@@ -219,54 +218,24 @@ class BatchStoreKilledTest(Honest503Base):
         """Many clients, so submits travel in batches; the store is SIGKILLed with batches
         in flight. From the clients' own record: every 202 is in the database exactly
         once; every 503'd body is stored at most once, and its retry lands on that row."""
-        accepted, refused, lock, stop = [], [], threading.Lock(), threading.Event()
-        counter = [0]
+        seen = {}
 
-        def client(n):
-            i = 0
-            while not stop.is_set():
-                body = {"title": f"batch load {n}-{i}", "description": "steady"}
-                i += 1
-                r = self.post(body)
-                with lock:
-                    counter[0] += 1
-                    if r.status == 202:
-                        accepted.append((body, r.json["id"]))
-                    elif r.status == 503:
-                        refused.append(body)
-                    else:
-                        raise AssertionError(r)
-
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(32)]
-        for t in threads:
-            t.start()
-        try:
-            wait_for(lambda: len(accepted) >= 200, 60, "200 acknowledged submits")
+        def batches_in_flight():
             text = self.stack.request("GET", "/metrics").body
-            batches = metric(text, "triage_submit_batches_total")
-            submits = metric(text, "triage_submit_batch_submits_total")
-            self.assertGreater(submits, batches, "no batch carried several submits")
-            self.stack.kill("store")
-            wait_for(lambda: len(refused) >= 16, 60, "503s while the store is down")
-            self.stack.start_store()
-            self.stack.wait_ready()
-            n = len(accepted)
-            wait_for(lambda: len(accepted) >= n + 100, 60, "submits accepted again")
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(30)
+            seen["batches"] = metric(text, "triage_submit_batches_total")
+            seen["submits"] = metric(text, "triage_submit_batch_submits_total")
+            self.assertGreater(seen["submits"], seen["batches"],
+                               "no batch carried several submits")
+
+        accepted, refused, sent = self.store_killed_under_load(
+            32, "batch load", 200, 100, before_kill=batches_in_flight)
         ids = [iid for _, iid in accepted]
         self.assertEqual(len(ids), len(set(ids)), "two 202s named one incident")
-        for body, iid in accepted:
-            self.assertEqual(self.rows_titled(body["title"]), [iid], body)
-        stored_before = self.check_retries(refused)
-        total = int(self.stack.scalar("SELECT count(*) FROM incidents"))
-        self.assertEqual(total, len(accepted) + len(refused))
-        print(f"\nstore killed mid-batch: sent {counter[0]}, 202 {len(accepted)}, "
+        stored_before = self.check_acknowledged_and_refused(accepted, refused)
+        print(f"\nstore killed mid-batch: sent {sent}, 202 {len(accepted)}, "
               f"503 {len(refused)}, of which committed before the retry {stored_before} "
-              f"(each retry matched it); {submits} submits in {batches} batches before",
-              flush=True)
+              f"(each retry matched it); {seen['submits']} submits in {seen['batches']} "
+              "batches before", flush=True)
 
 
 if __name__ == "__main__":

@@ -113,7 +113,10 @@ static void *peer(void *arg)
 			continue;
 		}
 		char json[64];
-		snprintf(json, sizeof json, "{\"op\":%d}", req.u.query.op);
+		if (req.type == PROTO_SUBMIT)
+			snprintf(json, sizeof json, "{\"title\":\"%s\"}", req.u.submit.title);
+		else
+			snprintf(json, sizeof json, "{\"op\":%d}", req.u.query.op);
 		memset(&rep, 0, sizeof rep);
 		rep.type = PROTO_REPLY;
 		/* request_id leads both a query and a submit */
@@ -354,29 +357,62 @@ static void test_pool_bound_and_shutdown(void **state)
 	gw_store_close(s);
 }
 
-static void submit(proto_msg *m, char *rid, char *title, int i)
-{
-	memset(m, 0, sizeof *m);
-	gw_request_id(rid);
-	snprintf(title, 16, "t%d", i);
-	m->type = PROTO_SUBMIT;
-	m->u.submit.request_id = rid;
-	m->u.submit.title = title;
-	m->u.submit.description = "d";
-}
+/* One submit call of a test and what it needs until its result is read. */
+typedef struct {
+	gw_call *c;
+	proto_msg m;
+	char rid[GW_REQUEST_ID_LEN + 1];
+	char title[16];
+} sub_call;
 
-/* One READY round trip: the client learns from the reply whether batches are taken. */
-static void ready(fixture *f, gw_store *s, int done_before)
+/* A client that sends batches, told by a READY round trip what the peer takes. */
+static gw_store *batching_client(fixture *f, size_t slots, int done_before)
 {
+	gw_store *s;
 	gw_call *c;
 	proto_msg m, reply;
 	char rid[GW_REQUEST_ID_LEN + 1];
+	assert_int_equal(gw_store_open(f->url, slots, &s), TR_OK);
+	gw_store_set_batch(s, PROTO_BATCH_MAX);
 	query(&m, rid, PROTO_OP_READY);
 	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
 	wait_done(f, done_before + 1);
 	assert_int_equal(gw_call_result(c, &reply), TR_OK);
 	proto_msg_free(&reply);
 	gw_call_release(c);
+	return s;
+}
+
+/* Starts n submits at once, each with timeout_ms. */
+static void submit_all(fixture *f, gw_store *s, sub_call *calls, int n, int timeout_ms)
+{
+	for (int i = 0; i < n; i++) {
+		sub_call *k = &calls[i];
+		memset(&k->m, 0, sizeof k->m);
+		gw_request_id(k->rid);
+		snprintf(k->title, sizeof k->title, "t%d", i);
+		k->m.type = PROTO_SUBMIT;
+		k->m.u.submit.request_id = k->rid;
+		k->m.u.submit.title = k->title;
+		k->m.u.submit.description = "d";
+		assert_int_equal(gw_store_call(s, &k->m, timeout_ms, on_done, f, &k->c), TR_OK);
+	}
+}
+
+/* Reads n results: each its own reply (want TR_OK), or the error want; releases them. */
+static void expect_all(sub_call *calls, int n, int want)
+{
+	proto_msg reply;
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(gw_call_result(calls[i].c, &reply), want);
+		if (want == TR_OK) {
+			assert_int_equal(reply.type, PROTO_REPLY);
+			assert_string_equal(reply.u.reply.request_id, calls[i].rid);
+			assert_non_null(strstr(reply.u.reply.json, calls[i].title));
+			proto_msg_free(&reply);
+		}
+		gw_call_release(calls[i].c);
+	}
 }
 
 /* Submits started together travel in batches, each answered with its own reply; a store
@@ -385,28 +421,12 @@ static void test_submit_batches(void **state)
 {
 	fixture *f = *state;
 	enum { N = 96 };
-	gw_store *s;
-	gw_call *c[N];
-	proto_msg m[N], reply;
-	char rid[N][GW_REQUEST_ID_LEN + 1], title[N][16];
-	assert_int_equal(gw_store_open(f->url, N + 1, &s), TR_OK);
-	gw_store_set_batch(s, PROTO_BATCH_MAX);
-	ready(f, s, 0);
+	sub_call calls[N];
+	gw_store *s = batching_client(f, N + 1, 0);
 	atomic_store(&f->requests, 0);
-	for (int i = 0; i < N; i++) {
-		submit(&m[i], rid[i], title[i], i);
-		assert_int_equal(gw_store_call(s, &m[i], 5000, on_done, f, &c[i]), TR_OK);
-	}
+	submit_all(f, s, calls, N, 5000);
 	wait_done(f, 1 + N);
-	for (int i = 0; i < N; i++) {
-		assert_int_equal(gw_call_result(c[i], &reply), TR_OK);
-		assert_int_equal(reply.type, PROTO_REPLY);
-		assert_string_equal(reply.u.reply.request_id, rid[i]);
-		assert_non_null(strstr(reply.u.reply.json, title[i]));
-		assert_true(reply.u.reply.created);
-		proto_msg_free(&reply);
-		gw_call_release(c[i]);
-	}
+	expect_all(calls, N, TR_OK);
 	/* the peer answers one request at a time: what waited meanwhile went together */
 	assert_int_equal(atomic_load(&f->submits), 0);
 	assert_true(atomic_load(&f->requests) < N);
@@ -417,20 +437,10 @@ static void test_submit_batches(void **state)
 	/* an older store: its replies carry no batch_max, so every submit goes alone */
 	atomic_store(&f->mode, PEER_OLD);
 	atomic_store(&f->batches, 0);
-	assert_int_equal(gw_store_open(f->url, N + 1, &s), TR_OK);
-	gw_store_set_batch(s, PROTO_BATCH_MAX);
-	ready(f, s, 1 + N);
-	for (int i = 0; i < 8; i++) {
-		submit(&m[i], rid[i], title[i], i);
-		assert_int_equal(gw_store_call(s, &m[i], 5000, on_done, f, &c[i]), TR_OK);
-	}
+	s = batching_client(f, N + 1, 1 + N);
+	submit_all(f, s, calls, 8, 5000);
 	wait_done(f, 2 + N + 8);
-	for (int i = 0; i < 8; i++) {
-		assert_int_equal(gw_call_result(c[i], &reply), TR_OK);
-		assert_string_equal(reply.u.reply.request_id, rid[i]);
-		proto_msg_free(&reply);
-		gw_call_release(c[i]);
-	}
+	expect_all(calls, 8, TR_OK);
 	assert_int_equal(atomic_load(&f->batches), 0);
 	assert_int_equal(atomic_load(&f->submits), 8);
 	gw_store_close(s);
@@ -443,49 +453,29 @@ static void test_batch_timeout_and_shutdown(void **state)
 {
 	fixture *f = *state;
 	enum { N = 40 };
-	gw_store *s;
-	gw_call *c[N];
-	proto_msg m[N], reply;
-	char rid[N][GW_REQUEST_ID_LEN + 1], title[N][16];
-	assert_int_equal(gw_store_open(f->url, N + 1, &s), TR_OK);
-	gw_store_set_batch(s, PROTO_BATCH_MAX);
-	ready(f, s, 0);
+	sub_call calls[N];
+	gw_store *s = batching_client(f, N + 1, 0);
 	atomic_store(&f->mode, PEER_SILENT);
 	int64_t t0 = tr_mono_ms();
-	for (int i = 0; i < N; i++) {
-		submit(&m[i], rid[i], title[i], i);
-		assert_int_equal(gw_store_call(s, &m[i], 300, on_done, f, &c[i]), TR_OK);
-	}
+	submit_all(f, s, calls, N, 300);
 	wait_done(f, 1 + N);
 	assert_true(tr_mono_ms() - t0 < 3000);
-	for (int i = 0; i < N; i++) {
-		assert_int_equal(gw_call_result(c[i], &reply), TR_ERR_TIMEOUT);
-		gw_call_release(c[i]);
-	}
+	expect_all(calls, N, TR_ERR_TIMEOUT);
 	/* batching is off now: the next submit travels alone */
 	atomic_store(&f->mode, PEER_ECHO);
 	atomic_store(&f->submits, 0);
-	submit(&m[0], rid[0], title[0], 0);
-	assert_int_equal(gw_store_call(s, &m[0], 5000, on_done, f, &c[0]), TR_OK);
+	submit_all(f, s, calls, 1, 5000);
 	wait_done(f, 2 + N);
-	assert_int_equal(gw_call_result(c[0], &reply), TR_OK);
-	proto_msg_free(&reply);
-	gw_call_release(c[0]);
+	expect_all(calls, 1, TR_OK);
 	assert_int_equal(atomic_load(&f->submits), 1);
 	/* its reply said batches are taken: batches again; shutdown ends them all at once */
 	atomic_store(&f->mode, PEER_SILENT);
 	t0 = tr_mono_ms();
-	for (int i = 0; i < N; i++) {
-		submit(&m[i], rid[i], title[i], i);
-		assert_int_equal(gw_store_call(s, &m[i], 60000, on_done, f, &c[i]), TR_OK);
-	}
+	submit_all(f, s, calls, N, 60000);
 	gw_store_shutdown(s);
 	wait_done(f, 2 + 2 * N);
 	assert_true(tr_mono_ms() - t0 < 5000);
-	for (int i = 0; i < N; i++) {
-		assert_int_equal(gw_call_result(c[i], &reply), TR_ERR_UNAVAILABLE);
-		gw_call_release(c[i]);
-	}
+	expect_all(calls, N, TR_ERR_UNAVAILABLE);
 	gw_store_close(s);
 }
 
