@@ -137,7 +137,17 @@ static bool gw_batch_send(gw_store *s, gw_batch *b)
 	b->state = GW_CALL_SENDING;
 	nng_aio_set_msg(b->aio, m);
 	nng_aio_set_timeout(b->aio, (nng_duration)(b->deadline_ms - now));
+	/* under the mutex: a shutdown either cancels this send or is seen here */
+	pthread_mutex_lock(&s->mu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->mu);
+		nng_aio_set_msg(b->aio, NULL);
+		nng_msg_free(m);
+		gw_batch_fail(b, TR_ERR_UNAVAILABLE);
+		return false;
+	}
 	nng_ctx_send(b->ctx, b->aio);
+	pthread_mutex_unlock(&s->mu);
 	return true;
 }
 
