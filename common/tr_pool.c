@@ -93,11 +93,17 @@ int tr_pool_start(const tr_pool_ops *ops, void *arg, size_t nthreads, size_t bat
 
 int tr_pool_put(tr_pool *p, void *item)
 {
+	return tr_pool_put_all(p, &item, 1);
+}
+
+int tr_pool_put_all(tr_pool *p, void *const *items, size_t n)
+{
 	int rc = TR_ERR_UNAVAILABLE;
 	pthread_mutex_lock(&p->lock);
-	if (!p->stopping && p->count < p->cap) {
-		p->ring[(p->head + p->count) % p->cap] = item;
-		p->count++;
+	if (!p->stopping && n <= p->cap - p->count) {
+		for (size_t i = 0; i < n; i++)
+			p->ring[(p->head + p->count + i) % p->cap] = items[i];
+		p->count += n;
 		pthread_cond_signal(&p->cond);
 		rc = TR_OK;
 	}

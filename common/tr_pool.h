@@ -34,6 +34,10 @@ int tr_pool_start(const tr_pool_ops *ops, void *arg, size_t nthreads, size_t bat
  * stopping or its queue is full (the caller still owns item). Any thread. */
 int tr_pool_put(tr_pool *p, void *item);
 
+/* Queues n items at once, in order, with one wake-up (a worker then takes them
+ * together): all of them, or none with TR_ERR_UNAVAILABLE as tr_pool_put. */
+int tr_pool_put_all(tr_pool *p, void *const *items, size_t n);
+
 /* Items queued and not yet taken by a worker. */
 size_t tr_pool_queued(tr_pool *p);
 

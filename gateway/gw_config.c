@@ -33,6 +33,9 @@ const tr_cfg_item gw_config_items[] = {
 	 "how long /readyz waits for the store"},
 	{"TRIAGE_STORE_MAX_INFLIGHT", TR_CFG_INT, "1024", GW_CFG(store_max_inflight), 1, 65536, NULL,
 	 "store requests in flight at once (more are answered 503)"},
+	{"TRIAGE_SUBMIT_BATCH", TR_CFG_INT, "32", GW_CFG(submit_batch), 1, PROTO_BATCH_MAX, NULL,
+	 "most submits sent to the store in one request (those waiting at that moment; 1: one "
+	 "each)"},
 	{"TRIAGE_HTTP_THREADS", TR_CFG_INT, "2", GW_CFG(http_threads), 1, 64, NULL,
 	 "HTTP worker threads"},
 	{"TRIAGE_HTTP_MAX_CONNS", TR_CFG_INT, "1000", GW_CFG(http_max_conns), 4, 100000, NULL,

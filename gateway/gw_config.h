@@ -18,6 +18,7 @@ typedef struct {
 	long store_timeout_ms;
 	long ready_timeout_ms;
 	long store_max_inflight;
+	long submit_batch;
 	long http_threads;
 	long http_max_conns;
 	long max_body;

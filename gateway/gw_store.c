@@ -11,7 +11,8 @@
  * calls, waits out calls being started, and cancels every pending aio (under the
  * mutex, so a send that completes meanwhile does not post its receive); the sockets
  * are closed only once every call is released (closing a REQ socket with requests
- * outstanding leaks inside nng 1.5.2). */
+ * outstanding leaks inside nng 1.5.2). Submits may instead travel several to a request
+ * (gw_store_batch.c): the call then waits in a queue and has no exchange of its own. */
 #include "gw_store.h"
 
 #include <nng/nng.h>
@@ -23,50 +24,13 @@
 #include <sys/random.h>
 
 #include "gw_sha256.h"
+#include "gw_store_int.h"
 #include "proto_sock.h"
 #include "tr_err.h"
 #include "tr_log.h"
 #include "tr_time.h"
 
-enum { GW_CALL_IDLE, GW_CALL_SENDING, GW_CALL_RECEIVING, GW_CALL_DONE };
-
-#define GW_STORE_SOCKETS 2
-#define GW_RESEND_MS (24 * 3600 * 1000) /* longer than any deadline (see gw_store_call) */
-#define GW_CONFIRMS_KEPT 1024 /* confirmations waiting for the next submit; older dropped */
-
-struct gw_call {
-	gw_store *store;
-	nng_ctx ctx;
-	nng_aio *aio;
-	bool opened;
-	int state;
-	int rc;
-	int64_t deadline_ms;
-	bool is_submit;
-	nng_msg *reply;
-	gw_call_done_fn done;
-	void *arg;
-	char request_id[PROTO_SHORT_MAX + 1];
-	gw_call *next_free;
-};
-
-struct gw_store {
-	nng_socket socks[GW_STORE_SOCKETS];
-	size_t nsocks;
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* starting reached 0 */
-	bool closing;
-	int starting; /* calls between taking a slot and posting their send */
-	gw_call *free_list;
-	size_t nslots;
-	gw_call *slots;
-	/* request ids of submits answered 2xx, not yet told to the store (under mu): a
-	 * ring; the next submits carry them (proto.h, confirms) */
-	char (*confirms)[GW_REQUEST_ID_LEN + 1];
-	size_t confirm_head, confirm_n;
-};
-
-static int gw_map_nng(int rv)
+int gw_map_nng(int rv)
 {
 	if (rv == NNG_ETIMEDOUT)
 		return TR_ERR_TIMEOUT;
@@ -75,7 +39,7 @@ static int gw_map_nng(int rv)
 	return TR_ERR_UNAVAILABLE;
 }
 
-static void gw_call_finish(gw_call *c, int rc)
+void gw_call_finish(gw_call *c, int rc)
 {
 	c->rc = rc;
 	c->state = GW_CALL_DONE;
@@ -147,6 +111,8 @@ int gw_store_open(const char *url, size_t max_inflight, gw_store **out)
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	s->batch_max = 1;
+	gw_batches_init(s);
 	*out = s;
 	return TR_OK;
 fail:
@@ -229,14 +195,8 @@ static void gw_confirm_add(gw_store *s, const char *request_id)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* Encodes a submit with its deadline and up to PROTO_CONFIRMS_MAX confirmations, which
- * leave the ring only once encoded (if the submit is then lost, so are they: their
- * incidents stay matchable by a retry, the safe side). */
-static int gw_encode_submit(gw_store *s, const proto_msg *msg, int timeout_ms, nng_msg **out)
+size_t gw_confirms_take(gw_store *s, char ids[][GW_REQUEST_ID_LEN + 1], char **ptrs)
 {
-	char ids[PROTO_CONFIRMS_MAX][GW_REQUEST_ID_LEN + 1];
-	char *ptrs[PROTO_CONFIRMS_MAX];
-	proto_msg copy = *msg;
 	size_t n = 0;
 	pthread_mutex_lock(&s->mu);
 	while (n < PROTO_CONFIRMS_MAX && n < s->confirm_n) {
@@ -245,21 +205,52 @@ static int gw_encode_submit(gw_store *s, const proto_msg *msg, int timeout_ms, n
 		n++;
 	}
 	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+void gw_confirms_sent(gw_store *s, const char *first, size_t n)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&s->mu);
+	/* drop the ones sent, unless the ring moved past them meanwhile */
+	size_t drop = n < s->confirm_n ? n : s->confirm_n;
+	if (strcmp(s->confirms[s->confirm_head], first) == 0) {
+		s->confirm_head = (s->confirm_head + drop) % GW_CONFIRMS_KEPT;
+		s->confirm_n -= drop;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Encodes a submit with its deadline and up to PROTO_CONFIRMS_MAX confirmations, which
+ * leave the ring only once encoded (if the submit is then lost, so are they: their
+ * incidents stay matchable by a retry, the safe side). */
+static int gw_encode_submit(gw_store *s, const proto_msg *msg, int timeout_ms, nng_msg **out)
+{
+	char ids[PROTO_CONFIRMS_MAX][GW_REQUEST_ID_LEN + 1];
+	char *ptrs[PROTO_CONFIRMS_MAX];
+	proto_msg copy = *msg;
+	size_t n = gw_confirms_take(s, ids, ptrs);
 	copy.u.submit.deadline_ms = tr_now_ms() + timeout_ms;
 	copy.u.submit.confirms = n ? ptrs : NULL;
 	copy.u.submit.nconfirms = n;
 	int rc = proto_msg_to_nng(&copy, out);
-	if (rc == TR_OK && n) {
-		pthread_mutex_lock(&s->mu);
-		/* drop the ones sent, unless the ring moved past them meanwhile */
-		size_t drop = n < s->confirm_n ? n : s->confirm_n;
-		if (strcmp(s->confirms[s->confirm_head], ids[0]) == 0) {
-			s->confirm_head = (s->confirm_head + drop) % GW_CONFIRMS_KEPT;
-			s->confirm_n -= drop;
-		}
-		pthread_mutex_unlock(&s->mu);
-	}
+	if (rc == TR_OK)
+		gw_confirms_sent(s, n ? ids[0] : "", n);
 	return rc;
+}
+
+/* Whether this submit goes in a batch: batches are on and the store said it takes them
+ * (a store older than SUBMIT_BATCH would drop one). */
+static bool gw_batching(gw_store *s, const proto_msg *msg)
+{
+	return msg->type == PROTO_SUBMIT && s->batch_max > 1 &&
+	       atomic_load(&s->store_batch_max) > 0;
+}
+
+void gw_store_set_batch(gw_store *s, size_t batch_max)
+{
+	s->batch_max = batch_max < 1 ? 1 : batch_max > PROTO_BATCH_MAX ? PROTO_BATCH_MAX : batch_max;
 }
 
 int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_done_fn done,
@@ -269,8 +260,17 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 	if (!rid || strlen(rid) > PROTO_SHORT_MAX)
 		return TR_ERR_INVALID;
 	nng_msg *m = NULL;
+	proto_packed packed = {NULL, 0};
+	bool batched = gw_batching(s, msg);
 	int rc;
-	if (msg->type == PROTO_SUBMIT) {
+	if (batched) {
+		/* packed now, on the caller's thread; the batch carries the confirmations */
+		proto_submit sub = msg->u.submit;
+		sub.deadline_ms = tr_now_ms() + timeout_ms;
+		sub.confirms = NULL;
+		sub.nconfirms = 0;
+		rc = proto_submit_pack(&sub, &packed);
+	} else if (msg->type == PROTO_SUBMIT) {
 		rc = gw_encode_submit(s, msg, timeout_ms, &m);
 	} else {
 		proto_msg copy = *msg;
@@ -289,19 +289,26 @@ int gw_store_call(gw_store *s, const proto_msg *msg, int timeout_ms, gw_call_don
 	pthread_mutex_unlock(&s->mu);
 	if (!c) {
 		nng_msg_free(m);
+		free(packed.data);
 		return TR_ERR_UNAVAILABLE;
 	}
-	rc = gw_call_prepare(s, c);
+	rc = batched ? TR_OK : gw_call_prepare(s, c);
 	if (rc == TR_OK) {
 		strcpy(c->request_id, rid);
 		c->is_submit = msg->type == PROTO_SUBMIT;
+		c->in_batch = batched;
+		c->packed = packed;
 		c->done = done;
 		c->arg = arg;
 		c->reply = NULL;
 		c->rc = TR_ERR_INTERNAL;
 		c->deadline_ms = tr_mono_ms() + timeout_ms;
-		c->state = GW_CALL_SENDING;
+		c->state = batched ? GW_CALL_QUEUED : GW_CALL_SENDING;
 		*out = c;
+	}
+	if (rc == TR_OK && batched) {
+		gw_batch_enqueue(s, c);
+	} else if (rc == TR_OK) {
 		/* the timer never fires before the deadline: only a dropped connection
 		 * re-sends (nng does that only while the resend time is finite) */
 		nng_ctx_set_ms(c->ctx, NNG_OPT_REQ_RESENDTIME,
@@ -328,17 +335,25 @@ int gw_call_result(gw_call *c, proto_msg *reply)
 	memset(reply, 0, sizeof *reply);
 	if (c->rc != TR_OK)
 		return c->rc;
-	int rc = proto_msg_from_nng(c->reply, reply, err, sizeof err);
-	if (rc != TR_OK) {
-		tr_warn("store reply dropped: %s", err);
-		return TR_ERR_PROTO;
-	}
-	if (reply->type != PROTO_REPLY || !reply->u.reply.request_id ||
-	    strcmp(reply->u.reply.request_id, c->request_id) != 0) {
-		tr_warn("store reply dropped: a %s for another request",
-			proto_type_name(reply->type));
-		proto_msg_free(reply);
-		return TR_ERR_PROTO;
+	if (c->in_batch) {
+		/* checked against its request when the batch's reply was taken apart */
+		*reply = c->item_reply;
+		memset(&c->item_reply, 0, sizeof c->item_reply);
+	} else {
+		int rc = proto_msg_from_nng(c->reply, reply, err, sizeof err);
+		if (rc != TR_OK) {
+			tr_warn("store reply dropped: %s", err);
+			return TR_ERR_PROTO;
+		}
+		if (reply->type != PROTO_REPLY || !reply->u.reply.request_id ||
+		    strcmp(reply->u.reply.request_id, c->request_id) != 0) {
+			tr_warn("store reply dropped: a %s for another request",
+				proto_type_name(reply->type));
+			proto_msg_free(reply);
+			return TR_ERR_PROTO;
+		}
+		/* a store says in every reply whether it takes batches (0: an older one) */
+		atomic_store(&c->store->store_batch_max, reply->u.reply.batch_max);
 	}
 	if (c->is_submit && reply->u.reply.code == TR_OK)
 		gw_confirm_add(c->store, c->request_id);
@@ -354,6 +369,10 @@ void gw_call_release(gw_call *c)
 		nng_msg_free(c->reply);
 		c->reply = NULL;
 	}
+	proto_msg_free(&c->item_reply);
+	free(c->packed.data);
+	c->packed.data = NULL;
+	c->in_batch = false;
 	c->state = GW_CALL_IDLE;
 	c->done = NULL;
 	c->arg = NULL;
@@ -374,6 +393,7 @@ void gw_store_shutdown(gw_store *s)
 			nng_aio_cancel(s->slots[i].aio);
 	}
 	pthread_mutex_unlock(&s->mu);
+	gw_batches_shutdown(s);
 }
 
 void gw_store_close(gw_store *s)
@@ -388,6 +408,7 @@ void gw_store_close(gw_store *s)
 		nng_aio_free(c->aio);
 		nng_ctx_close(c->ctx);
 	}
+	gw_batches_free(s);
 	for (size_t i = 0; i < s->nsocks; i++)
 		nng_close(s->socks[i]);
 	pthread_cond_destroy(&s->cv);

@@ -22,6 +22,11 @@ typedef void (*gw_call_done_fn)(void *arg);
  * Free with gw_store_close(). */
 int gw_store_open(const char *url, size_t max_inflight, gw_store **out);
 
+/* Submits travel to the store up to batch_max (1..PROTO_BATCH_MAX; 1: one each, the
+ * default) in one SUBMIT_BATCH, once the store's replies say it takes them: those
+ * waiting while GW_BATCHES batches are in flight go in the next one. Before any call. */
+void gw_store_set_batch(gw_store *s, size_t batch_max);
+
 /* Starts a request: msg (a PROTO_SUBMIT or PROTO_QUERY whose request_id was made by
  * gw_request_id) is encoded and sent; done(arg) follows within about timeout_ms.
  * Every call is sent with deadline_ms = now + timeout_ms (the store commits nothing it

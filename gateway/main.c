@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	}
 	if (gw_store_open(cfg.store_url, (size_t)cfg.store_max_inflight, &store) != TR_OK)
 		goto out;
+	gw_store_set_batch(store, (size_t)cfg.submit_batch);
 	if (*cfg.gateway_id) {
 		snprintf(gateway_id, sizeof gateway_id, "%s", cfg.gateway_id);
 	} else {

@@ -58,6 +58,36 @@ static const proto_field submit_fields[] = {
 	F_STRV(submit, confirms, nconfirms, PROTO_CONFIRMS_MAX, SHORT),
 };
 
+/* A submit inside a SUBMIT_BATCH: the submit's fields but its confirms (the batch
+ * carries them once). Offsets within proto_submit. */
+#define R_STR(f, req, mn, mx)                                                                \
+	{.name = #f, .kind = PF_STR, .required = (req), .off = ROFF(proto_submit, f),        \
+	 .min = (mn), .max = (mx)}
+static const proto_field batch_submit_fields[] = {
+	R_STR(request_id, true, 1, SHORT),
+	R_STR(idempotency_key, false, 0, SHORT),
+	R_STR(title, true, 0, PROTO_TITLE_MAX),
+	R_STR(description, true, 0, PROTO_DESC_MAX),
+	R_STR(source, false, 0, SHORT),
+	R_STR(service, false, 0, SHORT),
+	R_STR(dedup_key, false, 0, SHORT),
+	{.name = "labels", .kind = PF_KV, .off = ROFF(proto_submit, labels),
+	 .count_off = ROFF(proto_submit, nlabels), .max = PROTO_LABELS_MAX,
+	 .key_max = PROTO_LABEL_KEY_MAX, .val_max = PROTO_LABEL_VALUE_MAX},
+	{.name = "deadline_ms", .kind = PF_I64, .off = ROFF(proto_submit, deadline_ms), .min = 0,
+	 .max = INT64_MAX},
+	R_STR(retry_key, false, 1, SHORT),
+};
+
+/* The decoder's object cap holds a full batch: each submit is a map of its fields
+ * (key and value each) with up to PROTO_LABELS_MAX labels, plus the confirms. */
+_Static_assert(PROTO_BATCH_MAX * (1 + 2 * (sizeof batch_submit_fields /
+					    sizeof batch_submit_fields[0]) +
+				  2 * PROTO_LABELS_MAX) +
+			       PROTO_CONFIRMS_MAX + 16 <=
+		       PROTO_MAX_OBJECTS,
+	       "a full SUBMIT_BATCH must stay under the decoder's object cap");
+
 static const proto_field query_fields[] = {
 	F_STR(query, request_id, true, 1, SHORT),
 	F_INT(query, op, true, PROTO_OP_READY, PROTO_OP_MAX),
@@ -72,6 +102,33 @@ static const proto_field reply_fields[] = {
 	F_BOOL(reply, created),
 	F_I64(reply, incident_id, false, 0, ID_MAX, 0),
 	F_STR(reply, json, false, 0, PROTO_JSON_MAX),
+	F_INT(reply, batch_max, false, 0, PROTO_BATCH_MAX),
+};
+
+/* One answer of a BATCH_REPLY: a reply's fields, offsets within proto_reply. */
+static const proto_field batch_reply_item_fields[] = {
+	{.name = "request_id", .kind = PF_STR, .required = true,
+	 .off = ROFF(proto_reply, request_id), .min = 1, .max = SHORT},
+	{.name = "code", .kind = PF_INT, .required = true, .off = ROFF(proto_reply, code),
+	 .min = TR_OK, .max = TR_ERR__COUNT - 1},
+	{.name = "created", .kind = PF_BOOL, .off = ROFF(proto_reply, created)},
+	{.name = "incident_id", .kind = PF_I64, .off = ROFF(proto_reply, incident_id), .min = 0,
+	 .max = ID_MAX},
+	{.name = "json", .kind = PF_STR, .off = ROFF(proto_reply, json), .min = 0,
+	 .max = PROTO_JSON_MAX},
+};
+
+static const proto_field submit_batch_fields[] = {
+	F_STR(submit_batch, request_id, true, 1, SHORT),
+	F_RECS(submit_batch, submits, nsubmits, PROTO_BATCH_MAX, proto_submit,
+	       batch_submit_fields),
+	F_STRV(submit_batch, confirms, nconfirms, PROTO_CONFIRMS_MAX, SHORT),
+};
+
+static const proto_field batch_reply_fields[] = {
+	F_STR(batch_reply, request_id, true, 1, SHORT),
+	F_RECS(batch_reply, replies, nreplies, PROTO_BATCH_MAX, proto_reply,
+	       batch_reply_item_fields),
 };
 
 static const proto_field similar_fields[] = {
@@ -200,6 +257,23 @@ static int job_check(const proto_msg *m, char *err, size_t errlen)
 	return TR_OK;
 }
 
+/* A batch has at least one submit, and its reply one answer. */
+static int submit_batch_check(const proto_msg *m, char *err, size_t errlen)
+{
+	if (m->u.submit_batch.nsubmits > 0)
+		return TR_OK;
+	snprintf(err, errlen, "submit_batch.submits: at least one");
+	return TR_ERR_INVALID;
+}
+
+static int batch_reply_check(const proto_msg *m, char *err, size_t errlen)
+{
+	if (m->u.batch_reply.nreplies > 0)
+		return TR_OK;
+	snprintf(err, errlen, "batch_reply.replies: at least one");
+	return TR_ERR_INVALID;
+}
+
 #define SCHEMA(n, f, c) {n, f, sizeof(f) / sizeof(f[0]), c}
 static const proto_schema schemas[] = {
 	[PROTO_SUBMIT] = SCHEMA("submit", submit_fields, NULL),
@@ -211,7 +285,15 @@ static const proto_schema schemas[] = {
 	[PROTO_EVENT] = SCHEMA("event", event_fields, NULL),
 	[PROTO_EVENTS_SYNC] = SCHEMA("events_sync", events_sync_fields, NULL),
 	[PROTO_ALERTS] = SCHEMA("alerts", alerts_fields, NULL),
+	[PROTO_SUBMIT_BATCH] = SCHEMA("submit_batch", submit_batch_fields, submit_batch_check),
+	[PROTO_BATCH_REPLY] = SCHEMA("batch_reply", batch_reply_fields, batch_reply_check),
 };
+
+const proto_field *proto_batch_submit_fields(size_t *n)
+{
+	*n = sizeof batch_submit_fields / sizeof batch_submit_fields[0];
+	return batch_submit_fields;
+}
 
 const proto_schema *proto_schema_of(int type)
 {
@@ -236,8 +318,6 @@ static int check_str(const char *s, const proto_field *f, const char *what, size
 	return TR_OK;
 }
 
-static int validate_fields(const void *m, const proto_field *fields, size_t n,
-			   const char *tname, char *err, size_t errlen);
 
 static int validate_field(const void *m, const proto_field *f, const char *tname, char *err,
 			  size_t errlen)
@@ -340,7 +420,7 @@ static int validate_field(const void *m, const proto_field *f, const char *tname
 			return TR_ERR_INVALID;
 		}
 		for (size_t i = 0; i < n; i++) {
-			int rc = validate_fields(rv + i * f->elem_size, f->sub, f->nsub, tname, err,
+			int rc = proto_validate_fields(rv + i * f->elem_size, f->sub, f->nsub, tname, err,
 						 errlen);
 			if (rc != TR_OK)
 				return rc;
@@ -356,8 +436,8 @@ static int validate_field(const void *m, const proto_field *f, const char *tname
 	return TR_OK;
 }
 
-static int validate_fields(const void *m, const proto_field *fields, size_t n,
-			   const char *tname, char *err, size_t errlen)
+int proto_validate_fields(const void *m, const proto_field *fields, size_t n,
+			  const char *tname, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		int rc = validate_field(m, &fields[i], tname, err, errlen);
@@ -374,7 +454,7 @@ int proto_validate(const proto_msg *m, char *err, size_t errlen)
 		snprintf(err, errlen, "unknown message type %d", (int)m->type);
 		return TR_ERR_INVALID;
 	}
-	int rc = validate_fields(m, sc->fields, sc->nfields, sc->name, err, errlen);
+	int rc = proto_validate_fields(m, sc->fields, sc->nfields, sc->name, err, errlen);
 	if (rc != TR_OK)
 		return rc;
 	return sc->check ? sc->check(m, err, errlen) : TR_OK;

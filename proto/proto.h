@@ -44,6 +44,8 @@
 #define PROTO_SIMILAR_MAX 5             /* similar past incidents in a job, ids in a result */
 #define PROTO_SIMILAR_NOTE_MAX 1024     /* a note as a job carries it (the store trims it) */
 #define PROTO_SIMILAR_BYTES (6 * 1024)  /* titles and notes of all of a job's similar entries */
+#define PROTO_BATCH_MAX 32              /* submits in one SUBMIT_BATCH */
+#define PROTO_BATCH_BYTES (128 * 1024)  /* packed submits in one SUBMIT_BATCH (see below) */
 
 /* Default socket addresses (one host). Each is overridable by configuration; tcp://
  * URLs work for several hosts. The store listens on all four; gateways and enrichers
@@ -63,6 +65,8 @@ typedef enum {
 	PROTO_EVENT = 7,     /* store -> gateways, PUB: an incident changed */
 	PROTO_EVENTS_SYNC = 10, /* store -> gateways, PUB: the last event sent (proto_events_sync) */
 	PROTO_ALERTS = 12,   /* gateway -> store, REQ: one delivery of alert events */
+	PROTO_SUBMIT_BATCH = 13, /* gateway -> store, REQ: several submits, each answered */
+	PROTO_BATCH_REPLY = 14,  /* store -> gateway, REP: the answers to a SUBMIT_BATCH */
 } proto_type;
 
 /* Message types are below this (each helper's reserved range lies under it). */
@@ -154,14 +158,44 @@ typedef struct {
 
 /* PROTO_REPLY: code is a tr_err; json is the body (the resource on success, or
  * {"error":..., "detail":...} on failure). created is set for a SUBMIT that inserted a
- * row (false: an idempotent replay or a deduplicated occurrence). */
+ * row (false: an idempotent replay or a deduplicated occurrence). batch_max (optional):
+ * the most submits the store takes in one SUBMIT_BATCH; 0 (absent) from a store that
+ * takes none, which a gateway then sends submits one by one. */
 typedef struct {
 	char *request_id;
 	int code;
 	bool created;
 	int64_t incident_id;
 	char *json;
+	int batch_max;
 } proto_reply;
+
+/* PROTO_SUBMIT_BATCH: submits that waited in one gateway at the same moment, sent as one
+ * request. Each is the SUBMIT it would have been (its own request_id, deadline_ms,
+ * retry_key; its confirms are not sent: the batch carries them once) and gets its own
+ * answer, as if sent alone: the store treats the batch's submits exactly as separate
+ * SUBMITs that happened to arrive together. request_id names the batch (the reply
+ * carries it). A store older than this message drops it as an unknown type, so a
+ * gateway sends batches only to stores whose replies carry batch_max.
+ * Bounds: 1..PROTO_BATCH_MAX submits of at most PROTO_BATCH_BYTES packed in all (one
+ * submit of any size may travel alone), so the reply fits PROTO_MAX_MSG: a submit's
+ * reply JSON is at most six times its packed size (\u00XX escapes) plus its fixed
+ * fields. */
+typedef struct {
+	char *request_id;      /* required: the batch's id */
+	proto_submit *submits; /* nsubmits, 1..PROTO_BATCH_MAX */
+	size_t nsubmits;
+	char **confirms;       /* as in proto_submit, for the whole batch */
+	size_t nconfirms;
+} proto_submit_batch;
+
+/* PROTO_BATCH_REPLY: one reply per submit, in the batch's order (each names its
+ * submit's request_id). */
+typedef struct {
+	char *request_id;      /* the batch's id */
+	proto_reply *replies;  /* nreplies, as many as the batch had submits */
+	size_t nreplies;
+} proto_batch_reply;
 
 /* One similar past incident, as a job carries it: a resolved one, an example for the
  * backend, or an open one a responder labelled, whose labels the built-in model weighs
@@ -308,6 +342,8 @@ typedef struct {
 		proto_event event;
 		proto_events_sync events_sync;
 		proto_alerts alerts;
+		proto_submit_batch submit_batch;
+		proto_batch_reply batch_reply;
 	} u;
 } proto_msg;
 
@@ -320,6 +356,21 @@ int proto_encode(const proto_msg *m, void **out, size_t *outlen);
  * with proto_msg_free(). On failure *out is zeroed, nothing is allocated, and err (if
  * not NULL) holds a one-line reason. Returns TR_OK or TR_ERR_PROTO. */
 int proto_decode(const void *data, size_t len, proto_msg *out, char *err, size_t errlen);
+
+/* A submit packed on its own (malloc'd bytes), to travel later in a SUBMIT_BATCH. */
+typedef struct {
+	void *data;
+	size_t len;
+} proto_packed;
+
+/* Checks s as a batch's submit and packs it into *out (free out->data with free()).
+ * TR_OK, TR_ERR_INVALID or TR_ERR_NOMEM, as proto_encode. */
+int proto_submit_pack(const proto_submit *s, proto_packed *out);
+
+/* Encodes a SUBMIT_BATCH of n (1..PROTO_BATCH_MAX) packed submits, with the batch's
+ * request_id and confirms, into a malloc'd buffer, as proto_encode. Takes nothing. */
+int proto_batch_encode(const char *request_id, char *const *confirms, size_t nconfirms,
+		       const proto_packed *submits, size_t n, void **out, size_t *outlen);
 
 /* Frees everything a decoded message owns and zeroes it. Safe on a zeroed message. */
 void proto_msg_free(proto_msg *m);

@@ -107,6 +107,19 @@ static int pack_map(msgpack_packer *pk, const void *m, const proto_field *fields
 	return 0;
 }
 
+/* Hands the packed message over (*out, *outlen), unless it is over PROTO_MAX_MSG. */
+static int proto_take(msgpack_sbuffer *sb, const char *name, void **out, size_t *outlen)
+{
+	if (sb->size > PROTO_MAX_MSG) {
+		tr_warn("proto: refusing to encode %s: %zu bytes is over %d", name, sb->size,
+			PROTO_MAX_MSG);
+		return TR_ERR_INVALID;
+	}
+	*outlen = sb->size;
+	*out = msgpack_sbuffer_release(sb);
+	return TR_OK;
+}
+
 int proto_encode(const proto_msg *m, void **out, size_t *outlen)
 {
 	char err[256];
@@ -129,15 +142,76 @@ int proto_encode(const proto_msg *m, void **out, size_t *outlen)
 	    msgpack_pack_int(&pk, (int)m->type) != 0 ||
 	    pack_map(&pk, m, sc->fields, sc->nfields) != 0)
 		goto out;
-	if (sb.size > PROTO_MAX_MSG) {
-		tr_warn("proto: refusing to encode %s: %zu bytes is over %d", sc->name, sb.size,
-			PROTO_MAX_MSG);
-		rc = TR_ERR_INVALID;
-		goto out;
+	rc = proto_take(&sb, sc->name, out, outlen);
+out:
+	msgpack_sbuffer_destroy(&sb);
+	return rc;
+}
+
+int proto_submit_pack(const proto_submit *s, proto_packed *out)
+{
+	char err[256];
+	size_t nfields;
+	const proto_field *fields = proto_batch_submit_fields(&nfields);
+	msgpack_sbuffer sb;
+	int rc = proto_validate_fields(s, fields, nfields, "submit_batch.submits", err,
+				       sizeof(err));
+	if (rc != TR_OK) {
+		tr_warn("proto: refusing to pack a submit: %s", err);
+		return rc;
 	}
-	*outlen = sb.size;
-	*out = msgpack_sbuffer_release(&sb);
-	rc = TR_OK;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (pack_map(&pk, s, fields, nfields) != 0) {
+		msgpack_sbuffer_destroy(&sb);
+		return TR_ERR_NOMEM;
+	}
+	out->len = sb.size;
+	out->data = msgpack_sbuffer_release(&sb);
+	return TR_OK;
+}
+
+int proto_batch_encode(const char *request_id, char *const *confirms, size_t nconfirms,
+		       const proto_packed *submits, size_t n, void **out, size_t *outlen)
+{
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += submits[i].len;
+	size_t idlen = request_id ? strlen(request_id) : 0;
+	if (n == 0 || n > PROTO_BATCH_MAX || (n > 1 && bytes > PROTO_BATCH_BYTES) || idlen == 0 ||
+	    idlen > PROTO_SHORT_MAX || nconfirms > PROTO_CONFIRMS_MAX) {
+		tr_warn("proto: refusing to encode a submit_batch of %zu submits, %zu bytes", n,
+			bytes);
+		return TR_ERR_INVALID;
+	}
+	for (size_t i = 0; i < nconfirms; i++) {
+		if (!confirms[i] || strlen(confirms[i]) > PROTO_SHORT_MAX)
+			return TR_ERR_INVALID;
+	}
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
+	int rc = TR_ERR_NOMEM;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	if (msgpack_pack_array(&pk, 3) != 0 || msgpack_pack_int(&pk, PROTO_VERSION) != 0 ||
+	    msgpack_pack_int(&pk, PROTO_SUBMIT_BATCH) != 0 ||
+	    msgpack_pack_map(&pk, nconfirms ? 3 : 2) != 0 || pack_str(&pk, "request_id") != 0 ||
+	    pack_str(&pk, request_id) != 0 || pack_str(&pk, "submits") != 0 ||
+	    msgpack_pack_array(&pk, n) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		/* each was checked and packed by proto_submit_pack */
+		if (msgpack_sbuffer_write(&sb, submits[i].data, submits[i].len) != 0)
+			goto out;
+	}
+	if (nconfirms && (pack_str(&pk, "confirms") != 0 || msgpack_pack_array(&pk, nconfirms) != 0))
+		goto out;
+	for (size_t i = 0; i < nconfirms; i++) {
+		if (pack_str(&pk, confirms[i]) != 0)
+			goto out;
+	}
+	rc = proto_take(&sb, "submit_batch", out, outlen);
 out:
 	msgpack_sbuffer_destroy(&sb);
 	return rc;

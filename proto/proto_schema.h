@@ -60,6 +60,13 @@ const proto_schema *proto_schema_of(int type);
  * uniqueness, cross-field rules). Returns TR_OK or TR_ERR_INVALID with a reason. */
 int proto_validate(const proto_msg *m, char *err, size_t errlen);
 
+/* Checks one record (or body) of n fields as proto_validate does; tname names it in err. */
+int proto_validate_fields(const void *m, const proto_field *fields, size_t n,
+			  const char *tname, char *err, size_t errlen);
+
+/* The fields of a submit inside a SUBMIT_BATCH (records of proto_submit). */
+const proto_field *proto_batch_submit_fields(size_t *n);
+
 /* Typed access to a field of m (a message, or a record of a PF_RECS field) by its
  * table entry. */
 #define PROTO_FIELD_PTR(m, f, T) ((T *)((char *)(m) + (f)->off))

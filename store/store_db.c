@@ -21,6 +21,7 @@ struct store_db {
 	char role[32];
 	long timeout_ms;
 	store_db_durability durability;
+	bool ingest;
 	PGconn *conn;
 	int64_t next_try_ms;  /* monotonic: no reconnect before this */
 	long backoff_ms;
@@ -73,6 +74,11 @@ store_db *store_db_new(const char *url, long timeout_ms, const char *role,
 	db->durability = durability;
 	db->backoff_ms = STORE_DB_BACKOFF_MIN_MS;
 	return db;
+}
+
+void store_db_set_ingest(store_db *db)
+{
+	db->ingest = true;
 }
 
 void store_db_free(store_db *db)
@@ -131,12 +137,18 @@ static int store_db_connect(store_db *db)
 	 * is cancelled by the server too, even while it waits for a lock; else an
 	 * autocommitted action could still happen after the 503. jit=off: every statement
 	 * here is short; JIT compiling one (as PostgreSQL 15 does past jit_above_cost, e.g.
-	 * similar incidents for a batch at 1M rows) costs hundreds of milliseconds. */
-	char options[192];
+	 * similar incidents for a batch at 1M rows) costs hundreds of milliseconds.
+	 * An ingest connection (store_db_set_ingest): rows it inserts wait for their search
+	 * data (triage.defer_search, sql/017), and every statement reads through an index:
+	 * incident_retry_keys churns (a row per submit, deleted at its confirmation), so its
+	 * statistics say "tiny" while dead rows pile up until a vacuum, and the sequential
+	 * scans the planner then chose read them all, several times per batch. */
+	char options[256];
 	snprintf(options, sizeof(options),
 		 "-c synchronous_commit=%s -c statement_timeout=%ld"
-		 " -c client_connection_check_interval=100 -c jit=off",
-		 db->durability == STORE_DB_LAZY ? "off" : "on", db->timeout_ms);
+		 " -c client_connection_check_interval=100 -c jit=off%s",
+		 db->durability == STORE_DB_LAZY ? "off" : "on", db->timeout_ms,
+		 db->ingest ? " -c triage.defer_search=on -c enable_seqscan=off" : "");
 	const char *keys[] = {"application_name", "options", "dbname", NULL};
 	const char *vals[] = {"triage-store", options, db->url, NULL};
 	PGconn *c = PQconnectStartParams(keys, vals, 1);

@@ -30,6 +30,11 @@ store_db *store_db_new(const char *url, long timeout_ms, const char *role,
 		       store_db_durability durability);
 void store_db_free(store_db *db);
 
+/* Makes this an ingest writer's connection (before the first connect): incidents it
+ * inserts get their search data later (sql/017: at their first update or from the
+ * sweep), and its statements never read a table sequentially (see store_db_connect). */
+void store_db_set_ingest(store_db *db);
+
 /* Connects if not connected. TR_OK, or TR_ERR_UNAVAILABLE (down, or retried too soon). */
 int store_db_ensure(store_db *db);
 

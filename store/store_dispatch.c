@@ -6,7 +6,8 @@
  * result) or until the next due time / sweep interval. Each pass: if enrichers have
  * credits, claim up to that many due rows with FOR UPDATE SKIP LOCKED, mark them
  * processing with attempt+1 and a lease in one transaction, then push the jobs; every
- * sweep interval also expire leases. With no credits it does not query at all. */
+ * sweep interval also expire leases and build the search data of rows nobody updated
+ * (sql/017). With no credits it does not query at all. */
 #include "store_dispatch.h"
 
 #include <inttypes.h>
@@ -31,6 +32,10 @@
 
 #define STORE_CLAIM_MAX 256   /* rows claimed per statement */
 #define STORE_EXPIRE_MAX 500  /* leases expired per statement */
+/* Search data built per sweep for rows ingested without it and not updated (dispatched)
+ * this long after: most get it at their dispatch, which rewrites the row anyway. */
+#define STORE_SEARCH_FILL_MAX "2000"
+#define STORE_SEARCH_FILL_AFTER_MS "5000"
 #define STORE_PICKUP_SLACK_MS 1000 /* transit outlives the job's pickup deadline by this */
 #define STORE_GATHER_MS 2 /* after a pass, how long credits may gather (see store_gather) */
 
@@ -373,6 +378,9 @@ static void store_sweep(store_dispatch *d)
 	store_dispatcher_seen(d);
 	/* the counts appended by every write since the last sweep, folded (sql/014) */
 	store_db_exec(d->db, "SELECT triage_fold_counts()", 0, NULL, NULL);
+	const char *fill[] = {STORE_SEARCH_FILL_MAX, STORE_SEARCH_FILL_AFTER_MS};
+	store_db_exec(d->db, "SELECT triage_search_fill($1, $2 * interval '1 millisecond')", 2,
+		      fill, NULL);
 	store_reclaim(d);
 	char max[24], backoffs[2048], lim[24];
 	PGresult *res = NULL;

@@ -4,7 +4,8 @@
  * DESIGN: gateway REP contexts queue SUBMIT calls here (store_ingest_submit, any
  * thread) into a tr_pool. cfg->ingest_writers writer threads (the pool's workers), each
  * with its own PGconn, take every call waiting (up to TRIAGE_BATCH_MAX; one when
- * TRIAGE_GROUP_COMMIT is off; at most TRIAGE_REP_CONTEXTS wait), run the
+ * TRIAGE_GROUP_COMMIT is off; at most TRIAGE_REP_CONTEXTS x PROTO_BATCH_MAX wait: a
+ * gateway's SUBMIT_BATCH arrives as one call per submit, queued together), run the
  * batch transaction, and after COMMIT answer each call, publish 'created'/'occurrence'
  * events and wake the dispatcher. With two writers one batch is being built while the
  * other waits for its fsync. Calls never wait on each other across batches. */
@@ -196,6 +197,8 @@ static void *store_writer_init(void *arg)
 	if (w) {
 		w->db = store_db_new(in->cfg->database_url, in->cfg->db_timeout_ms, "writer",
 				     STORE_DB_DURABLE);
+		if (w->db)
+			store_db_set_ingest(w->db);
 		w->calls = calloc(max, sizeof(*w->calls));
 	}
 	if (!w || !w->db || !w->calls)
@@ -249,8 +252,9 @@ int store_ingest_start(const store_config *cfg, store_events *events, store_disp
 		return TR_ERR_NOMEM;
 	}
 	size_t max = cfg->group_commit ? (size_t)cfg->batch_max : 1;
+	/* every REP context may hold a batch of submits */
 	int rc = tr_pool_start(&store_writer_ops, in, (size_t)cfg->ingest_writers, max,
-			       (size_t)cfg->rep_contexts, &in->writers);
+			       (size_t)cfg->rep_contexts * PROTO_BATCH_MAX, &in->writers);
 	if (rc != TR_OK) {
 		store_alerts_stop(in->alerts);
 		free(in);
@@ -266,6 +270,17 @@ void store_ingest_submit(store_ingest *in, store_call *call)
 		store_call_fail(call, TR_ERR_UNAVAILABLE,
 				"the store is stopping or has too many requests waiting");
 		call->done(call);
+	}
+}
+
+void store_ingest_submit_all(store_ingest *in, store_call *const *calls, size_t n)
+{
+	if (tr_pool_put_all(in->writers, (void *const *)calls, n) == TR_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		store_call_fail(calls[i], TR_ERR_UNAVAILABLE,
+				"the store is stopping or has too many requests waiting");
+		calls[i]->done(calls[i]);
 	}
 }
 

@@ -22,6 +22,10 @@ int store_ingest_start(const store_config *cfg, store_events *events, store_disp
  * TR_ERR_UNAVAILABLE, when the ingest is stopping). */
 void store_ingest_submit(store_ingest *in, store_call *call);
 
+/* Queues n SUBMIT calls at once (a gateway's SUBMIT_BATCH, so that one writer usually
+ * takes them together); each call's done() runs as for store_ingest_submit. */
+void store_ingest_submit_all(store_ingest *in, store_call *const *calls, size_t n);
+
 /* Queues an ALERTS call for the alerts writer (store_alerts.h), same contract. */
 void store_ingest_alerts(store_ingest *in, store_call *call);
 

@@ -37,6 +37,7 @@ static struct {
 	/* batch sizes: 1, 2-4, 5-16, 17-64, 65-256, 257+ */
 	atomic_ulong batch[6];
 	atomic_ulong batch_sum;
+	atomic_ulong submit_batches, submit_batch_submits;
 } store_metrics_registry = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static const unsigned long store_metrics_batch_bounds[5] = {1, 4, 16, 64, 256};
@@ -86,6 +87,12 @@ void store_metrics_ingest_batch(size_t n)
 		i++;
 	atomic_fetch_add(&store_metrics_registry.batch[i], 1);
 	atomic_fetch_add(&store_metrics_registry.batch_sum, n);
+}
+
+void store_metrics_submit_batch(size_t n)
+{
+	atomic_fetch_add(&store_metrics_registry.submit_batches, 1);
+	atomic_fetch_add(&store_metrics_registry.submit_batch_submits, n);
 }
 
 static void store_metrics_write_counters(tr_buf *b)
@@ -143,6 +150,14 @@ static void store_metrics_write_counters(tr_buf *b)
 	}
 	tr_buf_addf(b, "triage_ingest_batch_size_sum %lu\ntriage_ingest_batch_size_count %lu\n",
 		       atomic_load(&store_metrics_registry.batch_sum), cumulative);
+	tr_prom_header(b, "triage_submit_batches_total", "counter",
+		       "SUBMIT_BATCH requests from gateways (submits that waited together)");
+	tr_buf_addf(b, "triage_submit_batches_total %lu\n",
+		    atomic_load(&store_metrics_registry.submit_batches));
+	tr_prom_header(b, "triage_submit_batch_submits_total", "counter",
+		       "submits that arrived in those requests");
+	tr_buf_addf(b, "triage_submit_batch_submits_total %lu\n",
+		    atomic_load(&store_metrics_registry.submit_batch_submits));
 }
 
 /* The incidents by status, effective severity, effective category and state (NULL

@@ -24,6 +24,9 @@ void store_metrics_result_ignored(void);
 /* A group commit of n submits. */
 void store_metrics_ingest_batch(size_t n);
 
+/* A gateway's SUBMIT_BATCH of n submits arrived. */
+void store_metrics_submit_batch(size_t n);
+
 /* PROTO_OP_METRICS: replies {"text": "<Prometheus text>"}. */
 int store_metrics_run(store_reader *r, store_call *call);
 

@@ -39,7 +39,11 @@ static const char store_sql_list[] =
 	" AND ($2::text IS NULL OR coalesce(severity_override, severity) = $2)"
 	" AND ($3::text IS NULL OR coalesce(category_override, category) = $3)"
 	" AND ($4::text IS NULL OR state = $4)"
-	" AND ($5::text IS NULL OR title ILIKE $5 OR description ILIKE $5)"
+	/* the description's trigram index holds rows with their search data; the others
+	 * (just ingested, sql/017) are read through incidents_unsearched */
+	" AND ($5::text IS NULL OR title ILIKE $5"
+	" OR (search_tsv IS NOT NULL AND description ILIKE $5)"
+	" OR (search_tsv IS NULL AND description ILIKE $5))"
 	" AND ($6::bigint IS NULL OR id < $6)"
 	" ORDER BY id DESC LIMIT $7";
 

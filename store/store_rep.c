@@ -4,15 +4,20 @@
  * DESIGN: nng's aio callbacks (on nng's own threads) run each context: RECV -> decode
  * -> hand the call to a worker queue (WAIT) -> the worker calls store_rep_done from its
  * thread, which encodes the reply and starts the send (SEND) -> RECV again. A context
- * is touched by one party at a time: nng's callback, or the worker holding its call. */
+ * is touched by one party at a time: nng's callback, or the worker holding its call.
+ * A SUBMIT_BATCH becomes one call per submit, queued for the ingest writers together;
+ * each writer answers its calls (store_rep_item_done), and the one that answers the
+ * last (an atomic count) encodes the batch's reply and starts the send. */
 #include "store_rep.h"
 
 #include <nng/nng.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto_sock.h"
+#include "store_metrics.h"
 #include "tr_err.h"
 #include "tr_log.h"
 
@@ -24,6 +29,12 @@ typedef struct {
 	nng_ctx ctx;
 	store_ctx_state state;
 	store_call call;
+	/* a SUBMIT_BATCH in progress: one call per submit, the batch's id, how many calls
+	 * are not answered yet */
+	store_call *items;
+	size_t nitems;
+	char *batch_id;
+	atomic_size_t pending;
 } store_rep_ctx;
 
 struct store_rep {
@@ -43,6 +54,41 @@ static void store_rep_recv(store_rep_ctx *c)
 	nng_ctx_recv(c->ctx, c->aio);
 }
 
+/* Encodes m (a REPLY or BATCH_REPLY) and starts its send; when it cannot be encoded
+ * (a body over its bound), encodes again with the bodies emptied: the gateway then
+ * answers with the status alone (a submit's 202 keeps its Location). Worker thread. */
+static void store_rep_send(store_rep_ctx *c, proto_msg *m, const char *request_id)
+{
+	void *buf = NULL;
+	size_t len = 0;
+	int rc = proto_encode(m, &buf, &len);
+	if (rc != TR_OK) {
+		tr_warn("reply for %s not encodable (%s); answering without its body", request_id,
+			tr_strerror(rc));
+		if (m->type == PROTO_REPLY) {
+			m->u.reply.json = "";
+			if (m->u.reply.code == TR_OK)
+				m->u.reply.code = TR_ERR_INTERNAL;
+		}
+		for (size_t i = 0; m->type == PROTO_BATCH_REPLY && i < m->u.batch_reply.nreplies; i++)
+			m->u.batch_reply.replies[i].json = "";
+		rc = proto_encode(m, &buf, &len);
+	}
+	nng_msg *msg = NULL;
+	if (rc == TR_OK && nng_msg_alloc(&msg, 0) == 0 && nng_msg_append(msg, buf, len) == 0) {
+		free(buf);
+		c->state = STORE_CTX_SEND;
+		nng_aio_set_msg(c->aio, msg);
+		nng_ctx_send(c->ctx, c->aio);
+		return;
+	}
+	tr_error("reply for %s dropped: out of memory", request_id);
+	free(buf);
+	if (msg)
+		nng_msg_free(msg);
+	store_rep_recv(c);
+}
+
 /* A worker finished the call: encode and send the reply. Runs on the worker's thread. */
 static void store_rep_done(store_call *call)
 {
@@ -56,38 +102,93 @@ static void store_rep_done(store_call *call)
 	m.u.reply.created = call->created;
 	m.u.reply.incident_id = call->incident_id;
 	m.u.reply.json = call->json ? call->json : "{}";
-	void *buf = NULL;
-	size_t len = 0;
-	int rc = proto_encode(&m, &buf, &len);
-	if (rc != TR_OK) {
-		/* e.g. a body over PROTO_JSON_MAX: answer with an error that fits */
-		tr_warn("reply for %s not encodable (%s); answering an error", request_id,
-			tr_strerror(rc));
-		m.u.reply.code = TR_ERR_INTERNAL;
-		m.u.reply.created = false;
-		m.u.reply.json = "{\"error\":\"internal\",\"detail\":\"the reply could not be "
-				 "encoded\"}";
-		rc = proto_encode(&m, &buf, &len);
-	}
-	nng_msg *msg = NULL;
-	if (rc == TR_OK && nng_msg_alloc(&msg, 0) == 0 && nng_msg_append(msg, buf, len) == 0) {
-		free(buf);
-		proto_msg_free(&call->req);
-		free(call->json);
-		call->json = NULL;
-		c->state = STORE_CTX_SEND;
-		nng_aio_set_msg(c->aio, msg);
-		nng_ctx_send(c->ctx, c->aio);
-		return;
-	}
-	tr_error("reply for %s dropped: out of memory", request_id);
-	free(buf);
-	if (msg)
-		nng_msg_free(msg);
+	m.u.reply.batch_max = PROTO_BATCH_MAX; /* this store takes SUBMIT_BATCH */
+	store_rep_send(c, &m, request_id);
 	proto_msg_free(&call->req);
 	free(call->json);
 	call->json = NULL;
-	store_rep_recv(c);
+}
+
+static void store_rep_batch_free(store_rep_ctx *c)
+{
+	for (size_t i = 0; c->items && i < c->nitems; i++) {
+		proto_msg_free(&c->items[i].req);
+		free(c->items[i].json);
+	}
+	free(c->items);
+	free(c->batch_id);
+	c->items = NULL;
+	c->nitems = 0;
+	c->batch_id = NULL;
+}
+
+/* A writer answered one submit of a batch; the last one answers the batch. */
+static void store_rep_item_done(store_call *call)
+{
+	store_rep_ctx *c = call->owner;
+	if (atomic_fetch_sub(&c->pending, 1) != 1)
+		return;
+	proto_reply replies[PROTO_BATCH_MAX];
+	for (size_t i = 0; i < c->nitems; i++) {
+		const store_call *it = &c->items[i];
+		replies[i] = (proto_reply){.request_id = it->req.u.submit.request_id,
+					   .code = it->code,
+					   .created = it->created,
+					   .incident_id = it->incident_id,
+					   .json = it->json ? it->json : "{}"};
+	}
+	proto_msg m = {.type = PROTO_BATCH_REPLY};
+	m.u.batch_reply.request_id = c->batch_id;
+	m.u.batch_reply.replies = replies;
+	m.u.batch_reply.nreplies = c->nitems;
+	store_rep_send(c, &m, c->batch_id);
+	store_rep_batch_free(c);
+}
+
+/* A SUBMIT_BATCH (in c->call.req): one call per submit, each a SUBMIT of its own (the
+ * batch's confirms go with the first), queued for the writers together. */
+static void store_rep_batch(store_rep_ctx *c)
+{
+	proto_submit_batch *b = &c->call.req.u.submit_batch;
+	size_t n = b->nsubmits;
+	store_call *items = calloc(n, sizeof(*items));
+	store_call *ptrs[PROTO_BATCH_MAX];
+	if (!items) {
+		/* unanswered: the gateway answers 503, and nothing was stored */
+		tr_error("dropped a batch of %zu submits: out of memory", n);
+		proto_msg_free(&c->call.req);
+		store_rep_recv(c);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i].req.type = PROTO_SUBMIT;
+		items[i].req.u.submit = b->submits[i];
+		memset(&b->submits[i], 0, sizeof(b->submits[i]));
+		items[i].owner = c;
+		items[i].done = store_rep_item_done;
+		ptrs[i] = &items[i];
+	}
+	items[0].req.u.submit.confirms = b->confirms;
+	items[0].req.u.submit.nconfirms = b->nconfirms;
+	b->confirms = NULL;
+	b->nconfirms = 0;
+	c->batch_id = b->request_id;
+	b->request_id = NULL;
+	proto_msg_free(&c->call.req);
+	c->items = items;
+	c->nitems = n;
+	atomic_store(&c->pending, n);
+	store_metrics_submit_batch(n);
+	store_rep *rep = c->rep;
+	pthread_mutex_lock(&rep->lock);
+	bool accepting = rep->accepting;
+	if (accepting)
+		store_ingest_submit_all(rep->ingest, ptrs, n);
+	pthread_mutex_unlock(&rep->lock);
+	for (size_t i = 0; !accepting && i < n; i++) {
+		store_call_fail(ptrs[i], TR_ERR_UNAVAILABLE, "the store is stopping");
+		ptrs[i]->done(ptrs[i]);
+	}
 }
 
 static void store_rep_cb(void *arg)
@@ -127,7 +228,9 @@ static void store_rep_cb(void *arg)
 	call->owner = c;
 	call->done = store_rep_done;
 	c->state = STORE_CTX_WAIT;
-	if (call->req.type == PROTO_SUBMIT || call->req.type == PROTO_QUERY ||
+	if (call->req.type == PROTO_SUBMIT_BATCH) {
+		store_rep_batch(c);
+	} else if (call->req.type == PROTO_SUBMIT || call->req.type == PROTO_QUERY ||
 	    call->req.type == PROTO_ALERTS) {
 		store_rep *rep = c->rep;
 		pthread_mutex_lock(&rep->lock);
@@ -144,7 +247,8 @@ static void store_rep_cb(void *arg)
 			store_rep_done(call);
 		}
 	} else {
-		tr_warn("dropped a %s message: only submit, query and alerts are answered here",
+		tr_warn("dropped a %s message: only submit, submit_batch, query and alerts are "
+			"answered here",
 			proto_type_name(call->req.type));
 		proto_msg_free(&call->req);
 		store_rep_recv(c);
@@ -218,6 +322,7 @@ void store_rep_close(store_rep *rep)
 		nng_aio_free(c->aio);
 		proto_msg_free(&c->call.req);
 		free(c->call.json);
+		store_rep_batch_free(c);
 	}
 	free(rep->ctxs);
 	pthread_mutex_destroy(&rep->lock);

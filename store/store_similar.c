@@ -12,7 +12,8 @@
 #include "tr_log.h"
 
 /* The most similar earlier incidents of each id in $1 (bigint[]); $2: how many each.
- * The query words of an incident are at most 12 of its lexemes, title words first, then the rarest (document frequencies from the planner's
+ * The query words of an incident are at most 12 of its lexemes (built here if it has no
+ * search data yet, sql/017), title words first, then the rarest (document frequencies from the planner's
  * statistics of search_tsv, so no scan is needed): candidates must share the rarest
  * title word and any other that is not common (in under 10% of incidents: a common
  * word's posting list costs more to read than it tells); before the table has
@@ -23,8 +24,11 @@
  * + 0.15 same service + 0.05 same source + 0.1 x the share of labels it has equal.
  * "c.id + 0 < t.id" keeps the planner from reading the primary key for the whole range
  * below the incident (a BitmapAnd over ~all rows, 23 ms at 100,000 rows): the bounded
- * GIN match is filtered instead. */
-#define STORE_SQL_SIMILAR(words, other) \
+ * GIN match is filtered instead. Incidents still without search data (just ingested,
+ * sql/017) are candidates of the API's lookup too, their words built here, read through
+ * incidents_unsearched; a remembered incident always has its search data (resolving or
+ * labelling it built it). */
+#define STORE_SQL_SIMILAR(match, other) \
 	"WITH st AS (SELECT e.lexeme, e.freq FROM pg_stats s," \
 	"  unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)" \
 	"  WHERE s.schemaname = current_schema() AND s.tablename = 'incidents'" \
@@ -35,7 +39,8 @@
 	"  coalesce(st.freq, 0) AS freq," \
 	"  row_number() OVER (PARTITION BY i.id ORDER BY ('A' = ANY(u.weights)) DESC," \
 	"  coalesce(st.freq, 0), u.lexeme) AS n" \
-	"  FROM incidents i CROSS JOIN LATERAL unnest(i.search_tsv) u" \
+	"  FROM incidents i CROSS JOIN LATERAL unnest(coalesce(i.search_tsv, triage_search_tsv(" \
+	"  i.title, i.service, i.source, i.labels, i.description))) u" \
 	"  LEFT JOIN st ON st.lexeme = u.lexeme WHERE i.id = ANY($1::bigint[]))," \
 	" t AS (SELECT i.id, i.service, i.source, i.labels, array_agg(w.lq ORDER BY w.n) AS lqs," \
 	"  array_agg(w.wt ORDER BY w.n) AS wts, (CASE WHEN EXISTS (SELECT 1 FROM st)" \
@@ -57,19 +62,24 @@
 	"  AS score," \
 	"  (c.severity_override IS NOT NULL OR c.category_override IS NOT NULL" \
 	"  OR coalesce(c.triage_feedback = 'right', false)) AS human_labelled" \
-	"  FROM (SELECT c.id, c.title, c.search_tsv, c.service, c.source, c.labels, c.severity," \
+	"  FROM (SELECT c.id, c.title, coalesce(c.search_tsv, triage_search_tsv(c.title," \
+	"  c.service, c.source, c.labels, c.description)) AS search_tsv, c.service, c.source," \
+	"  c.labels, c.severity," \
 	"  c.category, c.severity_override, c.category_override, c.state, c.status," \
 	"  c.created_at, c.resolved_at, c.resolution_note, c.triage_feedback FROM incidents c" \
-	"  WHERE " words " @@ t.q AND c.id + 0 " other " t.id" \
+	"  WHERE " match " AND c.id + 0 " other " t.id" \
 	"  LIMIT 300) c ORDER BY score DESC NULLS LAST, c.id DESC LIMIT $2) c" \
 	" ORDER BY t.id, c.score DESC NULLS LAST, c.id DESC"
 
-/* The API: the most similar earlier incidents of any state, through sql/011's index. */
-static const char store_sql_similar_any[] = STORE_SQL_SIMILAR("c.search_tsv", "<");
+/* The API: the most similar earlier incidents of any state, through sql/011's index and,
+ * for those without search data yet, sql/017's incidents_unsearched. */
+static const char store_sql_similar_any[] = STORE_SQL_SIMILAR(
+	"(c.search_tsv @@ t.q OR (c.search_tsv IS NULL AND triage_search_tsv(c.title,"
+	" c.service, c.source, c.labels, c.description) @@ t.q))", "<");
 
 /* Jobs: the incidents this deployment remembers, resolved (examples for a prompt) or
  * labelled by a responder (whose labels the built-in model weighs), earlier or later
- * (a re-triage weighs the corrections made since), through sql/017's index. The CASE
+ * (a re-triage weighs the corrections made since), through sql/018's index. The CASE
  * must stay the index's expression, word for word, for the planner to use it (the plan
  * test at 100,000 incidents checks). */
 #define STORE_SQL_REMEMBERED_WORDS                                                        \
@@ -77,7 +87,7 @@ static const char store_sql_similar_any[] = STORE_SQL_SIMILAR("c.search_tsv", "<
 	" OR c.category_override IS NOT NULL OR c.triage_feedback = 'right'"               \
 	" THEN c.search_tsv END)"
 static const char store_sql_similar_remembered[] =
-	STORE_SQL_SIMILAR(STORE_SQL_REMEMBERED_WORDS, "<>");
+	STORE_SQL_SIMILAR(STORE_SQL_REMEMBERED_WORDS " @@ t.q", "<>");
 
 enum { S_FOR, S_ID, S_SCORE, S_TITLE, S_SEV, S_CAT, S_STATE, S_STATUS, S_CREATED,
        S_RESOLVED, S_NOTE, S_FEEDBACK, S_HUMAN };

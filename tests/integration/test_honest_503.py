@@ -36,6 +36,60 @@ class Honest503Base(PipelineTest):
         return [int(r[0]) for r in self.stack.sql(
             "SELECT id FROM incidents WHERE title = '%s' ORDER BY id" % title.replace("'", "''"))]
 
+    def store_killed_under_load(self, clients, prefix, acks_before, acks_after,
+                                before_kill=None):
+        """Clients POST distinct bodies (no Idempotency-Key) without pause; after
+        acks_before 202s (and before_kill()), the store is SIGKILLed, restarted once
+        clients have had 503s, and the load goes on for acks_after more 202s. Returns the
+        clients' own record: (accepted [(body, id)], refused [body], requests sent)."""
+        accepted, refused, lock, stop = [], [], threading.Lock(), threading.Event()
+        counter = [0]
+
+        def client(n):
+            i = 0
+            while not stop.is_set():
+                body = {"title": f"{prefix} {n}-{i}", "description": "steady"}
+                i += 1
+                r = self.post(body)
+                with lock:
+                    counter[0] += 1
+                    if r.status == 202:
+                        accepted.append((body, r.json["id"]))
+                    elif r.status == 503:
+                        refused.append(body)
+                    else:
+                        raise AssertionError(r)
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(accepted) >= acks_before, 60,
+                     f"{acks_before} acknowledged submits")
+            if before_kill:
+                before_kill()
+            self.stack.kill("store")
+            wait_for(lambda: len(refused) >= clients, 60, "503s while the store is down")
+            self.stack.start_store()
+            self.stack.wait_ready()
+            n = len(accepted)
+            wait_for(lambda: len(accepted) >= n + acks_after, 60, "submits accepted again")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        return accepted, refused, counter[0]
+
+    def check_acknowledged_and_refused(self, accepted, refused):
+        """From the clients' record: each 202 names its own row, stored once; each 503
+        as check_retries; nothing else stored. Returns check_retries' count."""
+        for body, iid in accepted:
+            self.assertEqual(self.rows_titled(body["title"]), [iid], body)
+        stored_before = self.check_retries(refused)
+        total = int(self.stack.scalar("SELECT count(*) FROM incidents"))
+        self.assertEqual(total, len(accepted) + len(refused))
+        return stored_before
+
     def check_retries(self, refused):
         """Every 503'd body: at most one row before its retry, exactly one after, and the
         retry answers with that row. Returns how many had been stored before the retry."""

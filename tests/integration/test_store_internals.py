@@ -18,7 +18,7 @@ PROBE = os.path.join(BIN_DIR, "triage-probe")
 
 
 def mp(v):
-    """A minimal msgpack encoder (str, int, bool, None, list, dict): enough for tests."""
+    """A minimal msgpack encoder (str, bytes, int, bool, None, list, dict): enough for tests."""
     if v is None:
         return b"\xc0"
     if v is True:
@@ -29,8 +29,8 @@ def mp(v):
         if 0 <= v < 128:
             return bytes([v])
         return b"\xd3" + struct.pack(">q", v)
-    if isinstance(v, str):
-        b = v.encode()
+    if isinstance(v, (str, bytes)):  # bytes: a str of exactly these bytes
+        b = v.encode() if isinstance(v, str) else v
         if len(b) < 32:
             return bytes([0xA0 | len(b)]) + b
         return b"\xda" + struct.pack(">H", len(b)) + b

@@ -4,6 +4,10 @@
  *   triage-probe raw req|push URL HEX...      send each HEX message (raw bytes; big:N is N
  *                                             bytes of garbage); for req,
  *                                             print "reply" or "no-reply" per message
+ *   triage-probe raw ask URL HEX...           as raw req, printing each reply decoded:
+ *                                             "reply REQUEST_ID CODE CREATED INCIDENT_ID
+ *                                             JSON" (a BATCH_REPLY: one such line per
+ *                                             submit), or "no-reply"
  *   triage-probe result URL ID ATTEMPT OUTCOME [SEVERITY CATEGORY SUMMARY [TOKEN]]
  *                                             push a PROTO_RESULT (enricher "probe"),
  *                                             echoing the lease TOKEN if given
@@ -63,9 +67,34 @@ static void probe_linger(void)
 	nng_msleep(300);
 }
 
+static void probe_print_reply(const proto_reply *r)
+{
+	printf("reply %s %d %d %lld %s\n", r->request_id, r->code, r->created ? 1 : 0,
+	       (long long)r->incident_id, r->json ? r->json : "");
+}
+
+/* "ask": the reply decoded, one line per answer; anything else: "no-reply". */
+static void probe_print(const void *reply, size_t len)
+{
+	proto_msg m;
+	char err[200];
+	if (proto_decode(reply, len, &m, err, sizeof err) != TR_OK) {
+		printf("no-reply\n");
+		return;
+	}
+	if (m.type == PROTO_REPLY)
+		probe_print_reply(&m.u.reply);
+	for (size_t i = 0; m.type == PROTO_BATCH_REPLY && i < m.u.batch_reply.nreplies; i++)
+		probe_print_reply(&m.u.batch_reply.replies[i]);
+	if (m.type != PROTO_REPLY && m.type != PROTO_BATCH_REPLY)
+		printf("no-reply\n");
+	proto_msg_free(&m);
+}
+
 static int probe_raw(int argc, char **argv)
 {
-	bool req = strcmp(argv[2], "req") == 0;
+	bool ask = strcmp(argv[2], "ask") == 0;
+	bool req = ask || strcmp(argv[2], "req") == 0;
 	nng_socket s;
 	int rc = 1;
 
@@ -90,9 +119,12 @@ static int probe_raw(int argc, char **argv)
 			void *reply;
 			size_t rlen;
 			rv = nng_recv(s, &reply, &rlen, NNG_FLAG_ALLOC);
+			if (rv == 0 && ask)
+				probe_print(reply, rlen);
+			else
+				printf("%s\n", rv == 0 ? "reply" : "no-reply");
 			if (rv == 0)
 				nng_free(reply, rlen);
-			printf("%s\n", rv == 0 ? "reply" : "no-reply");
 			fflush(stdout);
 		}
 	}
@@ -221,7 +253,8 @@ int main(int argc, char **argv)
 {
 	tr_log_init("probe", TR_LOG_WARN);
 	if (argc >= 5 && strcmp(argv[1], "raw") == 0 &&
-	    (strcmp(argv[2], "req") == 0 || strcmp(argv[2], "push") == 0))
+	    (strcmp(argv[2], "req") == 0 || strcmp(argv[2], "push") == 0 ||
+	     strcmp(argv[2], "ask") == 0))
 		return probe_raw(argc, argv);
 	if (argc >= 6 && strcmp(argv[1], "result") == 0)
 		return probe_result(argc, argv);

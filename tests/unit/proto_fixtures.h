@@ -110,6 +110,16 @@ static proto_similar two_similar[] = {
 static int64_t two_used[] = {123, 45};
 static char *two_confirms[] = {"req-0a", "req-0b"};
 static char *two_held[] = {"9:3", "12:1"};
+/* a batch's submits carry no confirms of their own (the batch carries them) */
+static proto_submit two_submits[] = {
+	{"req-5a", "gw:key-7", "DB down", "Connections refused", "alertmanager", "payments-db",
+	 "db-down-1", two_labels, 2, 1764075603000LL, "rk-5a", NULL, 0},
+	{"req-5b", NULL, "Disk full", "", NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, 0},
+};
+static proto_reply two_replies[] = {
+	{"req-5a", TR_OK, true, 77, "{\"id\":77}", 0},
+	{"req-5b", TR_ERR_INVALID, false, 0, "{\"error\":\"invalid\"}", 0},
+};
 
 /* One message of each type with every field set. */
 static inline proto_msg full_msg(proto_type t)
@@ -125,7 +135,14 @@ static inline proto_msg full_msg(proto_type t)
 		m.u.query = (proto_query){"req-2", PROTO_OP_LIST, 42, two_params, 2, 1764075604000LL};
 		break;
 	case PROTO_REPLY:
-		m.u.reply = (proto_reply){"req-3", TR_ERR_NOT_FOUND, true, 77, "{\"error\":\"not_found\"}"};
+		m.u.reply = (proto_reply){"req-3", TR_ERR_NOT_FOUND, true, 77,
+					  "{\"error\":\"not_found\"}", PROTO_BATCH_MAX};
+		break;
+	case PROTO_SUBMIT_BATCH:
+		m.u.submit_batch = (proto_submit_batch){"batch-1", two_submits, 2, two_confirms, 2};
+		break;
+	case PROTO_BATCH_REPLY:
+		m.u.batch_reply = (proto_batch_reply){"batch-1", two_replies, 2};
 		break;
 	case PROTO_JOB:
 		m.u.job = (proto_job){9, 3, 1764075600123LL, "phi3:mini", "Disk full", "/var is at 100%",
@@ -197,6 +214,16 @@ static inline proto_msg min_msg(proto_type t)
 		m.u.event.status = "submitted";
 		break;
 	case PROTO_EVENTS_SYNC:
+		break;
+	case PROTO_SUBMIT_BATCH:
+		m.u.submit_batch.request_id = "b";
+		m.u.submit_batch.submits = &two_submits[1];
+		m.u.submit_batch.nsubmits = 1;
+		break;
+	case PROTO_BATCH_REPLY:
+		m.u.batch_reply.request_id = "b";
+		m.u.batch_reply.replies = &two_replies[1];
+		m.u.batch_reply.nreplies = 1;
 		break;
 	}
 	return m;

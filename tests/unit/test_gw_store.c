@@ -1,6 +1,7 @@
 /* test_gw_store: the gateway's REQ client against a real nng REP peer over ipc://:
  * round trips, many calls in flight, timeouts (silent peer, no peer), replies for
- * another request or garbage refused, the pool bound, and shutdown ending every call. */
+ * another request or garbage refused, the pool bound, shutdown ending every call, and
+ * submits coalesced into batches (only for a store that says it takes them). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,7 +26,8 @@
 
 #define DEADLINE_MS 10000
 
-enum { PEER_ECHO, PEER_SILENT, PEER_WRONG_ID, PEER_GARBAGE };
+/* PEER_OLD answers as a store from before SUBMIT_BATCH: no batch_max, batches dropped */
+enum { PEER_ECHO, PEER_SILENT, PEER_WRONG_ID, PEER_GARBAGE, PEER_OLD };
 
 typedef struct {
 	char dir[40];
@@ -39,7 +41,33 @@ typedef struct {
 	pthread_cond_t cv;
 	int done;
 	int pipes;
+	/* what the peer received: requests, plain submits, batches, the largest batch */
+	atomic_int requests, submits, batches, batch_largest;
 } fixture;
+
+/* The peer's answer to a SUBMIT_BATCH: each submit's reply names it and the batch size. */
+static void peer_batch(fixture *f, const proto_msg *req)
+{
+	const proto_submit_batch *b = &req->u.submit_batch;
+	proto_reply replies[PROTO_BATCH_MAX];
+	char json[PROTO_BATCH_MAX][96];
+	atomic_fetch_add(&f->batches, 1);
+	if ((int)b->nsubmits > atomic_load(&f->batch_largest))
+		atomic_store(&f->batch_largest, (int)b->nsubmits);
+	for (size_t i = 0; i < b->nsubmits; i++) {
+		snprintf(json[i], sizeof json[i], "{\"title\":\"%s\",\"batch\":%zu}",
+			 b->submits[i].title, b->nsubmits);
+		replies[i] = (proto_reply){.request_id = b->submits[i].request_id, .code = TR_OK,
+					   .created = true, .incident_id = (int64_t)i + 1,
+					   .json = json[i]};
+	}
+	proto_msg rep = {.type = PROTO_BATCH_REPLY};
+	rep.u.batch_reply = (proto_batch_reply){b->request_id, replies, b->nsubmits};
+	nng_msg *out = NULL;
+	assert_int_equal(proto_msg_to_nng(&rep, &out), TR_OK);
+	if (nng_sendmsg(f->rep, out, 0) != 0)
+		nng_msg_free(out);
+}
 
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -61,11 +89,20 @@ static void *peer(void *arg)
 		proto_msg req, rep;
 		char err[128];
 		int mode = atomic_load(&f->mode);
+		atomic_fetch_add(&f->requests, 1);
 		if (mode == PEER_SILENT || proto_msg_from_nng(msg, &req, err, sizeof err) != TR_OK) {
 			nng_msg_free(msg);
 			continue;
 		}
 		nng_msg_free(msg);
+		if (req.type == PROTO_SUBMIT_BATCH) {
+			if (mode != PEER_OLD) /* an old store's decoder refuses the type */
+				peer_batch(f, &req);
+			proto_msg_free(&req);
+			continue;
+		}
+		if (req.type == PROTO_SUBMIT)
+			atomic_fetch_add(&f->submits, 1);
 		if (mode == PEER_GARBAGE) {
 			nng_msg *g;
 			nng_msg_alloc(&g, 0);
@@ -76,13 +113,18 @@ static void *peer(void *arg)
 			continue;
 		}
 		char json[64];
-		snprintf(json, sizeof json, "{\"op\":%d}", req.u.query.op);
+		if (req.type == PROTO_SUBMIT)
+			snprintf(json, sizeof json, "{\"title\":\"%s\"}", req.u.submit.title);
+		else
+			snprintf(json, sizeof json, "{\"op\":%d}", req.u.query.op);
 		memset(&rep, 0, sizeof rep);
 		rep.type = PROTO_REPLY;
+		/* request_id leads both a query and a submit */
 		rep.u.reply.request_id =
 			mode == PEER_WRONG_ID ? "00000000000000000000000000000000" : req.u.query.request_id;
 		rep.u.reply.code = TR_OK;
 		rep.u.reply.json = json;
+		rep.u.reply.batch_max = mode == PEER_OLD ? 0 : PROTO_BATCH_MAX;
 		nng_msg *out = NULL;
 		assert_int_equal(proto_msg_to_nng(&rep, &out), TR_OK);
 		if (nng_sendmsg(f->rep, out, 0) != 0)
@@ -315,6 +357,128 @@ static void test_pool_bound_and_shutdown(void **state)
 	gw_store_close(s);
 }
 
+/* One submit call of a test and what it needs until its result is read. */
+typedef struct {
+	gw_call *c;
+	proto_msg m;
+	char rid[GW_REQUEST_ID_LEN + 1];
+	char title[16];
+} sub_call;
+
+/* A client that sends batches, told by a READY round trip what the peer takes. */
+static gw_store *batching_client(fixture *f, size_t slots, int done_before)
+{
+	gw_store *s;
+	gw_call *c;
+	proto_msg m, reply;
+	char rid[GW_REQUEST_ID_LEN + 1];
+	assert_int_equal(gw_store_open(f->url, slots, &s), TR_OK);
+	gw_store_set_batch(s, PROTO_BATCH_MAX);
+	query(&m, rid, PROTO_OP_READY);
+	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
+	wait_done(f, done_before + 1);
+	assert_int_equal(gw_call_result(c, &reply), TR_OK);
+	proto_msg_free(&reply);
+	gw_call_release(c);
+	return s;
+}
+
+/* Starts n submits at once, each with timeout_ms. */
+static void submit_all(fixture *f, gw_store *s, sub_call *calls, int n, int timeout_ms)
+{
+	for (int i = 0; i < n; i++) {
+		sub_call *k = &calls[i];
+		memset(&k->m, 0, sizeof k->m);
+		gw_request_id(k->rid);
+		snprintf(k->title, sizeof k->title, "t%d", i);
+		k->m.type = PROTO_SUBMIT;
+		k->m.u.submit.request_id = k->rid;
+		k->m.u.submit.title = k->title;
+		k->m.u.submit.description = "d";
+		assert_int_equal(gw_store_call(s, &k->m, timeout_ms, on_done, f, &k->c), TR_OK);
+	}
+}
+
+/* Reads n results: each its own reply (want TR_OK), or the error want; releases them. */
+static void expect_all(sub_call *calls, int n, int want)
+{
+	proto_msg reply;
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(gw_call_result(calls[i].c, &reply), want);
+		if (want == TR_OK) {
+			assert_int_equal(reply.type, PROTO_REPLY);
+			assert_string_equal(reply.u.reply.request_id, calls[i].rid);
+			assert_non_null(strstr(reply.u.reply.json, calls[i].title));
+			proto_msg_free(&reply);
+		}
+		gw_call_release(calls[i].c);
+	}
+}
+
+/* Submits started together travel in batches, each answered with its own reply; a store
+ * whose replies do not say it takes batches gets them one by one. */
+static void test_submit_batches(void **state)
+{
+	fixture *f = *state;
+	enum { N = 96 };
+	sub_call calls[N];
+	gw_store *s = batching_client(f, N + 1, 0);
+	atomic_store(&f->requests, 0);
+	submit_all(f, s, calls, N, 5000);
+	wait_done(f, 1 + N);
+	expect_all(calls, N, TR_OK);
+	/* the peer answers one request at a time: what waited meanwhile went together */
+	assert_int_equal(atomic_load(&f->submits), 0);
+	assert_true(atomic_load(&f->requests) < N);
+	assert_true(atomic_load(&f->batch_largest) > 1);
+	assert_true(atomic_load(&f->batch_largest) <= PROTO_BATCH_MAX);
+	gw_store_close(s);
+
+	/* an older store: its replies carry no batch_max, so every submit goes alone */
+	atomic_store(&f->mode, PEER_OLD);
+	atomic_store(&f->batches, 0);
+	s = batching_client(f, N + 1, 1 + N);
+	submit_all(f, s, calls, 8, 5000);
+	wait_done(f, 2 + N + 8);
+	expect_all(calls, 8, TR_OK);
+	assert_int_equal(atomic_load(&f->batches), 0);
+	assert_int_equal(atomic_load(&f->submits), 8);
+	gw_store_close(s);
+}
+
+/* A batch nobody answers: its submits time out (never longer than their own timeout
+ * and a little), batching stops until a reply says it is taken, and shutdown ends the
+ * submits still queued. */
+static void test_batch_timeout_and_shutdown(void **state)
+{
+	fixture *f = *state;
+	enum { N = 40 };
+	sub_call calls[N];
+	gw_store *s = batching_client(f, N + 1, 0);
+	atomic_store(&f->mode, PEER_SILENT);
+	int64_t t0 = tr_mono_ms();
+	submit_all(f, s, calls, N, 300);
+	wait_done(f, 1 + N);
+	assert_true(tr_mono_ms() - t0 < 3000);
+	expect_all(calls, N, TR_ERR_TIMEOUT);
+	/* batching is off now: the next submit travels alone */
+	atomic_store(&f->mode, PEER_ECHO);
+	atomic_store(&f->submits, 0);
+	submit_all(f, s, calls, 1, 5000);
+	wait_done(f, 2 + N);
+	expect_all(calls, 1, TR_OK);
+	assert_int_equal(atomic_load(&f->submits), 1);
+	/* its reply said batches are taken: batches again; shutdown ends them all at once */
+	atomic_store(&f->mode, PEER_SILENT);
+	t0 = tr_mono_ms();
+	submit_all(f, s, calls, N, 60000);
+	gw_store_shutdown(s);
+	wait_done(f, 2 + 2 * N);
+	assert_true(tr_mono_ms() - t0 < 5000);
+	expect_all(calls, N, TR_ERR_UNAVAILABLE);
+	gw_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +487,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timeout_and_no_peer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_replies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pool_bound_and_shutdown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_submit_batches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_timeout_and_shutdown, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 	proto_guard_stop(); /* the REP peers' listeners were guarded: no guard thread after nng_fini */

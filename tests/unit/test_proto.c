@@ -381,6 +381,99 @@ static void test_alerts(void **state)
 	assert_string_equal(proto_op_name(PROTO_OP_MAX), "unknown");
 }
 
+/* SUBMIT_BATCH (13) and BATCH_REPLY (14): round trips, submits packed one by one and
+ * assembled, the bounds of a batch, and a full batch under the decoder's object cap. */
+static void test_batch(void **state)
+{
+	(void)state;
+	static const proto_type types[] = {PROTO_SUBMIT_BATCH, PROTO_BATCH_REPLY};
+	for (size_t i = 0; i < 2; i++) {
+		proto_msg m = full_msg(types[i]), back;
+		round_trip(&m, &back);
+		assert_msg_equal(&m, &back);
+		proto_msg_free(&back);
+		m = min_msg(types[i]);
+		round_trip(&m, &back);
+		assert_msg_equal(&m, &back);
+		proto_msg_free(&back);
+		m = min_msg(types[i]);
+		if (types[i] == PROTO_SUBMIT_BATCH)
+			m.u.submit_batch.nsubmits = 0;
+		else
+			m.u.batch_reply.nreplies = 0;
+		expect_invalid_both_ways(&m, types[i] == PROTO_SUBMIT_BATCH ? "submits" : "replies");
+	}
+	/* packed one by one, assembled: the same message as encoded whole */
+	proto_msg m = full_msg(PROTO_SUBMIT_BATCH), back;
+	proto_packed packed[PROTO_BATCH_MAX + 1];
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(proto_submit_pack(&two_submits[i], &packed[i]), TR_OK);
+	void *buf = NULL;
+	size_t len = 0;
+	assert_int_equal(proto_batch_encode("batch-1", two_confirms, 2, packed, 2, &buf, &len),
+			 TR_OK);
+	assert_int_equal(proto_decode(buf, len, &back, NULL, 0), TR_OK);
+	assert_msg_equal(&m, &back);
+	proto_msg_free(&back);
+	free(buf);
+	free(packed[0].data);
+	free(packed[1].data);
+	/* a submit the batch could not carry is refused when packed */
+	proto_submit bad = two_submits[0];
+	bad.title = NULL;
+	assert_int_equal(proto_submit_pack(&bad, &packed[0]), TR_ERR_INVALID);
+	/* the most submits, each with the most labels: under the object cap */
+	proto_kv labels[PROTO_LABELS_MAX];
+	char keys[PROTO_LABELS_MAX][8];
+	for (int i = 0; i < PROTO_LABELS_MAX; i++) {
+		snprintf(keys[i], sizeof keys[i], "k%d", i);
+		labels[i] = (proto_kv){keys[i], "v"};
+	}
+	proto_submit full = two_submits[0];
+	full.labels = labels;
+	full.nlabels = PROTO_LABELS_MAX;
+	for (size_t i = 0; i <= PROTO_BATCH_MAX; i++)
+		assert_int_equal(proto_submit_pack(&full, &packed[i]), TR_OK);
+	char *confirms[PROTO_CONFIRMS_MAX];
+	for (int i = 0; i < PROTO_CONFIRMS_MAX; i++)
+		confirms[i] = "0123456789abcdef0123456789abcdef";
+	assert_int_equal(proto_batch_encode("b", confirms, PROTO_CONFIRMS_MAX, packed,
+					    PROTO_BATCH_MAX, &buf, &len),
+			 TR_OK);
+	char err[200];
+	if (proto_decode(buf, len, &back, err, sizeof err) != TR_OK)
+		fail_msg("a full batch was refused: %s", err);
+	assert_int_equal(back.u.submit_batch.nsubmits, PROTO_BATCH_MAX);
+	assert_int_equal(back.u.submit_batch.submits[PROTO_BATCH_MAX - 1].nlabels,
+			 PROTO_LABELS_MAX);
+	proto_msg_free(&back);
+	free(buf);
+	/* one submit too many, none, or more packed bytes than a batch may carry */
+	assert_int_equal(proto_batch_encode("b", NULL, 0, packed, PROTO_BATCH_MAX + 1, &buf, &len),
+			 TR_ERR_INVALID);
+	assert_int_equal(proto_batch_encode("b", NULL, 0, packed, 0, &buf, &len), TR_ERR_INVALID);
+	for (size_t i = 0; i <= PROTO_BATCH_MAX; i++)
+		free(packed[i].data);
+	char *desc = repeat('d', PROTO_DESC_MAX);
+	full.description = desc;
+	size_t n = 0, bytes = 0;
+	while (bytes <= PROTO_BATCH_BYTES) {
+		assert_int_equal(proto_submit_pack(&full, &packed[n]), TR_OK);
+		bytes += packed[n++].len;
+	}
+	assert_int_equal(proto_batch_encode("b", NULL, 0, packed, n, &buf, &len), TR_ERR_INVALID);
+	assert_int_equal(proto_batch_encode("b", NULL, 0, packed, n - 1, &buf, &len), TR_OK);
+	free(buf);
+	/* a submit alone may be larger than PROTO_BATCH_BYTES would allow two of */
+	assert_int_equal(proto_batch_encode("b", NULL, 0, packed, 1, &buf, &len), TR_OK);
+	free(buf);
+	for (size_t i = 0; i < n; i++)
+		free(packed[i].data);
+	free(desc);
+	assert_string_equal(proto_type_name(PROTO_SUBMIT_BATCH), "submit_batch");
+	assert_string_equal(proto_type_name(PROTO_BATCH_REPLY), "batch_reply");
+}
+
 int main(void)
 {
 	tr_log_init("test_proto", TR_LOG_ERROR); /* refusals log warnings */
@@ -398,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_alerts),
+		cmocka_unit_test(test_batch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
--- 017: the words of the incidents a deployment remembers in an index of their own: the
+-- 018: the words of the incidents a deployment remembers in an index of their own: the
 -- resolved ones (examples for a prompt) and those a responder labelled (their labels
 -- weigh in the built-in model's vote), for the most similar of them a job carries.
 -- Without it the planner found resolved ones through an index on state (reading every
