@@ -18,7 +18,10 @@ enum { GW_CALL_IDLE, GW_CALL_SENDING, GW_CALL_RECEIVING, GW_CALL_DONE, GW_CALL_Q
 #define GW_STORE_SOCKETS 2
 #define GW_RESEND_MS (24 * 3600 * 1000) /* longer than any deadline (see gw_store_call) */
 #define GW_CONFIRMS_KEPT 1024 /* confirmations waiting for the next submit; older dropped */
-#define GW_BATCHES 4          /* SUBMIT_BATCH requests in flight at once */
+/* SUBMIT_BATCH requests in flight at once: with 2, a store's writers commit one while
+ * the next forms (measured at 64 connections: 2 took about 10% less CPU per submit in
+ * the gateway and the store than 4, and 8 more again) */
+#define GW_BATCHES 2
 
 struct gw_call {
 	gw_store *store;

@@ -51,6 +51,14 @@ MESSAGES = {
     "event": [1, 7, {"epoch": 1, "seq": 2, "incident_id": 3, "version": 1, "kind": "created",
                      "status": "submitted"}],
     "events_sync": [1, 10, {"epoch": 1, "seq": 2}],
+    "submit_batch": [1, 13, {"request_id": "b1", "confirms": ["r0"], "submits": [
+        {"request_id": "r1", "title": "Disk full", "description": "at 100%",
+         "labels": {"env": "prod"}, "deadline_ms": 1764075603000, "retry_key": "k1"},
+        {"request_id": "r2", "title": "Disk full", "description": "",
+         "dedup_key": "d1"}]}],
+    "batch_reply": [1, 14, {"request_id": "b1", "replies": [
+        {"request_id": "r1", "code": 0, "created": True, "incident_id": 7, "json": "{}"},
+        {"request_id": "r2", "code": 1, "json": "{\"error\":\"invalid\"}"}]}],
     "wrong_version": [2, 1, {}],
     "unknown_type": [1, 99, {}],
 }
