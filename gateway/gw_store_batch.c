@@ -118,8 +118,8 @@ static bool gw_batch_send(gw_store *s, gw_batch *b)
 	int rc = gw_batch_prepare(s, b);
 	if (rc == TR_OK)
 		rc = proto_batch_encode(b->request_id, ptrs, nconf, packed, live, &buf, &len);
-	if (rc == TR_OK && (nng_msg_alloc(&m, 0) != 0 || nng_msg_append(m, buf, len) != 0))
-		rc = TR_ERR_NOMEM;
+	if (rc == TR_OK)
+		rc = proto_bytes_to_nng(buf, len, &m);
 	free(buf);
 	if (rc != TR_OK) {
 		tr_error("a batch of %zu submits could not be sent: %s", live, tr_strerror(rc));

@@ -401,24 +401,26 @@ int proto_sock_dial_notify(proto_sock_kind kind, const char *urls, nng_pipe_cb c
 	return TR_OK;
 }
 
+int proto_bytes_to_nng(const void *buf, size_t len, nng_msg **out)
+{
+	nng_msg *msg = NULL;
+	int rv = nng_msg_alloc(&msg, len);
+	if (rv != 0)
+		return nng_fail(rv, "message alloc", NULL);
+	memcpy(nng_msg_body(msg), buf, len);
+	*out = msg;
+	return TR_OK;
+}
+
 int proto_msg_to_nng(const proto_msg *m, nng_msg **out)
 {
 	void *buf = NULL;
 	size_t len = 0;
-	nng_msg *msg = NULL;
-
 	int rc = proto_encode(m, &buf, &len);
-	if (rc != TR_OK)
-		return rc;
-	int rv = nng_msg_alloc(&msg, len);
-	if (rv != 0) {
-		free(buf);
-		return nng_fail(rv, "message alloc", NULL);
-	}
-	memcpy(nng_msg_body(msg), buf, len);
+	if (rc == TR_OK)
+		rc = proto_bytes_to_nng(buf, len, out);
 	free(buf);
-	*out = msg;
-	return TR_OK;
+	return rc;
 }
 
 int proto_msg_from_nng(nng_msg *msg, proto_msg *out, char *err, size_t errlen)

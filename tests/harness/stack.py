@@ -31,7 +31,7 @@ SANITIZER_PATTERNS = re.compile(
 # hiding behind the entry, so a process whose suppressed leaks exceed the cap fails.
 # (A test may give a process a suppression file of its own, e.g. nng #1518's listener
 # leak in test_socket_abuse.py: its entries are that test's business, not capped here.)
-SUPPRESSED_MAX = {"proto_msg_to_nng": 16}
+SUPPRESSED_MAX = {"proto_bytes_to_nng": 16}
 SUPPRESSED_LINE = re.compile(r"^\s+(\d+)\s+(\d+)\s+(\S+)\s*$", re.M)
 
 

@@ -116,7 +116,7 @@ class LeakFilterTest(unittest.TestCase):
         self.assertFalse(self.m.nng_cycle("Direct", self.stack("start_thread nptl/p.c:442")))
         # allocated by nng on our behalf (nng_msg_alloc from our code)
         self.assertFalse(self.m.nng_cycle("Indirect", self.stack(
-            "nng_msg_alloc (/lib/x86_64-linux-gnu/libnng.so.1+0x1)", "proto_msg_to_nng p.c:9",
+            "nng_msg_alloc (/lib/x86_64-linux-gnu/libnng.so.1+0x1)", "proto_bytes_to_nng p.c:9",
             "start_thread nptl/p.c:442")))
         # our own allocation
         self.assertFalse(self.m.nng_cycle("Indirect", self.ALLOC + "    #1 0x5 in gw_call_new g.c:3\n"))
@@ -140,22 +140,22 @@ class SuppressionCapTest(unittest.TestCase):
         return ("2026-12-01T00:00:00Z INFO  store stopped\n"
                 "-----------------------------------------------------\n"
                 "Suppressions used:\n  count      bytes template\n"
-                f"      {count}        {count * 208} proto_msg_to_nng\n"
+                f"      {count}        {count * 208} proto_bytes_to_nng\n"
                 "-----------------------------------------------------\n")
 
     def test_parsed(self):
-        self.assertEqual(stack_mod.suppressed_leaks(self.log(2)), [(2, "proto_msg_to_nng")])
+        self.assertEqual(stack_mod.suppressed_leaks(self.log(2)), [(2, "proto_bytes_to_nng")])
         self.assertEqual(stack_mod.suppressed_leaks("INFO  store stopped\n"), [])
 
     def test_a_few_pass_many_fail(self):
         self.assertEqual(stack_mod.suppression_problems(self.log(2)), [])
-        cap = stack_mod.SUPPRESSED_MAX["proto_msg_to_nng"]
+        cap = stack_mod.SUPPRESSED_MAX["proto_bytes_to_nng"]
         self.assertEqual(stack_mod.suppression_problems(self.log(cap)), [])
         problems = stack_mod.suppression_problems(self.log(cap + 1))
         self.assertEqual(len(problems), 1)
-        self.assertIn("proto_msg_to_nng", problems[0])
+        self.assertIn("proto_bytes_to_nng", problems[0])
         # a test's own suppression file (nng #1518's listener leak) is not capped here
-        other = self.log(cap + 50).replace("proto_msg_to_nng", "libnng.so.1")
+        other = self.log(cap + 50).replace("proto_bytes_to_nng", "libnng.so.1")
         self.assertEqual(stack_mod.suppression_problems(other), [])
 
 
