@@ -60,3 +60,9 @@ void tr_prom_histogram_write(tr_buf *b, const char *name, const char *labels,
 	tr_buf_addf(b, "%s_count%s%s%s %lu\n", name, *l ? "{" : "", l, *l ? "}" : "",
 		       cumulative);
 }
+
+void tr_prom_counter(tr_buf *b, const char *name, const char *help, unsigned long value)
+{
+	tr_prom_header(b, name, "counter", help);
+	tr_buf_addf(b, "%s %lu\n", name, value);
+}

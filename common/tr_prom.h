@@ -13,6 +13,8 @@
 
 /* "# HELP name help\n# TYPE name type\n" */
 void tr_prom_header(tr_buf *b, const char *name, const char *type, const char *help);
+/* A counter without labels: its header and its one line. */
+void tr_prom_counter(tr_buf *b, const char *name, const char *help, unsigned long value);
 /* Appends value escaped for a label ("\\", "\"", "\n"). */
 void tr_prom_label_value(tr_buf *b, const char *value);
 

@@ -131,10 +131,9 @@ static void store_metrics_write_counters(tr_buf *b)
 	}
 	pthread_mutex_unlock(&store_metrics_registry.mu);
 
-	tr_prom_header(b, "triage_results_ignored_total", "counter",
-		       "results that matched no attempt in flight (late, duplicate, stale)");
-	tr_buf_addf(b, "triage_results_ignored_total %lu\n",
-		       atomic_load(&store_metrics_registry.ignored));
+	tr_prom_counter(b, "triage_results_ignored_total",
+			"results that matched no attempt in flight (late, duplicate, stale)",
+			atomic_load(&store_metrics_registry.ignored));
 
 	tr_prom_header(b, "triage_ingest_batch_size", "histogram",
 		       "submits committed per group-commit transaction");
@@ -150,14 +149,12 @@ static void store_metrics_write_counters(tr_buf *b)
 	}
 	tr_buf_addf(b, "triage_ingest_batch_size_sum %lu\ntriage_ingest_batch_size_count %lu\n",
 		       atomic_load(&store_metrics_registry.batch_sum), cumulative);
-	tr_prom_header(b, "triage_submit_batches_total", "counter",
-		       "SUBMIT_BATCH requests from gateways (submits that waited together)");
-	tr_buf_addf(b, "triage_submit_batches_total %lu\n",
-		    atomic_load(&store_metrics_registry.submit_batches));
-	tr_prom_header(b, "triage_submit_batch_submits_total", "counter",
-		       "submits that arrived in those requests");
-	tr_buf_addf(b, "triage_submit_batch_submits_total %lu\n",
-		    atomic_load(&store_metrics_registry.submit_batch_submits));
+	tr_prom_counter(b, "triage_submit_batches_total",
+			"SUBMIT_BATCH requests from gateways (submits that waited together)",
+			atomic_load(&store_metrics_registry.submit_batches));
+	tr_prom_counter(b, "triage_submit_batch_submits_total",
+			"submits that arrived in those requests",
+			atomic_load(&store_metrics_registry.submit_batch_submits));
 }
 
 /* The incidents by status, effective severity, effective category and state (NULL
