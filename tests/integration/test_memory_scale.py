@@ -164,6 +164,22 @@ class PlanTest(PipelineTest):
         titles = {i["title"].split(" on ")[0] for i in r.json["items"]}
         want = self.stack.incident(target)["title"].split(" on ")[0]
         self.assertEqual(titles, {want}, r.json["items"])
+        # Candidates share the rarest title word the statistics know, in two tiers: those
+        # that also share a rare word, then, only if too few did, the others. A host name
+        # no other incident has is not that anchor (with it, nothing was found), and
+        # words nobody else has leave the first tier empty: the second finds the kind.
+        odd = self.stack.submit(title="Replication lag on zqxwvu-plorkq",
+                                description="zqxwvu plorkq fnargle", service="quuxly")
+        r = self.stack.request("GET", f"/incidents/{odd['id']}/similar")
+        self.assertEqual((r.status, len(r.json["items"])), (200, 5), r)
+        self.assertTrue(all(i["title"].startswith("Replication lag on ")
+                            for i in r.json["items"]), r.json["items"])
+        rows = self.stack.sql(
+            "SELECT freq FROM pg_stats s, unnest(s.most_common_elems::text::text[],"
+            " s.most_common_elem_freqs) e(lexeme, freq) WHERE s.tablename = 'incidents'"
+            " AND s.attname = 'search_tsv' AND e.lexeme IN ('replic', 'lag')")
+        # (the premise: the title's words are common, in 1%-10% of incidents)
+        self.assertTrue(rows and all(0.01 <= float(f) < 0.1 for (f,) in rows), rows)
 
         # The dispatcher's claim, with a backlog of 5,000 due rows: the first rows of the
         # due index in the order it serves them (sql/016), not a sort of the backlog.
