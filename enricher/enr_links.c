@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proto_sock.h"
 #include "tr_err.h"
@@ -19,6 +20,7 @@
  * safe to lose with this process: results are kept (enr_held) and sent again, and a
  * ready message says everything it knows afresh. */
 #define ENR_LINK_SENDBUF 128
+#define ENR_FLUSH_POLL_MS 5 /* enr_links_flush looks again this often */
 
 typedef struct {
 	struct enr_links *owner;
@@ -29,6 +31,11 @@ typedef struct {
 	atomic_bool came_up;             /* a pipe was added since the last poll */
 	_Atomic int64_t came_up_ms;      /* when (monotonic) */
 	atomic_int busy;                 /* jobs from this store being worked */
+	/* for enr_links_flush: messages the socket took, and those written to the kernel
+	 * by pipes now closed (the live pipes' counts are read from nng's statistics) */
+	_Atomic uint64_t accepted;
+	_Atomic uint64_t written_dead;
+	atomic_int dead_pipe;            /* the last pipe closed (still in the statistics) */
 } enr_link;
 
 struct enr_links {
@@ -93,11 +100,43 @@ int enr_links_check(const char *jobs_urls, const char *results_urls, char *err,
 	return TR_OK;
 }
 
+/* The messages written (handed whole to the kernel) by the pipes of sock, or by pipe
+ * only when pipe > 0, leaving out pipe exclude; from nng's statistics, where a pipe
+ * scope has children "id", "socket" and "tx_msgs" (nng 1.5.2 counts a message there
+ * once its last byte is written). -1 if the statistics cannot be read. */
+static int64_t enr_links_tx(int sock, int pipe, int exclude)
+{
+	nng_stat *root = NULL;
+	if (nng_stats_get(&root) != 0)
+		return -1;
+	int64_t sum = 0;
+	for (nng_stat *c = nng_stat_child(root); c; c = nng_stat_next(c)) {
+		if (strcmp(nng_stat_name(c), "pipe") != 0)
+			continue;
+		nng_stat *id = nng_stat_find(c, "id"), *so = nng_stat_find(c, "socket"),
+			 *tx = nng_stat_find(c, "tx_msgs");
+		if (!id || !so || !tx || (int)nng_stat_value(so) != sock)
+			continue;
+		int pid = (int)nng_stat_value(id);
+		if (pid == exclude || (pipe > 0 && pid != pipe))
+			continue;
+		sum += (int64_t)nng_stat_value(tx);
+	}
+	nng_stats_free(root);
+	return sum;
+}
+
 /* nng thread: a link's store connected or went away. */
 static void enr_links_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	enr_link *k = arg;
-	(void)p;
+	if (ev == NNG_PIPE_EV_REM_POST) {
+		/* still in the statistics (nng unregisters them after this callback) */
+		int64_t tx = enr_links_tx(nng_socket_id(k->sock), nng_pipe_id(p), 0);
+		if (tx > 0)
+			atomic_fetch_add(&k->written_dead, (uint64_t)tx);
+		atomic_store(&k->dead_pipe, nng_pipe_id(p));
+	}
 	if (ev == NNG_PIPE_EV_ADD_POST) {
 		atomic_fetch_add(&k->pipes, 1);
 		atomic_store(&k->came_up_ms, tr_mono_ms());
@@ -133,6 +172,9 @@ int enr_links_open(const char *jobs_urls, const char *results_urls, int send_tim
 		atomic_init(&k->came_up, false);
 		atomic_init(&k->came_up_ms, 0);
 		atomic_init(&k->busy, 0);
+		atomic_init(&k->accepted, 0);
+		atomic_init(&k->written_dead, 0);
+		atomic_init(&k->dead_pipe, 0);
 		proto_url_at(jobs_urls, i, k->jobs_url, sizeof k->jobs_url);
 		proto_url_at(results_urls, i, k->results_url, sizeof k->results_url);
 	}
@@ -219,7 +261,9 @@ void enr_links_heartbeat(enr_links *l, proto_heartbeat *hb, long free_slots, boo
 			continue;
 		/* Never block on a heartbeat: the main thread sends another soon. */
 		int rv = nng_sendmsg(l->link[i].sock, msg, NNG_FLAG_NONBLOCK);
-		if (rv != 0) {
+		if (rv == 0) {
+			atomic_fetch_add(&l->link[i].accepted, 1);
+		} else {
 			nng_msg_free(msg);
 			atomic_store(&l->beat_now, true);
 			tr_debug("heartbeat to %s not sent: %s", l->link[i].results_url,
@@ -238,7 +282,34 @@ int enr_links_send(enr_links *l, size_t origin, nng_msg *msg)
 			break;
 		}
 	}
-	return proto_nng_err(nng_sendmsg(l->link[to].sock, msg, 0));
+	int rv = nng_sendmsg(l->link[to].sock, msg, 0);
+	if (rv == 0)
+		atomic_fetch_add(&l->link[to].accepted, 1);
+	return proto_nng_err(rv);
+}
+
+int enr_links_flush(enr_links *l, int64_t deadline_mono_ms)
+{
+	for (;;) {
+		int unwritten = 0;
+		for (size_t i = 0; i < l->n; i++) {
+			enr_link *k = &l->link[i];
+			if (atomic_load(&k->pipes) <= 0)
+				continue; /* nothing more leaves while the store is away */
+			int64_t tx = enr_links_tx(nng_socket_id(k->sock), 0,
+						  atomic_load(&k->dead_pipe));
+			if (tx < 0)
+				return -1;
+			int64_t left = (int64_t)atomic_load(&k->accepted) -
+				       (tx + (int64_t)atomic_load(&k->written_dead));
+			if (left > 0)
+				unwritten += (int)left;
+		}
+		if (unwritten == 0 || tr_mono_ms() >= deadline_mono_ms)
+			return unwritten;
+		struct timespec ts = {0, ENR_FLUSH_POLL_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 bool enr_links_poll(enr_links *l, enr_held *h)
@@ -249,6 +320,7 @@ bool enr_links_poll(enr_links *l, enr_held *h)
 			continue;
 		/* results finished since went out on the new pipe */
 		int n = enr_held_resend(h, l->link[i].sock, atomic_load(&l->link[i].came_up_ms));
+		atomic_fetch_add(&l->link[i].accepted, (uint64_t)n);
 		if (n)
 			tr_info("store at %s back: sent %d kept result(s) again",
 				l->link[i].results_url, n);
@@ -260,6 +332,7 @@ bool enr_links_poll(enr_links *l, enr_held *h)
 				continue;
 			int n = enr_held_resend(h, l->link[i].sock,
 						atomic_load(&l->went_down_ms));
+			atomic_fetch_add(&l->link[i].accepted, (uint64_t)n);
 			if (n)
 				tr_info("a store went away: sent %d kept result(s) to %s", n,
 					l->link[i].results_url);

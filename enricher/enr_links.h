@@ -67,6 +67,12 @@ void enr_links_heartbeat(enr_links *l, proto_heartbeat *hb, long free_slots, boo
  * Returns a tr_err; on TR_OK msg was taken. */
 int enr_links_send(enr_links *l, size_t origin, nng_msg *msg);
 
+/* Waits until every message the sockets took has been written to a connected store's
+ * pipe (nng has no flush; closing a socket drops what it still queues), or until
+ * deadline_mono_ms. A link with no store connected is not waited for. Returns the
+ * messages still unwritten (0: all out), or -1 if nng's statistics cannot be read. */
+int enr_links_flush(enr_links *l, int64_t deadline_mono_ms);
+
 /* Main thread: sends the results kept in h again to every link whose store (re)connected
  * since the last call, and to a connected link when some link lost its store. Returns
  * true if a heartbeat should go out now (a connection came or went, or one was missed). */

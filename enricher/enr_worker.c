@@ -32,10 +32,10 @@
  * no more; idle workers leave recv within RECV_POLL_MS; calls in flight may finish until
  * TRIAGE_SHUTDOWN_GRACE_MS, then `abort_calls` rises and they end at once as RELEASED.
  * After the workers are joined, any job already delivered to the socket is reported
- * RELEASED; then the process exits 0. */
+ * RELEASED; once every message is written to the store (enr_links_flush), the process
+ * exits 0. */
 #include "enr_worker.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -58,7 +58,7 @@
 #define RECV_POLL_MS 200   /* how often an idle worker looks at `stopping` */
 #define SEND_TIMEOUT_MS 5000 /* a result waits this long for the store to be reachable */
 #define DRAIN_POLL_MS 50
-#define LINGER_MS 200      /* after the last send, before closing (nng has no flush) */
+#define FLUSH_MS 5000 /* at exit, the longest wait for what was sent to be written */
 #define RESEND_POLL_MS 100 /* how often the main thread looks at `resend` */
 
 typedef struct {
@@ -360,13 +360,6 @@ static int drain(enr_worker *w)
 	return n;
 }
 
-static void linger(void)
-{
-	struct timespec ts = {0, LINGER_MS * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static int64_t new_epoch(void)
 {
 	uint64_t v = 0;
@@ -465,7 +458,15 @@ out:
 		if (n)
 			tr_info("released %d job(s) not started", n);
 		heartbeat(&w);
-		linger();
+		/* closing drops what the sockets still queue: the releases and results */
+		int left = enr_links_flush(w.links, tr_mono_ms() + FLUSH_MS);
+		if (left > 0)
+			tr_warn("%d message(s) to the store not written after %d ms: they are "
+				"lost with this process (the store takes their jobs back)",
+				left, FLUSH_MS);
+		else if (left < 0)
+			tr_warn("cannot tell whether the last messages to the store were "
+				"written (nng statistics unavailable)");
 	}
 	free(threads);
 	nng_close(w.jobs);

@@ -41,6 +41,8 @@ struct store_enrichers {
 	size_t n;
 	store_transit *transit;
 	size_t ntransit;
+	store_job_ref *pending; /* results received, not yet settled (running unused) */
+	size_t npending;
 };
 
 store_enrichers *store_enrichers_new(long expire_ms)
@@ -50,9 +52,11 @@ store_enrichers *store_enrichers_new(long expire_ms)
 		return NULL;
 	e->list = calloc(STORE_ENRICHERS_MAX, sizeof(*e->list));
 	e->transit = calloc(STORE_TRANSIT_MAX, sizeof(*e->transit));
-	if (!e->list || !e->transit) {
+	e->pending = calloc(STORE_PENDING_MAX, sizeof(*e->pending));
+	if (!e->list || !e->transit || !e->pending) {
 		free(e->list);
 		free(e->transit);
+		free(e->pending);
 		free(e);
 		return NULL;
 	}
@@ -70,6 +74,7 @@ void store_enrichers_free(store_enrichers *e)
 	pthread_mutex_destroy(&e->lock);
 	free(e->list);
 	free(e->transit);
+	free(e->pending);
 	free(e);
 }
 
@@ -289,6 +294,26 @@ bool store_enrichers_result_ok(store_enrichers *e, int64_t incident_id, int32_t 
 	return ok;
 }
 
+void store_enrichers_result_queued(store_enrichers *e, int64_t incident_id, int32_t attempt)
+{
+	pthread_mutex_lock(&e->lock);
+	if (e->npending < STORE_PENDING_MAX)
+		e->pending[e->npending++] = (store_job_ref){.id = incident_id, .attempt = attempt};
+	pthread_mutex_unlock(&e->lock);
+}
+
+void store_enrichers_result_settled(store_enrichers *e, int64_t incident_id, int32_t attempt)
+{
+	pthread_mutex_lock(&e->lock);
+	size_t i = 0;
+	while (i < e->npending &&
+	       (e->pending[i].id != incident_id || e->pending[i].attempt != attempt))
+		i++;
+	if (i < e->npending)
+		e->pending[i] = e->pending[--e->npending];
+	pthread_mutex_unlock(&e->lock);
+}
+
 void store_enrichers_kept(store_enrichers *e, int64_t now_ms, store_buf *ids,
 			  store_buf *attempts)
 {
@@ -310,6 +335,12 @@ void store_enrichers_kept(store_enrichers *e, int64_t now_ms, store_buf *ids,
 		snprintf(num, sizeof(num), "%" PRId64, e->transit[i].id);
 		store_buf_array_item(ids, num);
 		snprintf(num, sizeof(num), "%" PRId32, e->transit[i].attempt);
+		store_buf_array_item(attempts, num);
+	}
+	for (size_t i = 0; i < e->npending; i++) {
+		snprintf(num, sizeof(num), "%" PRId64, e->pending[i].id);
+		store_buf_array_item(ids, num);
+		snprintf(num, sizeof(num), "%" PRId32, e->pending[i].attempt);
 		store_buf_array_item(attempts, num);
 	}
 	pthread_mutex_unlock(&e->lock);

@@ -22,7 +22,10 @@
  * Loss. A job in transit past its pickup deadline, or held by an enricher that went
  * silent past the expiry or restarted (a new epoch), is no longer "kept": the
  * dispatcher's reconcile (store_dispatch.c) returns every processing row this store
- * dispatched that no live enricher keeps, at once, without waiting for its lease. */
+ * dispatched that no live enricher keeps, at once, without waiting for its lease.
+ * A result received and not yet applied keeps its job too: an enricher that released a
+ * job, or finished it and stopped, no longer lists it, and its result must not find the
+ * row already taken back (a release would then cost an attempt). */
 #ifndef STORE_ENRICHERS_H
 #define STORE_ENRICHERS_H
 
@@ -35,6 +38,7 @@
 
 #define STORE_ENRICHERS_MAX 256 /* entries kept; heartbeats of more are ignored */
 #define STORE_TRANSIT_MAX 65536 /* jobs in transit tracked; no credit beyond */
+#define STORE_PENDING_MAX 8192  /* results awaiting the applier tracked as kept */
 
 typedef struct store_enrichers store_enrichers;
 
@@ -63,8 +67,15 @@ void store_enrichers_unsent(store_enrichers *e, int64_t incident_id, int32_t att
 bool store_enrichers_result_ok(store_enrichers *e, int64_t incident_id, int32_t attempt,
 			       const char *enricher_id);
 
-/* The jobs kept now (held by a live enricher, or in transit before their pickup
- * deadline) as two PostgreSQL array literals of the same length (ids, attempts). */
+/* A result for that attempt was received and waits for the applier (call before it is
+ * queued) / was applied, ignored or dropped (once per queued call). Beyond
+ * STORE_PENDING_MAX waiting, the excess is not tracked: settling an attempt not tracked
+ * changes nothing. */
+void store_enrichers_result_queued(store_enrichers *e, int64_t incident_id, int32_t attempt);
+void store_enrichers_result_settled(store_enrichers *e, int64_t incident_id, int32_t attempt);
+
+/* The jobs kept now (held by a live enricher, in transit before their pickup deadline,
+ * or with a result waiting for the applier) as two PostgreSQL array literals of the same length (ids, attempts). */
 void store_enrichers_kept(store_enrichers *e, int64_t now_ms, store_buf *ids,
 			  store_buf *attempts);
 

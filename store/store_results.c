@@ -6,7 +6,8 @@
  * committed (up to STORE_RESULTS_BATCH) and applies them in one transaction, the
  * triaged ones in one statement, so a thousand results a second do not cost a thousand
  * fsyncs and credits never wait for a commit. After COMMIT it publishes the events and
- * wakes the dispatcher (a row may have gone back to submitted). */
+ * wakes the dispatcher (a row may have gone back to submitted). From receipt until it
+ * is settled, a result keeps its job (store_enrichers_result_queued). */
 #include "store_results.h"
 
 #include <inttypes.h>
@@ -487,6 +488,9 @@ static void store_take(store_results *s, nng_msg *nm)
 		proto_msg_free(&m);
 		return;
 	}
+	/* kept from here until settled: this enricher's next ready message may no longer
+	 * list the job, and the reconcile must not take the row back under its result */
+	store_enrichers_result_queued(s->enrichers, m.u.result.incident_id, m.u.result.attempt);
 	pthread_mutex_lock(&s->lock);
 	bool full = s->queued == STORE_RESULTS_QUEUE;
 	if (!full) {
@@ -500,6 +504,8 @@ static void store_take(store_results *s, nng_msg *nm)
 		tr_iwarn(m.u.result.incident_id, "results: %d already wait for the database; this "
 			 "one is dropped (the job is dispatched again when no enricher holds it)",
 			 STORE_RESULTS_QUEUE);
+		store_enrichers_result_settled(s->enrichers, m.u.result.incident_id,
+					       m.u.result.attempt);
 		proto_msg_free(&m);
 	}
 }
@@ -563,8 +569,11 @@ static void *store_results_apply(void *arg)
 			pthread_mutex_unlock(&s->lock);
 			continue;
 		}
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			store_enrichers_result_settled(s->enrichers, msgs[i].u.result.incident_id,
+						       msgs[i].u.result.attempt);
 			proto_msg_free(&msgs[i]);
+		}
 		n = 0;
 	}
 	for (size_t i = 0; i < n; i++)

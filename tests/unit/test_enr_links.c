@@ -1,18 +1,27 @@
 /* test_enr_links: the split of the free slots among the connected stores (the sum is
  * the free slots, a store away gets nothing, the odd slots rotate so no connected store
- * starves) and the check of the TRIAGE_JOBS_URL / TRIAGE_RESULTS_URL lists. */
+ * starves), the check of the TRIAGE_JOBS_URL / TRIAGE_RESULTS_URL lists, and the flush
+ * at exit (on real nng sockets: nothing the links took is lost when they close). */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
 
 #include "enr_links.h"
 #include "proto_sock.h"
 #include "tr_err.h"
+#include "tr_time.h"
 
 static long sum(const long *v, size_t n)
 {
@@ -151,6 +160,75 @@ static void test_check_lists(void **state)
 	expect_refused(longurl, "tcp://a:2", "longer than");
 }
 
+/* The store's side of the flush test: receives until N messages or a receive times
+ * out, checking their order. */
+typedef struct {
+	nng_socket sock;
+	uint32_t got;
+	bool in_order;
+} flush_store;
+
+enum { FLUSH_N = 3000 };
+
+static void *flush_store_run(void *arg)
+{
+	flush_store *fs = arg;
+	fs->in_order = true;
+	while (fs->got < FLUSH_N) {
+		nng_msg *m = NULL;
+		uint32_t v = UINT32_MAX;
+		if (nng_recvmsg(fs->sock, &m, 0) != 0)
+			break;
+		if (nng_msg_trim_u32(m, &v) != 0 || v != fs->got)
+			fs->in_order = false;
+		fs->got++;
+		nng_msg_free(m);
+	}
+	return NULL;
+}
+
+/* Messages sent as fast as the links take them, then the links closed at once after
+ * the flush: the store receives every one, in order. Without the flush, closing drops
+ * what the socket still queues (its send buffer holds 128 messages). */
+static void test_flush_then_close_loses_nothing(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_enr_links_XXXXXX", url[128];
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof url, "ipc://%s/results.ipc", dir);
+	flush_store fs = {.got = 0};
+	assert_int_equal(nng_pull0_open(&fs.sock), 0);
+	assert_int_equal(nng_listen(fs.sock, url, NULL, 0), 0);
+	assert_int_equal(nng_socket_set_ms(fs.sock, NNG_OPT_RECVTIMEO, 10000), 0);
+	pthread_t reader;
+	assert_int_equal(pthread_create(&reader, NULL, flush_store_run, &fs), 0);
+	enr_links *l = NULL;
+	assert_int_equal(enr_links_open("ipc:///tmp/test_enr_links_unused.ipc", url, 10000, &l),
+			 TR_OK);
+	for (uint32_t i = 0; i < FLUSH_N; i++) {
+		nng_msg *m = NULL;
+		assert_int_equal(nng_msg_alloc(&m, 0), 0);
+		assert_int_equal(nng_msg_append_u32(m, i), 0);
+		assert_int_equal(enr_links_send(l, 0, m), TR_OK);
+	}
+	assert_int_equal(enr_links_flush(l, tr_mono_ms() + 20000), 0);
+	enr_links_free(l);
+	pthread_join(reader, NULL);
+	assert_int_equal(fs.got, FLUSH_N);
+	assert_true(fs.in_order);
+	nng_close(fs.sock);
+	unlink(url + strlen("ipc://"));
+	rmdir(dir);
+
+	/* no store connected: nothing can leave, and the flush does not wait for it */
+	assert_int_equal(enr_links_open("ipc:///tmp/test_enr_links_unused.ipc", url, 100, &l),
+			 TR_OK);
+	int64_t t0 = tr_mono_ms();
+	assert_int_equal(enr_links_flush(l, t0 + 20000), 0);
+	assert_true(tr_mono_ms() - t0 < 10000);
+	enr_links_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_split_rotation_starves_no_one),
 		cmocka_unit_test(test_split_nothing_to_give),
 		cmocka_unit_test(test_check_lists),
+		cmocka_unit_test(test_flush_then_close_loses_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,6 +117,37 @@ static void test_binding_and_loss(void **state)
 	store_enrichers_free(e);
 }
 
+/* A result received keeps its job until the applier settles it, though its enricher
+ * no longer lists the job (released it, or stopped) or has gone silent. */
+static void test_result_waiting_keeps_its_job(void **state)
+{
+	(void)state;
+	store_enrichers *e = store_enrichers_new(5000);
+	store_enrichers_sent(e, 40, 2, 9000);
+	char *h[] = {"40:2", NULL};
+	beat(e, "a", 1, 2, 1, h, 100);
+	kept(e, 100, "{\"40\"}", "{\"2\"}");
+	store_enrichers_result_queued(e, 40, 2);
+	store_enrichers_result_queued(e, 40, 2); /* sent again: two to settle */
+	beat(e, "a", 1, 0, 0, NULL, 200); /* its last ready message: holds nothing */
+	kept(e, 200, "{\"40\",\"40\"}", "{\"2\",\"2\"}");
+	kept(e, 6000, "{\"40\",\"40\"}", "{\"2\",\"2\"}"); /* a is silent: gone */
+	store_enrichers_result_settled(e, 40, 2);
+	kept(e, 6000, "{\"40\"}", "{\"2\"}");
+	store_enrichers_result_settled(e, 41, 2); /* not waiting: changes nothing */
+	store_enrichers_result_settled(e, 40, 1);
+	kept(e, 6000, "{\"40\"}", "{\"2\"}");
+	store_enrichers_result_settled(e, 40, 2);
+	kept(e, 6000, "{}", "{}");
+	/* beyond the bound, results are not tracked, and settling them is harmless */
+	for (int i = 0; i < STORE_PENDING_MAX + 5; i++)
+		store_enrichers_result_queued(e, 100 + i, 1);
+	for (int i = STORE_PENDING_MAX + 4; i >= 0; i--)
+		store_enrichers_result_settled(e, 100 + i, 1);
+	kept(e, 6000, "{}", "{}");
+	store_enrichers_free(e);
+}
+
 static void test_clamp_and_snapshot(void **state)
 {
 	(void)state;
@@ -162,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_credit_is_earned),
 		cmocka_unit_test(test_fast_enricher_earns_its_slots),
 		cmocka_unit_test(test_binding_and_loss),
+		cmocka_unit_test(test_result_waiting_keeps_its_job),
 		cmocka_unit_test(test_clamp_and_snapshot),
 		cmocka_unit_test(test_bounded_table),
 	};
