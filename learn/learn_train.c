@@ -90,7 +90,7 @@ static bool train_head(const learn_example *ex, const example_nodes *nodes, size
 		int cls = labels[j];
 		for (uint32_t f = 0; f < LEARN_NBUCKETS; f++)
 			w[(size_t)f * k + cls] = (float)get_decfun_coef(mod, (int)f + 1, j);
-		b[cls] = (float)get_decfun_coef(mod, (int)LEARN_NBUCKETS + 1, j);
+		b[cls] = (float)get_decfun_bias(mod, j); /* the bias node: not a coefficient */
 	}
 	free_and_destroy_model(&mod);
 	return true;
