@@ -15,9 +15,11 @@
  * The query words of an incident are at most 12 of its lexemes (built here if it has no
  * search data yet, sql/017), title words first, then the rarest (document frequencies from
  * the planner's statistics of search_tsv, so no scan is needed). Candidates share the
- * incident's rarest title word among those the statistics know (so other incidents have
- * it: a host name seen nowhere else found nothing), and are taken in two tiers, at most
- * 300 in all, which bounds the work whatever the history's size: first those that also
+ * incident's rarest title word among those the statistics know to be in at least
+ * STORE_SQL_ANCHOR_MIN_ROWS incidents (so other incidents have it: a host name seen
+ * nowhere else found nothing, or only itself in a small table), and are taken in two
+ * tiers, at most 300 in all, which bounds the work whatever the history's size: first
+ * those that also
  * share a rare word (in under 1% of incidents, or not among the statistics' common ones:
  * a rare word's posting list is cheap to read), then, only if fewer than 300 were found,
  * any others. Measured at a million incidents (bench/memory.py's history, 60 incidents):
@@ -52,8 +54,13 @@
 	"  c.state, c.status, c.created_at, c.resolved_at, c.resolution_note,"              \
 	"  c.triage_feedback FROM incidents c"                                               \
 	"  WHERE " cond " AND c.id + 0 " other " t.id LIMIT 300)"
+/* The fewest incidents (frequency x the table's rows) a title word must be in to anchor
+ * the candidates: in a small table the statistics know every word, a host name found in
+ * one incident too, and candidates sharing that alone are that one incident. */
+#define STORE_SQL_ANCHOR_MIN_ROWS "10"
 #define STORE_SQL_SIMILAR(match, other) \
-	"WITH st AS (SELECT e.lexeme, e.freq FROM pg_stats s," \
+	"WITH st AS (SELECT e.lexeme, e.freq, e.freq * greatest(pc.reltuples, 0) AS rows" \
+	"  FROM pg_stats s JOIN pg_class pc ON pc.oid = 'incidents'::regclass," \
 	"  unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, freq)" \
 	"  WHERE s.schemaname = current_schema() AND s.tablename = 'incidents'" \
 	"  AND s.attname = 'search_tsv' AND e.lexeme IS NOT NULL)," \
@@ -62,7 +69,8 @@
 	"  (CASE WHEN 'A' = ANY(u.weights) THEN 2 ELSE 1 END) * (1.0 - coalesce(st.freq, 0)) AS wt," \
 	"  coalesce(st.freq, 0) AS freq," \
 	"  row_number() OVER (PARTITION BY i.id ORDER BY ('A' = ANY(u.weights)) DESC," \
-	"  ('A' = ANY(u.weights) AND st.freq IS NULL), coalesce(st.freq, 0), u.lexeme) AS n" \
+	"  ('A' = ANY(u.weights) AND coalesce(st.rows, 0) < " STORE_SQL_ANCHOR_MIN_ROWS ")," \
+	"  coalesce(st.freq, 0), u.lexeme) AS n" \
 	"  FROM incidents i CROSS JOIN LATERAL unnest(coalesce(i.search_tsv, triage_search_tsv(" \
 	"  i.title, i.service, i.source, i.labels, i.description))) u" \
 	"  LEFT JOIN st ON st.lexeme = u.lexeme WHERE i.id = ANY($1::bigint[]))," \
