@@ -1,7 +1,6 @@
 /* triage-gateway: the pipeline's front door (HTTP API, dashboard files, live events).
  * main: configuration, the parts in order, wait for a signal, stop them in reverse. */
 #include <limits.h>
-#include <nng/nng.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +119,11 @@ out:
 	gw_store_close(store);
 	gw_auth_free(auth);
 	proto_tls_shutdown();
-	nng_fini(); /* nng frees closed sockets in the background: wait for it */
+	/* No nng_fini(), like the other processes: nng 1.5.2's tears down its pipe table
+	 * before draining its reaper, and a pipe still being reaped (the events link, closed
+	 * just before) then locks a destroyed mutex: "panic: pthread_mutex_lock: Invalid
+	 * argument", SIGABRT at a clean stop, seen beside another suite. What the reaper
+	 * still holds at exit stays reachable from nng's globals: no leak is reported. */
 	if (exit_code == 0)
 		tr_info("stopped");
 	gw_config_free(&cfg);
