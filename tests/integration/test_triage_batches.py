@@ -68,7 +68,11 @@ class TriageBatchTest(PipelineTest):
         self.assertEqual(r.returncode, 0, r.stdout)
 
     def test_a_refused_result_fails_alone_in_its_batch(self):
-        store = self.stack.start_store(env={"TRIAGE_LOG_LEVEL": "debug"})
+        # The applier waits at a lock below while the test sends five results: on a busy
+        # machine that took longer than the default database timeout (2.5 s), the first
+        # result timed out alone and all six went in one batch.
+        store = self.stack.start_store(env={"TRIAGE_LOG_LEVEL": "debug",
+                                            "TRIAGE_DB_TIMEOUT_MS": "60000"})
         self.stack.start_gateway()
         self.stack.wait_ready()
         ids = [self.stack.submit(title=f"disk full {i}")["id"] for i in range(6)]
