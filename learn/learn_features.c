@@ -1,7 +1,9 @@
-/* learn_features: tokens, hashed unigrams and word pairs, and label evidence for the
- * built-in model. Everything here is bounded: at most LEARN_SCAN_MAX description bytes,
- * LEARN_FEATURES_MAX features, tokens of at most TOKEN_MAX bytes. */
+/* learn_features: tokens, hashed unigrams and word pairs, the cues of the lexicon
+ * (learn_cues), and label evidence for the built-in model. Everything here is bounded: at
+ * most LEARN_SCAN_MAX description bytes, LEARN_FEATURES_MAX features, tokens of at most
+ * TOKEN_MAX bytes. */
 #include "learn_features.h"
+#include "learn_cues.h"
 #include "learn_model.h"
 
 #include <math.h>
@@ -16,6 +18,9 @@
 #define PAIR_WEIGHT 0.5f    /* word pairs weigh half a word */
 #define SUBWORD_N 4         /* character n-grams of words, for the category head */
 #define SUBWORD_WEIGHT 0.5f
+/* A cue of the lexicon weighs a word (5-fold CV x3 on train, category / severity: without
+ * cues 71.1% / 60.3%, at 0.5 77.2% / 63.8%, at 1 77.9% / 64.1%, at 2 76.8% / 63.3%). */
+#define CUE_WEIGHT 1.0f
 
 typedef struct {
 	learn_feat *f;
@@ -157,9 +162,17 @@ static void add_subwords(feat_buf *fb, const uint32_t *cp, size_t n, float w)
 	}
 }
 
-/* One word (n code points) as features; prev/prevlen carry the word before it. */
+/* The cues of a token or a CJK run, each a feature of weight w * CUE_WEIGHT. */
+static void add_cues(feat_buf *fb, const char **cues, size_t k, float w)
+{
+	for (size_t i = 0; i < k; i++)
+		add(fb, bucket_of("c", cues[i], strlen(cues[i]), NULL, 0), w * CUE_WEIGHT);
+}
+
+/* One word (n code points) as features; prev/prevlen carry the word before it, cprev the
+ * two tokens before it (stopwords too) for the cue lexicon. */
 static void add_word(feat_buf *fb, const uint32_t *cp, size_t n, float w, bool subwords,
-		     char *prev, size_t *prevlen)
+		     char *prev, size_t *prevlen, learn_cue_prev *cprev)
 {
 	char tok[TOKEN_MAX + 4];
 	size_t len = 0;
@@ -171,6 +184,12 @@ static void add_word(feat_buf *fb, const uint32_t *cp, size_t n, float w, bool s
 	if (digits && len > 3)
 		memcpy(tok, "#num", 4), len = 4;
 	tok[len] = '\0';
+	const char *cues[LEARN_CUES_MAX];
+	add_cues(fb, cues, learn_cues_word(cprev, tok, len, cues, LEARN_CUES_MAX), w);
+	memcpy(cprev->tok[1], cprev->tok[0], cprev->len[0] + 1);
+	cprev->len[1] = cprev->len[0];
+	memcpy(cprev->tok[0], tok, len + 1);
+	cprev->len[0] = len;
 	if (n < 2 || stopword(tok, len))
 		return;
 	add(fb, bucket_of("w", tok, len, NULL, 0), w);
@@ -184,9 +203,16 @@ static void add_word(feat_buf *fb, const uint32_t *cp, size_t n, float w, bool s
 
 /* A run of Japanese or Chinese characters: every adjacent pair is a word (a single
  * character on its own), no word pairs across it. */
-static void add_cjk(feat_buf *fb, const uint32_t *cp, size_t n, float w, size_t *prevlen)
+static void add_cjk(feat_buf *fb, const uint32_t *cp, size_t n, float w, size_t *prevlen,
+		    learn_cue_prev *cprev)
 {
-	char g[8];
+	char g[8], run[WORD_CP_MAX * 4];
+	size_t runlen = 0;
+	for (size_t k = 0; k < n; k++)
+		runlen += put_cp(run + runlen, cp[k]);
+	const char *cues[LEARN_CUES_MAX];
+	add_cues(fb, cues, learn_cues_cjk(run, runlen, cues, LEARN_CUES_MAX), w);
+	cprev->len[0] = cprev->len[1] = 0;
 	for (size_t k = 0; k + (n > 1) < n; k++) {
 		size_t len = put_cp(g, cp[k]);
 		if (n > 1)
@@ -202,6 +228,7 @@ static void add_text(feat_buf *fb, const char *s, size_t len, float w, bool subw
 {
 	char prev[TOKEN_MAX + 4] = "";
 	size_t prevlen = 0, i = 0;
+	learn_cue_prev cprev = {.len = {0, 0}};
 	uint32_t cp[WORD_CP_MAX];
 	while (i < len) {
 		size_t n = 0;
@@ -228,9 +255,9 @@ static void add_text(feat_buf *fb, const char *s, size_t len, float w, bool subw
 		if (n == 0)
 			continue;
 		if (cjk)
-			add_cjk(fb, cp, n, w, &prevlen);
+			add_cjk(fb, cp, n, w, &prevlen, &cprev);
 		else
-			add_word(fb, cp, n, w, subwords, prev, &prevlen);
+			add_word(fb, cp, n, w, subwords, prev, &prevlen, &cprev);
 	}
 }
 
