@@ -37,7 +37,8 @@ typedef struct {
  * runs as character pairs), with subwords also the character 4-grams of words (the
  * category head uses them), title and alertname words weighing twice the description's;
  * label words; the cues of the lexicon (learn_cues: the part of the system named, impact,
- * urgency, in any language of the corpus); and structured evidence from labels (the
+ * urgency, in any language of the corpus), each pair of an impact and an urgency cue, and
+ * the size of a share written as a percentage; and structured evidence from labels (the
  * alert's own severity, production or not, resolved). Features only: nothing an
  * incident's text says about itself is obeyed. Pure, thread-safe. Returns the number of
  * features. */

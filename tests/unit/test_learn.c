@@ -102,6 +102,14 @@ static void test_cues_across_languages(void **state)
 	/* a cue of two words needs both, the first at most two words before ("de") */
 	assert_int_equal(shared_features("copia de seguridad", "backup"), 1);
 	assert_int_equal(shared_features("copia", "backup"), 0);
+	/* impact x urgency: "all users" and "down" add their pair, which neither has alone */
+	learn_feat f[LEARN_FEATURES_MAX];
+	size_t both = title_features("all users down", f), one = title_features("all users", f);
+	/* the word "down", the word pair "users down", its urgency cue, impact x urgency */
+	assert_true(both == one + 4);
+	/* a share written as a percentage is a cue of its size: 97% and 95% share it */
+	assert_int_equal(shared_features("97%", "95%"), 1);
+	assert_int_equal(shared_features("97%", "5%"), 0);
 }
 
 static void test_label_evidence(void **state)
