@@ -70,8 +70,9 @@ static void assign_folds(int *fold, size_t n, int k, int r)
 }
 
 /* k-fold accuracy on the train split alone (what any tuning may look at), repeated
- * with reps fold assignments; the confusion matrices of the first. */
-static int cross_validate(const learn_corpus *train, int k, int reps)
+ * with reps fold assignments; the confusion matrices of the first, and with show its
+ * mistakes. */
+static int cross_validate(const learn_corpus *train, int k, int reps, int show)
 {
 	size_t n = train->n, okc = 0, oks = 0;
 	learn_example *sub = malloc(n * sizeof *sub);
@@ -98,6 +99,12 @@ static int cross_validate(const learn_corpus *train, int k, int reps)
 				learn_predict(mod, &train->ex[i].in, NULL, 0, &p);
 				okc += p.category == train->ex[i].category;
 				oks += p.severity == train->ex[i].severity;
+				const learn_example *e = &train->ex[i];
+				if (r == 0 && show && (p.category != e->category || p.severity != e->severity))
+					printf("XX %-8s %-11s (want %-8s %-11s) %.90s\n",
+					       learn_severities[p.severity], learn_categories[p.category],
+					       learn_severities[e->severity], learn_categories[e->category],
+					       e->in.title);
 				if (r == 0) {
 					tc[i] = train->ex[i].category, pc[i] = p.category;
 					ts[i] = train->ex[i].severity, ps[i] = p.severity;
@@ -232,7 +239,7 @@ int main(int argc, char **argv)
 	if (team >= 3)
 		return team_curve(&train, team, reps < 1 ? 1 : reps, hist_weight < 1 ? 1 : hist_weight);
 	if (cv >= 2)
-		return cross_validate(&train, cv, reps < 1 ? 1 : reps);
+		return cross_validate(&train, cv, reps < 1 ? 1 : reps, show);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	learn_model *m = learn_train(train.ex, train.n, NULL, why, sizeof why);

@@ -13,7 +13,7 @@
 #define LEARN_NBUCKETS (1u << LEARN_NBITS)
 #define LEARN_FEATURES_MAX 2048          /* features kept per incident */
 #define LEARN_SCAN_MAX 4096              /* description bytes read */
-#define LEARN_FEATURES_VERSION "learn-2" /* bump when the features change */
+#define LEARN_FEATURES_VERSION "learn-3" /* bump when the features change */
 
 /* The incident as the model reads it: borrowed strings (NULL = absent). */
 typedef struct {
@@ -36,8 +36,12 @@ typedef struct {
  * punctuation of every script and at CamelCase, long numbers folded; Japanese and Chinese
  * runs as character pairs), with subwords also the character 4-grams of words (the
  * category head uses them), title and alertname words weighing twice the description's;
- * label words; and structured evidence from labels (the alert's own severity, production
- * or not, resolved). Pure, thread-safe. Returns the number of features. */
+ * label words; the cues of the lexicon (learn_cues: the part of the system named, impact,
+ * urgency, in any language of the corpus), each pair of an impact and an urgency cue, and
+ * the size of a share written as a percentage; and structured evidence from labels (the
+ * alert's own severity, production or not, resolved). Features only: nothing an
+ * incident's text says about itself is obeyed. Pure, thread-safe. Returns the number of
+ * features. */
 size_t learn_features(const learn_input *in, bool subwords, learn_feat *out, size_t cap);
 
 /* The bucket of a named extra feature (e.g. the predicted category for the severity

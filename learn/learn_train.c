@@ -23,6 +23,16 @@ typedef struct {
 
 static void quiet(const char *s) { (void)s; }
 
+/* The times an example counts in a head: its weight, except a responder's label in the
+ * severity head, which counts once: there the team's rubric is the rubric offsets' to
+ * learn, per category, and a label repeated taught the words of a few incidents the
+ * team's severity instead (learn-eval --team-curve 8 --repeat 2: +9.8 points with the
+ * weight, +10.8 counted once). */
+static int repeats(const learn_example *e, bool severity)
+{
+	return severity && e->history ? 1 : e->weight;
+}
+
 static struct feature_node *to_nodes(const learn_feat *f, size_t n)
 {
 	struct feature_node *x = malloc((n + 2) * sizeof *x);
@@ -44,7 +54,7 @@ static bool train_head(const learn_example *ex, const example_nodes *nodes, size
 	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		if (skip_fold < 0 || (int)(i % (size_t)folds) != skip_fold)
-			total += (size_t)ex[i].weight;
+			total += (size_t)repeats(&ex[i], severity);
 	memset(w, 0, (size_t)LEARN_NBUCKETS * (size_t)k * sizeof(float));
 	for (int j = 0; j < k; j++)
 		b[j] = ABSENT_BIAS;
@@ -66,7 +76,7 @@ static bool train_head(const learn_example *ex, const example_nodes *nodes, size
 		int y = severity ? ex[i].severity : ex[i].category;
 		if (!seen[y]++)
 			nseen++, only = y;
-		for (int r = 0; r < ex[i].weight; r++) {
+		for (int r = 0; r < repeats(&ex[i], severity); r++) {
 			prob.y[l] = y;
 			prob.x[l++] = severity ? nodes[i].sev : nodes[i].cat;
 		}

@@ -13,7 +13,8 @@ typedef struct {
 	learn_input in; /* borrowed strings: they outlive the call */
 	int category;   /* 0..LEARN_NCAT-1 */
 	int severity;   /* 0..LEARN_NSEV-1 */
-	int weight;     /* times the example counts (responders' labels count more), >= 1 */
+	int weight;     /* times the example counts (responders' labels count more), >= 1;
+			 * in the severity head a history example counts once */
 	bool history;   /* this deployment's responders labelled it (the corpus did not):
 			 * the rubric is fitted to these */
 } learn_example;

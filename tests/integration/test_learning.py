@@ -52,14 +52,14 @@ class LearningTest(PipelineTest):
 
     def test_overrides_retrain_and_a_later_similar_incident_gets_the_corrected_label(self):
         v1 = wait_for(self.learned, 60, "the first model version")
-        self.assertEqual((v1["history_examples"], v1["features"]), (0, "learn-2"))
+        self.assertEqual((v1["history_examples"], v1["features"]), (0, "learn-3"))
         self.assertGreaterEqual(v1["corpus_examples"], 400)
         pid = self.enricher.pid
 
         before = self.triage(*PROBE)
         t = before["triage"]
         self.assertEqual((t["backend"], t["model"], t["prompt_version"]),
-                         ("model", f"linear-v{v1['version']}", "learn-2"))
+                         ("model", f"linear-v{v1['version']}", "learn-3"))
         self.assertEqual(t["category"], "security")
         self.assertNotEqual(t["severity"], "critical", "the corpus alone must not say critical, "
                             "or this test proves nothing")

@@ -5,7 +5,7 @@ triage_unit_test(test_learn LIBS triage_learn)
 add_test(NAME unit.learn_quality_floor
          COMMAND triage-learn-eval --train ${CMAKE_SOURCE_DIR}/data/corpus/train
                  --test ${CMAKE_SOURCE_DIR}/data/corpus/test
-                 --floor-category 0.77 --floor-severity 0.60)
+                 --floor-category 0.80 --floor-severity 0.68)
 set_tests_properties(unit.learn_quality_floor PROPERTIES LABELS unit TIMEOUT 300)
 add_test(NAME unit.corpus_split COMMAND python3 ${CMAKE_SOURCE_DIR}/scripts/corpus_split.py check)
 set_tests_properties(unit.corpus_split PROPERTIES LABELS unit TIMEOUT 60)

@@ -30,8 +30,9 @@ static void test_features_sorted_unique_unit_norm(void **state)
 		norm += (double)f[i].value * f[i].value;
 	}
 	assert_true(norm > 0.999 && norm < 1.001);
-	/* CamelCase is split: "crash" from the alert name is a feature of its own */
-	learn_input word = {"crash", "", NULL, NULL, NULL, 0};
+	/* CamelCase is split: "looping" from the alert name is a feature of its own (a word
+	 * no cue of the lexicon names, so its only feature) */
+	learn_input word = {"looping", "", NULL, NULL, NULL, 0};
 	learn_feat w[LEARN_FEATURES_MAX];
 	size_t nw = learn_features(&word, false, w, LEARN_FEATURES_MAX);
 	assert_int_equal(nw, 1);
@@ -89,6 +90,26 @@ static void test_tokens_of_other_scripts(void **state)
 	assert_int_equal(shared_features("ディスク障害", "ネットワーク遅延"), 0);
 	/* a malformed UTF-8 byte is a separator, not a crash */
 	assert_true(same_features("disk\xff" "full", "disk full"));
+}
+
+static void test_cues_across_languages(void **state)
+{
+	(void)state;
+	/* the lexicon's cues join words of different languages that mean one thing */
+	assert_int_equal(shared_features("Datenbank", "database"), 1);
+	assert_int_equal(shared_features("база данных", "データベース"), 1);
+	assert_int_equal(shared_features("Zertifikat", "certificat"), 1);
+	/* a cue of two words needs both, the first at most two words before ("de") */
+	assert_int_equal(shared_features("copia de seguridad", "backup"), 1);
+	assert_int_equal(shared_features("copia", "backup"), 0);
+	/* impact x urgency: "all users" and "down" add their pair, which neither has alone */
+	learn_feat f[LEARN_FEATURES_MAX];
+	size_t both = title_features("all users down", f), one = title_features("all users", f);
+	/* the word "down", the word pair "users down", its urgency cue, impact x urgency */
+	assert_true(both == one + 4);
+	/* a share written as a percentage is a cue of its size: 97% and 95% share it */
+	assert_int_equal(shared_features("97%", "95%"), 1);
+	assert_int_equal(shared_features("97%", "5%"), 0);
 }
 
 static void test_label_evidence(void **state)
@@ -312,6 +333,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_features_sorted_unique_unit_norm),
 		cmocka_unit_test(test_tokens_of_other_scripts),
+		cmocka_unit_test(test_cues_across_languages),
 		cmocka_unit_test(test_label_evidence),
 		cmocka_unit_test(test_calibration_is_monotone_and_bounded),
 		cmocka_unit_test(test_knn_votes_from_hand_built_neighbours),
