@@ -33,17 +33,23 @@ struct store_query {
 	tr_pool *health; /* READY only */
 };
 
+#define STORE_SQL_Q_MATCH(q)                                                              \
+	"(title || E'\\n' || description) ILIKE " q " AND (strpos(" q ", E'\\n') = 0"        \
+	" OR title ILIKE " q " OR description ILIKE " q ")"
 static const char store_sql_list[] =
 	"SELECT id, triage_incident_json(i) FROM incidents i"
 	" WHERE ($1::text IS NULL OR status = $1)"
 	" AND ($2::text IS NULL OR coalesce(severity_override, severity) = $2)"
 	" AND ($3::text IS NULL OR coalesce(category_override, category) = $3)"
 	" AND ($4::text IS NULL OR state = $4)"
-	/* the description's trigram index holds rows with their search data; the others
-	 * (just ingested, sql/017) are read through incidents_unsearched */
-	" AND ($5::text IS NULL OR title ILIKE $5"
-	" OR (search_tsv IS NOT NULL AND description ILIKE $5)"
-	" OR (search_tsv IS NULL AND description ILIKE $5))"
+	/* q: the trigram index of title, newline, description (sql/019) holds the rows with
+	 * their search data; the others (just ingested, sql/017) are read through
+	 * incidents_unsearched. A pattern without a newline matches the joined text exactly
+	 * when it matches one field (PostgreSQL folds the strpos test away at planning); one
+	 * with a newline is also matched against each field. */
+	" AND ($5::text IS NULL"
+	" OR (search_tsv IS NOT NULL AND " STORE_SQL_Q_MATCH("$5") ")"
+	" OR (search_tsv IS NULL AND " STORE_SQL_Q_MATCH("$5") "))"
 	" AND ($6::bigint IS NULL OR id < $6)"
 	" ORDER BY id DESC LIMIT $7";
 

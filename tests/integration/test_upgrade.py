@@ -124,6 +124,8 @@ class UpgradeTest(PipelineTest):
         self.assertEqual(found("disk%20full"), [2])
         self.assertEqual(found("queue%20depth"), [1])
         self.assertEqual(found("full%20production"), [])
+        self.assertEqual(found("full%0Aproduction"), [])  # a newline: sql/019's separator
+        self.assertEqual(found("disk%20full%0A"), [])
         settings = stack.request("GET", "/settings")
         self.assertEqual(settings.json["model"], "llama3:8b")
         # the incident that was waiting is triaged, and new ones take new ids
