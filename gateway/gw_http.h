@@ -30,7 +30,8 @@ int gw_http_start(const gw_http_deps *deps, gw_http **out);
 /* The port actually bound (TRIAGE_HTTP_PORT may be 0). */
 uint16_t gw_http_port(const gw_http *h);
 
-/* Stops accepting connections (existing ones keep being served). */
+/* Stops taking connections: a new one is closed at once (existing ones keep being
+ * served). */
 void gw_http_quiesce(gw_http *h);
 
 /* Waits up to timeout_ms until no request is parked waiting for the store (after

@@ -27,6 +27,7 @@ struct gw_http {
 	struct MHD_Daemon *daemon;
 	gw_http_deps deps;
 	atomic_long parked;          /* requests suspended waiting for the store */
+	atomic_bool closing;         /* gw_http_quiesce: new connections are refused */
 	_Atomic int64_t last_warn_ms; /* last "answering 503" log line */
 	_Atomic int64_t last_limit_warn_ms; /* last "used its burst" log line */
 	uint16_t port;
