@@ -314,35 +314,31 @@ void store_enrichers_result_settled(store_enrichers *e, int64_t incident_id, int
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* One kept job: its id and attempt appended to the two arrays. */
+static void store_kept_item(store_buf *ids, store_buf *attempts, int64_t id, int32_t attempt)
+{
+	char num[24];
+	snprintf(num, sizeof(num), "%" PRId64, id);
+	store_buf_array_item(ids, num);
+	snprintf(num, sizeof(num), "%" PRId32, attempt);
+	store_buf_array_item(attempts, num);
+}
+
 void store_enrichers_kept(store_enrichers *e, int64_t now_ms, store_buf *ids,
 			  store_buf *attempts)
 {
-	char num[24];
 	store_buf_array_open(ids);
 	store_buf_array_open(attempts);
 	pthread_mutex_lock(&e->lock);
 	store_enrichers_expire(e, now_ms);
-	for (size_t i = 0; i < e->n; i++) {
-		for (size_t j = 0; j < e->list[i].nheld; j++) {
-			const store_job_ref *r = &e->list[i].held[j];
-			snprintf(num, sizeof(num), "%" PRId64, r->id);
-			store_buf_array_item(ids, num);
-			snprintf(num, sizeof(num), "%" PRId32, r->attempt);
-			store_buf_array_item(attempts, num);
-		}
-	}
-	for (size_t i = 0; i < e->ntransit; i++) {
-		snprintf(num, sizeof(num), "%" PRId64, e->transit[i].id);
-		store_buf_array_item(ids, num);
-		snprintf(num, sizeof(num), "%" PRId32, e->transit[i].attempt);
-		store_buf_array_item(attempts, num);
-	}
-	for (size_t i = 0; i < e->npending; i++) {
-		snprintf(num, sizeof(num), "%" PRId64, e->pending[i].id);
-		store_buf_array_item(ids, num);
-		snprintf(num, sizeof(num), "%" PRId32, e->pending[i].attempt);
-		store_buf_array_item(attempts, num);
-	}
+	for (size_t i = 0; i < e->n; i++)
+		for (size_t j = 0; j < e->list[i].nheld; j++)
+			store_kept_item(ids, attempts, e->list[i].held[j].id,
+					e->list[i].held[j].attempt);
+	for (size_t i = 0; i < e->ntransit; i++)
+		store_kept_item(ids, attempts, e->transit[i].id, e->transit[i].attempt);
+	for (size_t i = 0; i < e->npending; i++)
+		store_kept_item(ids, attempts, e->pending[i].id, e->pending[i].attempt);
 	pthread_mutex_unlock(&e->lock);
 	store_buf_array_close(ids);
 	store_buf_array_close(attempts);

@@ -75,7 +75,8 @@ void store_enrichers_result_queued(store_enrichers *e, int64_t incident_id, int3
 void store_enrichers_result_settled(store_enrichers *e, int64_t incident_id, int32_t attempt);
 
 /* The jobs kept now (held by a live enricher, in transit before their pickup deadline,
- * or with a result waiting for the applier) as two PostgreSQL array literals of the same length (ids, attempts). */
+ * or with a result waiting for the applier) as two PostgreSQL array literals of the
+ * same length (ids, attempts). */
 void store_enrichers_kept(store_enrichers *e, int64_t now_ms, store_buf *ids,
 			  store_buf *attempts);
 

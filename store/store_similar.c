@@ -19,10 +19,9 @@
  * STORE_SQL_ANCHOR_MIN_ROWS incidents (so other incidents have it: a host name seen
  * nowhere else found nothing, or only itself in a small table), and are taken in two
  * tiers, at most 300 in all, which bounds the work whatever the history's size: first
- * those that also
- * share a rare word (in under 1% of incidents, or not among the statistics' common ones:
- * a rare word's posting list is cheap to read), then, only if fewer than 300 were found,
- * any others. Measured at a million incidents (bench/memory.py's history, 60 incidents):
+ * those that also share a rare word (in under 1% of incidents, or not among the
+ * statistics' common ones: a rare word's posting list is cheap to read), then, only if
+ * fewer than 300 were found, any others. Measured at a million incidents (bench/memory.py's history, 60 incidents):
  * the single query before (rarest title word and any other word under 10%) was p50 29 ms,
  * p90 49 ms, its index scan returning up to 62,000 rows of which it read the oldest 300,
  * and found nothing for a title with a new host name; the tiers are p50 9 ms, p90 28 ms,
