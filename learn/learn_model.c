@@ -121,22 +121,48 @@ void learn_model_free(learn_model *m)
 	free(m);
 }
 
+/* One head's decision values: b[c] + w[., c] . f for its first k columns. */
+static void decisions(const float *w, const float *b, int stride, int k, const learn_feat *f,
+		      size_t n, double *dec)
+{
+	for (int c = 0; c < k; c++) {
+		dec[c] = b[c];
+		for (size_t i = 0; i < n; i++)
+			dec[c] += (double)w[(size_t)f[i].index * (size_t)stride + (size_t)c] *
+				  f[i].value;
+	}
+}
+
+/* A floor under each severity's probability: the rubric's offsets multiply it, so none
+ * may be exactly zero. */
+#define SEV_FLOOR 1e-6
+
 void learn_model_probs(const learn_model *m, const learn_feat *f, size_t n, bool severity_head,
 		       double *p)
 {
-	int k = severity_head ? LEARN_NSEV : LEARN_NCAT;
-	const float *w = severity_head ? m->w_sev : m->w_cat;
-	const float *b = severity_head ? m->b_sev : m->b_cat;
-	double sum = 0;
-	for (int c = 0; c < k; c++) {
-		double dec = b[c];
-		for (size_t i = 0; i < n; i++)
-			dec += (double)w[(size_t)f[i].index * (size_t)k + (size_t)c] * f[i].value;
-		p[c] = 1.0 / (1.0 + exp(-dec));
-		sum += p[c];
+	double dec[LEARN_NCAT], sum = 0;
+	if (severity_head) {
+		/* cumulative: P(severity <= t) for t = critical, high, medium, kept monotone */
+		decisions(m->w_sev, m->b_sev, LEARN_NSEV, LEARN_NSEV - 1, f, n, dec);
+		double below = 0;
+		for (int t = 0; t < LEARN_NSEV - 1; t++) {
+			double cum = 1.0 / (1.0 + exp(-dec[t]));
+			cum = cum < below ? below : cum;
+			p[t] = cum - below + SEV_FLOOR;
+			below = cum;
+		}
+		p[LEARN_NSEV - 1] = 1.0 - below + SEV_FLOOR;
+		for (int h = 0; h < LEARN_NSEV; h++)
+			sum += p[h];
+		for (int h = 0; h < LEARN_NSEV; h++)
+			p[h] /= sum;
+		return;
 	}
-	for (int c = 0; c < k; c++)
-		p[c] = sum > 0 ? p[c] / sum : 1.0 / k;
+	decisions(m->w_cat, m->b_cat, LEARN_NCAT, LEARN_NCAT, f, n, dec);
+	for (int c = 0; c < LEARN_NCAT; c++)
+		sum += p[c] = 1.0 / (1.0 + exp(-dec[c]));
+	for (int c = 0; c < LEARN_NCAT; c++)
+		p[c] = sum > 0 ? p[c] / sum : 1.0 / LEARN_NCAT;
 }
 
 /* The category's value among the severity head's features: small, because a strong one

@@ -39,7 +39,7 @@ typedef struct {
 	int64_t version;          /* the row in triage_models; 0 before it is stored */
 	int32_t examples;         /* training examples (with repeats) */
 	float *w_cat;             /* LEARN_NBUCKETS x LEARN_NCAT, row per bucket */
-	float *w_sev;             /* LEARN_NBUCKETS x LEARN_NSEV */
+	float *w_sev;             /* LEARN_NBUCKETS x LEARN_NSEV, cumulative (see below) */
 	float b_cat[LEARN_NCAT];  /* biases; a class never seen has a large negative bias */
 	float b_sev[LEARN_NSEV];
 	learn_calib cal_cat;      /* P(category right | top category probability) */
@@ -75,8 +75,10 @@ typedef struct {
 learn_model *learn_model_new(void);
 void learn_model_free(learn_model *m);
 
-/* Category head probabilities for features f (n): one-vs-rest logistic outputs,
- * normalised to sum to 1 (as LIBLINEAR's predict_probability). */
+/* A head's probabilities for features f (n). Category: one-vs-rest logistic outputs,
+ * normalised to sum to 1 (as LIBLINEAR's predict_probability). Severity, an ordered
+ * scale: cumulative logistic outputs P(severity <= t) for t = critical, high, medium
+ * (w_sev's first three columns; the fourth is unused), differenced. */
 void learn_model_probs(const learn_model *m, const learn_feat *f, size_t n, bool severity_head,
 		       double *p);
 

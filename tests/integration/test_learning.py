@@ -4,12 +4,17 @@ triaged what; overrides make the trainer build a new version, which the running 
 pick up without a restart, and a later similar incident gets the corrected label."""
 
 import os
+import re
 import unittest
 
 from harness import SOURCE_DIR, PipelineTest, wait_for
 
 STORE_ENV = {"TRIAGE_TRAIN_INTERVAL_MS": "200", "TRIAGE_SWEEP_INTERVAL_MS": "100",
              "TRIAGE_CORPUS_DIR": os.path.join(SOURCE_DIR, "data", "corpus", "train")}
+
+# The features version this build's model is trained on (learn/learn_features.h).
+with open(os.path.join(SOURCE_DIR, "learn", "learn_features.h"), encoding="utf-8") as _f:
+    FEATURES = re.search(r'#define LEARN_FEATURES_VERSION "([^"]+)"', _f.read()).group(1)
 
 # A team whose rubric differs from the corpus: every security incident is critical.
 TEAM_HISTORY = [
@@ -52,14 +57,14 @@ class LearningTest(PipelineTest):
 
     def test_overrides_retrain_and_a_later_similar_incident_gets_the_corrected_label(self):
         v1 = wait_for(self.learned, 60, "the first model version")
-        self.assertEqual((v1["history_examples"], v1["features"]), (0, "learn-3"))
+        self.assertEqual((v1["history_examples"], v1["features"]), (0, FEATURES))
         self.assertGreaterEqual(v1["corpus_examples"], 400)
         pid = self.enricher.pid
 
         before = self.triage(*PROBE)
         t = before["triage"]
         self.assertEqual((t["backend"], t["model"], t["prompt_version"]),
-                         ("model", f"linear-v{v1['version']}", "learn-3"))
+                         ("model", f"linear-v{v1['version']}", FEATURES))
         self.assertEqual(t["category"], "security")
         self.assertNotEqual(t["severity"], "critical", "the corpus alone must not say critical, "
                             "or this test proves nothing")
