@@ -423,7 +423,9 @@ def main():
                   ", ".join(f"{k} {m[k]['p50_ms']}/{m[k]['p99_ms']}" for k in (
                       "list", "filter_status", "filter_severity", "filter_category",
                       "filter_state", "cursor_page", "detail", "stats", "actions",
-                      "q_common", "q_rare", "similar")), flush=True)
+                      "q_common", "q_rare", "similar")) +
+                  f" | the table's heap in the page cache (MB of MB): before the queries "
+                  f"{m['heap_cached_mb_before']}, after {m['heap_cached_mb_after']}", flush=True)
         if args.only in (None, "streams"):
             bench_streams.streams_rss(lambda name: bench_stack(name, pg), loadavg)
         if args.only in (None, "slowloris"):

@@ -127,6 +127,21 @@ def plan_lines(text, keep_query):
                      and (keep_query or "Query Text" not in l))
 
 
+def heap_cached_mb(pg, db):
+    """How much of the incidents table's heap is in the kernel's page cache (fincore, from
+    util-linux), as (cached MB, size MB), or None where fincore cannot tell. The
+    million-row figures depend on it: a heap page not cached is a disk read, and on a
+    virtual machine whose host reclaims its page cache the table does not stay cached."""
+    path = psql(pg, db, "-At", "-c", "SELECT pg_relation_filepath('incidents')").strip()
+    r = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES,SIZE",
+                        os.path.join(pg.data, path)], capture_output=True, text=True)
+    try:
+        res, size = (int(v) for v in r.stdout.split())
+    except ValueError:
+        return None
+    return [round(res / 1048576), round(size / 1048576)]
+
+
 def memory(pg, rows=None, samples=300):
     rows = rows or int(os.environ.get("TRIAGE_BENCH_MEMORY_ROWS", "1000000"))
     stack = Stack("bench-memory", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
@@ -173,11 +188,12 @@ def memory(pg, rows=None, samples=300):
         assert store.alive(), store.text()[-2000:]
         res["upgrade_rest_s"] = round(time.monotonic() - t0, 1)
         print(json.dumps({"memory_upgrade_rest_s": res["upgrade_rest_s"]}), flush=True)
+        out = {"heap_cached_mb_before": heap_cached_mb(pg, db)}
         rnd = random.Random(7)
         ids = [rnd.randrange(rows // 2, rows) for _ in range(samples)]
         latencies(stack.http_port, [f"/incidents/{i}/similar" for i in ids[:20]])  # warm
-        out = {"similar": percentiles(latencies(stack.http_port,
-                                                [f"/incidents/{i}/similar" for i in ids]))}
+        out["similar"] = percentiles(latencies(stack.http_port,
+                                               [f"/incidents/{i}/similar" for i in ids]))
         hosts = [f"cache-{s[:4]}-{n:02d}" for s in ("auth", "ledg", "ship") for n in (3, 17)]
         out["q_common"] = percentiles(latencies(
             stack.http_port, [f"/incidents?q={w}&limit=50" for w in
@@ -229,6 +245,7 @@ def memory(pg, rows=None, samples=300):
             " JOIN incident_events d ON d.incident_id = c.incident_id AND d.kind = 'dispatched'"
             f" WHERE c.kind = 'created' AND c.incident_id >= {first}")]
         out["dispatch"] = percentiles(lat)
+        out["heap_cached_mb_after"] = heap_cached_mb(pg, db)
         print(json.dumps({"memory_queries": out}), flush=True)
         for name, marker in (("similar", "c.search_tsv @@ t.q"),
                              ("q common (disk)", "%disk%"), ("q rare (cache-auth-17)",
