@@ -425,7 +425,8 @@ def main():
                       "filter_state", "cursor_page", "detail", "stats", "actions",
                       "q_common", "q_rare", "similar")) +
                   f" | the table's heap in the page cache (MB of MB): before the queries "
-                  f"{m['heap_cached_mb_before']}, after {m['heap_cached_mb_after']}", flush=True)
+                  f"{m['heap_cached_mb_before']}, after {m['heap_cached_mb_after']} | autovacuum "
+                  f"busy meanwhile (s): {m['autovacuum_s'] or 'none'}", flush=True)
         if args.only in (None, "streams"):
             bench_streams.streams_rss(lambda name: bench_stack(name, pg), loadavg)
         if args.only in (None, "slowloris"):

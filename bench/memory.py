@@ -15,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 
 from harness import DEV_KEY, SOURCE_DIR, Stack, wait_for
@@ -142,6 +143,35 @@ def heap_cached_mb(pg, db):
     return [round(res / 1048576), round(size / 1048576)]
 
 
+class AutovacuumWatch:
+    """Samples, once a second while the queries run, which autovacuum workers are busy
+    (pg_stat_activity): after the upgrade rewrote a million rows, autovacuum vacuums and
+    analyzes the table for a while, and queries measured meanwhile share the machine with
+    it. Seconds seen per worker's statement, so the figures say whether it overlapped."""
+
+    def __init__(self, pg, db):
+        self.pg, self.db, self.seen = pg, db, {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.wait(1.0):
+            try:
+                rows = psql(self.pg, self.db, "-At", "-c",
+                            "SELECT query FROM pg_stat_activity"
+                            " WHERE backend_type = 'autovacuum worker' AND query <> ''")
+            except RuntimeError:
+                continue
+            for q in rows.splitlines():
+                self.seen[q] = self.seen.get(q, 0) + 1
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join()
+        return self.seen
+
+
 def memory(pg, rows=None, samples=300):
     rows = rows or int(os.environ.get("TRIAGE_BENCH_MEMORY_ROWS", "1000000"))
     stack = Stack("bench-memory", pg, env={"TRIAGE_LOG_LEVEL": "warn"})
@@ -189,6 +219,7 @@ def memory(pg, rows=None, samples=300):
         res["upgrade_rest_s"] = round(time.monotonic() - t0, 1)
         print(json.dumps({"memory_upgrade_rest_s": res["upgrade_rest_s"]}), flush=True)
         out = {"heap_cached_mb_before": heap_cached_mb(pg, db)}
+        watch = AutovacuumWatch(pg, db)
         rnd = random.Random(7)
         ids = [rnd.randrange(rows // 2, rows) for _ in range(samples)]
         latencies(stack.http_port, [f"/incidents/{i}/similar" for i in ids[:20]])  # warm
@@ -246,6 +277,7 @@ def memory(pg, rows=None, samples=300):
             f" WHERE c.kind = 'created' AND c.incident_id >= {first}")]
         out["dispatch"] = percentiles(lat)
         out["heap_cached_mb_after"] = heap_cached_mb(pg, db)
+        out["autovacuum_s"] = watch.finish()
         print(json.dumps({"memory_queries": out}), flush=True)
         for name, marker in (("similar", "c.search_tsv @@ t.q"),
                              ("q common (disk)", "%disk%"), ("q rare (cache-auth-17)",
