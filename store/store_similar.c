@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "store_json.h"
+#include "store_stmt.h"
 #include "tr_err.h"
 #include "tr_log.h"
 
@@ -100,7 +101,8 @@
 #define STORE_SQL_MATCH_ANY(q)                                                            \
 	"(c.search_tsv @@ " q " OR (c.search_tsv IS NULL AND triage_search_tsv(c.title,"      \
 	" c.service, c.source, c.labels, c.description) @@ " q "))"
-static const char store_sql_similar_any[] = STORE_SQL_SIMILAR(STORE_SQL_MATCH_ANY, "<");
+const store_stmt store_stmt_similar_any = {"similar_any",
+					   STORE_SQL_SIMILAR(STORE_SQL_MATCH_ANY, "<")};
 
 /* Jobs: the incidents this deployment remembers, resolved (examples for a prompt) or
  * labelled by a responder (whose labels the built-in model weighs), earlier or later
@@ -112,8 +114,8 @@ static const char store_sql_similar_any[] = STORE_SQL_SIMILAR(STORE_SQL_MATCH_AN
 	" OR c.category_override IS NOT NULL OR c.triage_feedback = 'right'"               \
 	" THEN c.search_tsv END)"
 #define STORE_SQL_MATCH_REMEMBERED(q) STORE_SQL_REMEMBERED_WORDS " @@ " q
-static const char store_sql_similar_remembered[] =
-	STORE_SQL_SIMILAR(STORE_SQL_MATCH_REMEMBERED, "<>");
+const store_stmt store_stmt_similar_jobs = {"similar_jobs",
+					    STORE_SQL_SIMILAR(STORE_SQL_MATCH_REMEMBERED, "<>")};
 
 enum { S_FOR, S_ID, S_SCORE, S_TITLE, S_SEV, S_CAT, S_STATE, S_STATUS, S_CREATED,
        S_RESOLVED, S_NOTE, S_FEEDBACK, S_HUMAN };
@@ -134,9 +136,9 @@ static int store_similar_query(store_db *db, const int64_t *ids, size_t n, bool 
 	snprintf(k, sizeof(k), "%d", STORE_SIMILAR_TOP);
 	if (!arr.failed) {
 		const char *p[] = {arr.data, k};
-		rc = store_db_exec(db, for_jobs ? store_sql_similar_remembered
-						: store_sql_similar_any,
-				   2, p, res);
+		rc = store_db_exec_prepared(db, for_jobs ? &store_stmt_similar_jobs
+							 : &store_stmt_similar_any,
+					    2, p, res);
 	}
 	store_buf_free(&arr);
 	return rc;

@@ -9,6 +9,7 @@ const store_stmt *const store_stmts[] = {
 	&store_stmt_alerts_claim, &store_stmt_alerts_replies, &store_stmt_alerts_apply,
 	&store_stmt_alerts_record, &store_stmt_nt_claim, &store_stmt_nt_sent, &store_stmt_nt_retry,
 	&store_stmt_nt_fail, &store_stmt_nt_cancel, &store_stmt_nt_requeue, &store_stmt_nt_purge,
+	&store_stmt_similar_any, &store_stmt_similar_jobs,
 };
 const size_t store_nstmts = sizeof store_stmts / sizeof store_stmts[0];
 

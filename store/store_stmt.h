@@ -26,6 +26,8 @@ extern const store_stmt store_stmt_failed;   /* store_results.c */
 extern const store_stmt store_stmt_retry;    /* store_results.c */
 extern const store_stmt store_stmt_released; /* store_results.c */
 extern const store_stmt store_stmt_retention; /* store_retention.c */
+extern const store_stmt store_stmt_similar_any;  /* store_similar.c */
+extern const store_stmt store_stmt_similar_jobs; /* store_similar.c */
 extern const store_stmt store_stmt_alerts_claim;   /* store_alerts_tx.c */
 extern const store_stmt store_stmt_alerts_replies; /* store_alerts_tx.c */
 extern const store_stmt store_stmt_alerts_apply;   /* store_alerts_tx.c */
