@@ -27,6 +27,7 @@ struct store_db {
 	long backoff_ms;
 	bool was_up;          /* for logging transitions once */
 	bool prepared[STORE_STMT_MAX]; /* by store_stmt_index(): prepared on this connection */
+	int64_t prepared_ms[STORE_STMT_MAX]; /* monotonic: when (see STORE_DB_REPLAN_MS) */
 	char sqlstate[6];
 	char errmsg[256];
 	int64_t deadline_ms; /* monotonic cap (0 = none), see store_db_set_deadline */
@@ -334,6 +335,15 @@ int store_db_exec(store_db *db, const char *sql, int nparams, const char *const 
 	return store_db_finish(db, deadline, out);
 }
 
+/* A prepared statement is prepared anew once older than this, so PostgreSQL plans it
+ * again. After five executions PostgreSQL may keep one generic plan for the statement,
+ * costed with the row counts of that moment and kept until an ANALYZE: one made while the
+ * incidents table was nearly empty read the whole table with sequential scans for every
+ * claim, result and similar lookup once it had grown (at 1,000 incidents/s, triage fell
+ * 25 s behind within the first minute). Once a second, a statement is planned a few
+ * times more; the plans follow the table. */
+#define STORE_DB_REPLAN_MS 1000
+
 int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 			   const char *const *params, PGresult **out)
 {
@@ -349,6 +359,21 @@ int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 		return TR_ERR_UNAVAILABLE;
 	}
 	int64_t deadline = store_db_deadline(db);
+	int64_t now = tr_mono_ms();
+	if (db->prepared[idx] && now - db->prepared_ms[idx] >= STORE_DB_REPLAN_MS) {
+		char sql[16 + STORE_STMT_NAME_MAX];
+		snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
+		if (!PQsendQuery(db->conn, sql)) {
+			store_db_map(db, NULL);
+			if (PQstatus(db->conn) != CONNECTION_OK)
+				store_db_reset(db);
+			return TR_ERR_UNAVAILABLE;
+		}
+		int rc = store_db_finish(db, deadline, NULL);
+		if (rc != TR_OK)
+			return rc;
+		db->prepared[idx] = false;
+	}
 	if (!db->prepared[idx]) {
 		if (!PQsendPrepare(db->conn, st->name, st->sql, nparams, NULL)) {
 			store_db_map(db, NULL);
@@ -360,6 +385,7 @@ int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 		if (rc != TR_OK)
 			return rc;
 		db->prepared[idx] = true;
+		db->prepared_ms[idx] = now;
 	}
 	if (!PQsendQueryPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0)) {
 		int rc = store_db_map(db, NULL);

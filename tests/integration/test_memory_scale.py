@@ -1,7 +1,9 @@
 """Memory at scale and over time: migration 011 upgrading a populated database in place,
 and the plans PostgreSQL chooses at ~100,000 incidents for the store's own statements
 (similar incidents, the list, each of its filters, a cursor page, text search, detail,
-stats, the dispatcher's claim and its jobs' similar resolved incidents), read with auto_explain: indexes, not timings (those are in make bench)."""
+stats, the dispatcher's claim and its jobs' similar resolved incidents), read with auto_explain:
+indexes, not timings (those are in make bench); and that those plans follow the table as
+it grows."""
 
 import os
 import shutil
@@ -211,6 +213,66 @@ class PlanTest(PipelineTest):
         self.assertNotIn("Seq Scan on incidents", plan, plan)
         self.assertNotIn("incidents_state", plan, plan)
 
+
+
+class PlanFollowsGrowthTest(PipelineTest):
+    """The store's prepared statements are planned again as the table grows: PostgreSQL
+    may keep one generic plan per prepared statement, costed with the row counts of when
+    it was made, until an ANALYZE; one made while the table was nearly empty read the
+    whole table for every claim once it had grown (store_db.c, STORE_DB_REPLAN_MS)."""
+
+    CLAIM = "WITH c AS (SELECT id FROM incidents WHERE status = 'submitted'"
+
+    def claim_plan_after(self, since):
+        """The plan of the newest claim that took a row, logged after byte `since`."""
+        with open(self.pg.log, errors="replace") as f:
+            log = f.read()[since:]
+        def took_rows(plan):
+            top = next((l for l in plan.splitlines() if "actual time=" in l), "")
+            return " rows=0 " not in top
+        plans = [p for p in log.split("duration:") if self.CLAIM in p and took_rows(p)]
+        return plans[-1] if plans else None
+
+    def triage_one(self, n):
+        inc = self.stack.submit(title=f"Disk full on host-{n}", description="volume at 99%")
+        self.stack.wait_status(inc["id"], "triaged", timeout=30)
+
+    def test_a_plan_made_on_an_empty_table_does_not_outlive_its_growth(self):
+        db = self.stack.database
+        for setting in ("session_preload_libraries = 'auto_explain'",
+                        "auto_explain.log_min_duration = 0", "auto_explain.log_analyze = on",
+                        "auto_explain.log_level = 'warning'"):
+            self.stack.sql(f'ALTER DATABASE "{db}" SET {setting}')
+        self.stack.start_store()
+        self.stack.start_gateway()
+        self.stack.wait_ready()
+        # no ANALYZE behind the test's back: only the store's own re-planning may help
+        # (before any enricher: nothing was claimed yet)
+        self.stack.sql("ALTER TABLE incidents SET (autovacuum_enabled = off)")
+        self.stack.start_enricher(llm="rules")
+        for n in range(8):  # more than five executions: PostgreSQL settles on a plan
+            self.triage_one(n)
+        first = self.claim_plan_after(0)
+        self.assertIsNotNone(first)
+        self.assertIn("Seq Scan on incidents", first,
+                      "on a nearly empty table the claim reads it whole; if the planner "
+                      "stopped doing so, this test no longer tests anything")
+        # The table grows by 30,000 rows not yet due (no ANALYZE, no DDL: nothing tells
+        # PostgreSQL to drop a cached plan).
+        self.stack.sql("INSERT INTO incidents (request_id, title, description, fingerprint,"
+                       " next_attempt_at) SELECT 'later-' || g, 'later ' || g, 'not due yet',"
+                       " md5('later-' || g), now() + interval '1 day'"
+                       " FROM generate_series(1, 30000) g")
+        with open(self.pg.log, errors="replace") as f:
+            since = len(f.read())
+        count = iter(range(100, 10000))
+
+        def indexed():
+            self.triage_one(next(count))
+            plan = self.claim_plan_after(since)
+            return plan is not None and "Seq Scan on incidents" not in plan and plan
+        plan = wait_for(indexed, 30, "a claim planned for the grown table")
+        self.assertIn("incidents_due_order", plan, plan)
 
 if __name__ == "__main__":
     unittest.main()
