@@ -316,6 +316,16 @@ static void store_db_check_idle(store_db *db)
 	(void)store_db_ensure(db);
 }
 
+/* A statement could not be sent: the error recorded, and the connection dropped when it
+ * is gone (the next call reconnects). */
+static int store_db_unsent(store_db *db)
+{
+	int rc = store_db_map(db, NULL);
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		store_db_reset(db);
+	return rc == TR_OK ? TR_ERR_UNAVAILABLE : rc;
+}
+
 int store_db_exec(store_db *db, const char *sql, int nparams, const char *const *params,
 		  PGresult **out)
 {
@@ -326,11 +336,9 @@ int store_db_exec(store_db *db, const char *sql, int nparams, const char *const 
 	}
 	int64_t deadline = store_db_deadline(db);
 	if (!PQsendQueryParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0)) {
-		int rc = store_db_map(db, NULL);
+		int rc = store_db_unsent(db);
 		tr_warn("db[%s] cannot send: %s", db->role, db->errmsg);
-		if (PQstatus(db->conn) != CONNECTION_OK)
-			store_db_reset(db);
-		return rc == TR_OK ? TR_ERR_UNAVAILABLE : rc;
+		return rc;
 	}
 	return store_db_finish(db, deadline, out);
 }
@@ -363,36 +371,24 @@ int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 	if (db->prepared[idx] && now - db->prepared_ms[idx] >= STORE_DB_REPLAN_MS) {
 		char sql[16 + STORE_STMT_NAME_MAX];
 		snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
-		if (!PQsendQuery(db->conn, sql)) {
-			store_db_map(db, NULL);
-			if (PQstatus(db->conn) != CONNECTION_OK)
-				store_db_reset(db);
-			return TR_ERR_UNAVAILABLE;
-		}
+		if (!PQsendQuery(db->conn, sql))
+			return store_db_unsent(db);
 		int rc = store_db_finish(db, deadline, NULL);
 		if (rc != TR_OK)
 			return rc;
 		db->prepared[idx] = false;
 	}
 	if (!db->prepared[idx]) {
-		if (!PQsendPrepare(db->conn, st->name, st->sql, nparams, NULL)) {
-			store_db_map(db, NULL);
-			if (PQstatus(db->conn) != CONNECTION_OK)
-				store_db_reset(db);
-			return TR_ERR_UNAVAILABLE;
-		}
+		if (!PQsendPrepare(db->conn, st->name, st->sql, nparams, NULL))
+			return store_db_unsent(db);
 		int rc = store_db_finish(db, deadline, NULL);
 		if (rc != TR_OK)
 			return rc;
 		db->prepared[idx] = true;
 		db->prepared_ms[idx] = now;
 	}
-	if (!PQsendQueryPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0)) {
-		int rc = store_db_map(db, NULL);
-		if (PQstatus(db->conn) != CONNECTION_OK)
-			store_db_reset(db);
-		return rc == TR_OK ? TR_ERR_UNAVAILABLE : rc;
-	}
+	if (!PQsendQueryPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0))
+		return store_db_unsent(db);
 	return store_db_finish(db, deadline, out);
 }
 
@@ -403,12 +399,8 @@ int store_db_script(store_db *db, const char *sql)
 		return TR_ERR_UNAVAILABLE;
 	}
 	int64_t deadline = tr_mono_ms() + db->timeout_ms;
-	if (!PQsendQuery(db->conn, sql)) {
-		store_db_map(db, NULL);
-		if (PQstatus(db->conn) != CONNECTION_OK)
-			store_db_reset(db);
-		return TR_ERR_UNAVAILABLE;
-	}
+	if (!PQsendQuery(db->conn, sql))
+		return store_db_unsent(db);
 	return store_db_finish(db, deadline, NULL);
 }
 

@@ -22,15 +22,15 @@
  * tiers, at most 300 in all, which bounds the work whatever the history's size: first
  * those that also share a rare word (in under 1% of incidents, or not among the
  * statistics' common ones: a rare word's posting list is cheap to read), then, only if
- * fewer than 300 were found, any others. Measured at a million incidents (bench/memory.py's history, 60 incidents):
- * the single query before (rarest title word and any other word under 10%) was p50 29 ms,
- * p90 49 ms, its index scan returning up to 62,000 rows of which it read the oldest 300,
- * and found nothing for a title with a new host name; the tiers are p50 9 ms, p90 28 ms,
- * with closer incidents found (mean best score 0.87 against 0.84). Before the table has
- * statistics, which a small table may lack, any one of the words. All 12 words count in
- * the score. The score (0..1) is 0.7 x the weighted share of the query words a candidate
- * has (title words count twice, rare words more) + 0.15 same service + 0.05 same source +
- * 0.1 x the share of labels it has equal.
+ * fewer than 300 were found, any others. Measured at a million incidents
+ * (bench/memory.py's history, 60 incidents): the single query before (rarest title word
+ * and any other word under 10%) was p50 29 ms, p90 49 ms, its index scan returning up to
+ * 62,000 rows of which it read the oldest 300, and found nothing for a title with a new
+ * host name; the tiers are p50 9 ms, p90 28 ms, with closer incidents found (mean best
+ * score 0.87 against 0.84). Before the table has statistics, which a small table may lack,
+ * any one of the words. All 12 words count in the score. The score (0..1) is 0.7 x the
+ * weighted share of the query words a candidate has (title words count twice, rare words
+ * more) + 0.15 same service + 0.05 same source + 0.1 x the share of labels it has equal.
  * "c.id + 0 < t.id" keeps the planner from reading the primary key for the whole range
  * below the incident (a BitmapAnd over ~all rows, 23 ms at 100,000 rows): the bounded
  * GIN match is filtered instead. Incidents still without search data (just ingested,
