@@ -208,7 +208,7 @@ void enr_links_free(enr_links *l)
 		return;
 	for (size_t i = 0; i < l->n; i++) {
 		if (nng_socket_id(l->link[i].sock) > 0)
-			nng_close(l->link[i].sock);
+			proto_sock_close(l->link[i].sock);
 	}
 	free(l);
 }

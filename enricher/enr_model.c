@@ -62,7 +62,7 @@ void enr_model_free(enr_model *em)
 	if (!em)
 		return;
 	if (em->dialled)
-		nng_close(em->sock);
+		proto_sock_close(em->sock);
 	if (em->current)
 		held_free(em->current);
 	while (em->old) {

@@ -470,7 +470,7 @@ out:
 				"written (nng statistics unavailable)");
 	}
 	free(threads);
-	nng_close(w.jobs);
+	proto_sock_close(w.jobs);
 	enr_links_free(w.links);
 	enr_model_free(w.backend.models);
 	pthread_cond_destroy(&w.cv);

@@ -9,6 +9,7 @@
 #include "enr_config.h"
 #include "enr_worker.h"
 #include "oneshot.h"
+#include "proto_guard.h"
 #include "proto_tls.h"
 #include "tr_err.h"
 #include "tr_log.h"
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
 	}
 	llm_http_free(h);
 	curl_global_cleanup();
+	proto_guard_stop(); /* the dialers' guard thread (proto_guard.h) */
 	proto_tls_shutdown();
 	enr_config_free(&cfg);
 	return code;

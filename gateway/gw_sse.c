@@ -312,7 +312,7 @@ int gw_sse_start(const gw_sse_opts *opts, gw_sse **out)
 		tick = 10;
 	nng_socket_set_ms(h->sock, NNG_OPT_RECVTIMEO, (nng_duration)tick);
 	if (pthread_create(&h->thread, NULL, gw_sse_thread, h) != 0) {
-		nng_close(h->sock);
+		proto_sock_close(h->sock);
 		rc = TR_ERR_INTERNAL;
 		goto fail;
 	}
@@ -359,7 +359,7 @@ void gw_sse_stop(gw_sse *h)
 	if (h->thread_started) {
 		atomic_store(&h->stop, true);
 		pthread_join(h->thread, NULL);
-		nng_close(h->sock);
+		proto_sock_close(h->sock);
 	}
 	gw_frame_unref(h->hello);
 	gw_frame_unref(h->heartbeat);

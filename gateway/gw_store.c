@@ -117,7 +117,7 @@ int gw_store_open(const char *url, size_t max_inflight, gw_store **out)
 	return TR_OK;
 fail:
 	for (size_t i = 0; i < s->nsocks; i++)
-		nng_close(s->socks[i]);
+		proto_sock_close(s->socks[i]);
 	free(s->confirms);
 	free(s->slots);
 	free(s);
@@ -410,7 +410,7 @@ void gw_store_close(gw_store *s)
 	}
 	gw_batches_free(s);
 	for (size_t i = 0; i < s->nsocks; i++)
-		nng_close(s->socks[i]);
+		proto_sock_close(s->socks[i]);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->mu);
 	free(s->confirms);

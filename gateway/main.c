@@ -12,6 +12,7 @@
 #include "gw_http.h"
 #include "gw_sse.h"
 #include "gw_store.h"
+#include "proto_guard.h"
 #include "proto_tls.h"
 #include "tr_err.h"
 #include "tr_log.h"
@@ -118,6 +119,7 @@ out:
 	gw_sse_stop(sse);
 	gw_store_close(store);
 	gw_auth_free(auth);
+	proto_guard_stop(); /* the dialers' guard thread (proto_guard.h) */
 	proto_tls_shutdown();
 	/* No nng_fini(), like the other processes: nng 1.5.2's tears down its pipe table
 	 * before draining its reaper, and a pipe still being reaped (the events link, closed

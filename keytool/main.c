@@ -11,6 +11,7 @@
 #include "gw_keys.h"
 #include "gw_store.h"
 #include "proto.h"
+#include "proto_guard.h"
 #include "proto_sock.h"
 #include "tr_config.h"
 #include "tr_err.h"
@@ -71,7 +72,7 @@ static int kt_call(const kt_config *cfg, int op, proto_kv *params, size_t n, con
 	free(with);
 out:
 	proto_msg_free(&reply);
-	nng_close(s);
+	proto_sock_close(s);
 	return rc;
 }
 
@@ -133,6 +134,7 @@ int main(int argc, char **argv)
 		rc = kt_usage();
 	}
 	tr_config_free(kt_items, KT_NITEMS, &cfg);
+	proto_guard_stop(); /* before nng_fini: the dialer's guard thread reads nng's statistics */
 	nng_fini();
 	return rc;
 }

@@ -1,5 +1,6 @@
-/* proto_guard: the listener guard (see proto_guard.h for why and how): one thread
- * that watches nng's listener statistics, checks a suspect listener and reopens it. */
+/* proto_guard: the listener and dialer guard (see proto_guard.h for why and how): one
+ * thread that watches nng's statistics, reopens a listener that stopped accepting and
+ * restarts a dialer that stopped redialing. */
 #include "proto_guard.h"
 
 #include <arpa/inet.h>
@@ -23,11 +24,17 @@
 
 typedef struct guard_entry {
 	nng_socket sock;
+	char *url;
+	/* a listener (relisten set) */
 	nng_listener lst;
 	bool reopen;     /* closed by us, not yet listening again */
 	proto_guard_listen_fn relisten;
 	uint64_t other;  /* "other errors" last seen */
-	char *url;
+	/* a dialer (redial set) */
+	nng_dialer dlr;
+	proto_guard_dial_fn redial;
+	uint64_t attempts;   /* the dialer's outcome counters summed, last seen */
+	int64_t moved_ms;    /* when they last moved or a pipe was up (monotonic) */
 	struct guard_entry *next;
 } guard_entry;
 
@@ -73,6 +80,30 @@ static bool stat_read(nng_listener l, const char *name, uint64_t *out)
 	}
 	nng_stats_free(snap);
 	return ok;
+}
+
+/* A dialer's open pipes and the sum of its outcome counters (each connect attempt ends
+ * in exactly one of them); false when it has no statistics (closed, or none compiled). */
+static bool dialer_read(nng_dialer d, uint64_t *pipes, uint64_t *attempts)
+{
+	static const char *const outcomes[] = {"connect", "refused", "disconnect", "canceled",
+					       "other",   "timeout", "proto",      "auth",
+					       "oom",     "reject"};
+	nng_stat *snap = NULL;
+	if (nng_stats_get(&snap) != 0)
+		return false;
+	nng_stat *ds = nng_stat_find_dialer(snap, d);
+	nng_stat *p = ds ? nng_stat_find(ds, "pipes") : NULL;
+	if (p) {
+		*pipes = nng_stat_value(p);
+		*attempts = 0;
+		for (size_t i = 0; i < sizeof outcomes / sizeof *outcomes; i++) {
+			nng_stat *c = nng_stat_find(ds, outcomes[i]);
+			*attempts += c ? nng_stat_value(c) : 0;
+		}
+	}
+	nng_stats_free(snap);
+	return p != NULL;
 }
 
 /* A connected stream socket to where l listens, or -1 (then the caller reopens). */
@@ -225,9 +256,46 @@ static void reopen(guard_entry *e)
 		e->url);
 }
 
-/* One look at every listener (mu held). */
+/* One look at dialer e (mu held): with no pipe and no connect attempt ending for
+ * PROTO_GUARD_DIAL_STALL_MS, it has stopped redialing: closed and started again. */
+static void guard_dialer(guard_entry *e, int64_t now)
+{
+	uint64_t pipes = 0, attempts = 0;
+	if (!dialer_read(e->dlr, &pipes, &attempts)) {
+		if (!g.no_stats_logged)
+			tr_warn("proto: guard: no statistics for dialer %s; not guarded", e->url);
+		g.no_stats_logged = true;
+		return;
+	}
+	if (pipes > 0 || attempts != e->attempts) {
+		e->attempts = attempts;
+		e->moved_ms = now;
+		return;
+	}
+	if (now - e->moved_ms < PROTO_GUARD_DIAL_STALL_MS)
+		return;
+	nng_dialer nd;
+	nng_dialer_close(e->dlr);
+	int rv = e->redial(e->sock, e->url, &nd);
+	if (rv == NNG_ECLOSED)
+		return; /* the socket was closed meanwhile: the next tick drops it */
+	e->moved_ms = now; /* a failed redial is tried again after another stall */
+	if (rv != 0) {
+		tr_error("proto: guard: dial %s again: %s (retrying)", e->url, nng_strerror(rv));
+		return;
+	}
+	e->dlr = nd;
+	e->attempts = 0;
+	g.heals++;
+	tr_warn("proto: dialer %s had stopped redialing (a handshake write failed as the peer "
+		"closed, nng 1.5.2): dialing again",
+		e->url);
+}
+
+/* One look at every listener and dialer (mu held). */
 static void guard_tick(void)
 {
+	int64_t now = tr_mono_ms();
 	for (guard_entry **pp = &g.entries; *pp && !atomic_load(&g_halt);) {
 		guard_entry *e = *pp;
 		uint64_t other = 0;
@@ -237,6 +305,10 @@ static void guard_tick(void)
 			continue;
 		}
 		pp = &e->next;
+		if (e->redial) {
+			guard_dialer(e, now);
+			continue;
+		}
 		if (e->reopen) {
 			reopen(e);
 			continue;
@@ -281,18 +353,9 @@ static void *guard_thread(void *arg)
 	return NULL;
 }
 
-int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
-		      proto_guard_listen_fn relisten)
+/* Adds e to the table, starting the thread if it is not running. */
+static int guard_add(guard_entry *e)
 {
-	int rc = TR_ERR_NOMEM;
-	guard_entry *e = calloc(1, sizeof *e);
-	if (!e || !(e->url = strdup(url))) {
-		free(e);
-		return rc;
-	}
-	e->sock = s;
-	e->lst = l;
-	e->relisten = relisten;
 	pthread_mutex_lock(&g.mu);
 	if (!g.running) {
 		if (g.joinable) { /* the last one ended by itself: reap it */
@@ -324,6 +387,41 @@ int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
 	return TR_OK;
 }
 
+/* A new entry for socket s at url, or NULL. */
+static guard_entry *entry_new(nng_socket s, const char *url)
+{
+	guard_entry *e = calloc(1, sizeof *e);
+	if (!e || !(e->url = strdup(url))) {
+		free(e);
+		return NULL;
+	}
+	e->sock = s;
+	return e;
+}
+
+int proto_guard_watch(nng_socket s, nng_listener l, const char *url,
+		      proto_guard_listen_fn relisten)
+{
+	guard_entry *e = entry_new(s, url);
+	if (!e)
+		return TR_ERR_NOMEM;
+	e->lst = l;
+	e->relisten = relisten;
+	return guard_add(e);
+}
+
+int proto_guard_watch_dialer(nng_socket s, nng_dialer d, const char *url,
+			     proto_guard_dial_fn redial)
+{
+	guard_entry *e = entry_new(s, url);
+	if (!e)
+		return TR_ERR_NOMEM;
+	e->dlr = d;
+	e->redial = redial;
+	e->moved_ms = tr_mono_ms();
+	return guard_add(e);
+}
+
 /* Stops the thread and forgets every entry; close_listeners: closes each guarded
  * listener first. */
 static void guard_end(bool close_listeners)
@@ -341,7 +439,7 @@ static void guard_end(bool close_listeners)
 	while (g.entries) {
 		guard_entry *e = g.entries;
 		g.entries = e->next;
-		if (close_listeners && !e->reopen && sock_open(e->sock))
+		if (close_listeners && e->relisten && !e->reopen && sock_open(e->sock))
 			nng_listener_close(e->lst);
 		entry_free(e);
 	}

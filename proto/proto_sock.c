@@ -316,20 +316,21 @@ int proto_sock_dial(proto_sock_kind kind, const char *url, nng_socket *out)
 	return proto_sock_dial_notify(kind, url, NULL, NULL, out);
 }
 
-/* Starts one dialer on s for url (TLS for tls+tcp://). Returns an nng error. */
-static int dial_one(nng_socket s, const char *url)
+/* Starts one dialer on s for url (TLS for tls+tcp://), setting *out; the guard
+ * restarts dialers this way too. Returns an nng error. */
+static int dial_url(nng_socket s, const char *url, nng_dialer *out)
 {
-	int rv;
-	if (proto_tls_url(url)) {
-		nng_dialer d;
-		rv = nng_dialer_create(&d, s, url);
-		if (rv == 0 && proto_tls_dialer(d, url) != TR_OK)
-			return NNG_EINVAL;
-		if (rv == 0)
-			rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
-		return rv;
-	}
-	return nng_dial(s, url, NULL, NNG_FLAG_NONBLOCK);
+	nng_dialer d = NNG_DIALER_INITIALIZER;
+	int rv = nng_dialer_create(&d, s, url);
+	if (rv == 0 && proto_tls_url(url) && proto_tls_dialer(d, url) != TR_OK)
+		rv = NNG_EINVAL;
+	if (rv == 0)
+		rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
+	if (rv != 0 && nng_dialer_id(d) > 0)
+		nng_dialer_close(d);
+	if (rv == 0)
+		*out = d;
+	return rv;
 }
 
 size_t proto_url_count(const char *urls)
@@ -388,17 +389,29 @@ int proto_sock_dial_notify(proto_sock_kind kind, const char *urls, nng_pipe_cb c
 	}
 	for (size_t i = 0; i < n; i++) {
 		proto_url_at(urls, i, url, sizeof url);
-		int rv = dial_one(s, url);
+		nng_dialer d;
+		int rv = dial_url(s, url, &d);
 		if (rv != 0) {
 			rc = rv == NNG_EINVAL && proto_tls_url(url) ? TR_ERR_INVALID
 								   : nng_fail(rv, "dial", url);
-			nng_close(s);
+			proto_sock_close(s);
+			return rc;
+		}
+		/* nng 1.5.2 lets a peer's close stop a dialer for good (proto_guard.h) */
+		if ((rc = proto_guard_watch_dialer(s, d, url, dial_url)) != TR_OK) {
+			proto_sock_close(s);
 			return rc;
 		}
 		tr_debug("proto: %s dialing %s", kind_names[kind], url);
 	}
 	*out = s;
 	return TR_OK;
+}
+
+void proto_sock_close(nng_socket s)
+{
+	proto_guard_forget(s);
+	nng_close(s);
 }
 
 int proto_bytes_to_nng(const void *buf, size_t len, nng_msg **out)

@@ -35,7 +35,8 @@ typedef enum {
  * nng_fini() in a process that listens. */
 int proto_sock_listen(proto_sock_kind kind, const char *url, nng_socket *out);
 
-/* Opens a socket of the kind and dials url without blocking (redials in background).
+/* Opens a socket of the kind and dials url without blocking (redials in background;
+ * the dialer is guarded, proto_guard.h: one that stops redialing is started again).
  * url may be a comma-separated list (one per store, say): one socket, one dialer each;
  * REQ then spreads requests over the live ones (gw_store.c has it re-send a request
  * whose connection dropped to another when that is safe), PUB/SUB and PUSH/PULL take from
@@ -53,6 +54,10 @@ int proto_url_at(const char *urls, size_t i, char *out, size_t outlen);
  * NNG_PIPE_EV_REM_POST; registered before the dial starts, so no connection is missed. */
 int proto_sock_dial_notify(proto_sock_kind kind, const char *url, nng_pipe_cb cb, void *arg,
 			   nng_socket *out);
+
+/* Closes a socket opened here: forgets it in the guard first (proto_guard_forget), so
+ * no listener or dialer is being reopened on it as it closes. */
+void proto_sock_close(nng_socket s);
 
 /* Encodes m and sends it on s (blocking up to the socket's send timeout). */
 int proto_sock_send(nng_socket s, const proto_msg *m);

@@ -545,7 +545,7 @@ int store_dispatch_start(const store_config *cfg, store_events *events,
 	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&d->lock, NULL);
 	if (pthread_create(&d->thread, NULL, store_dispatch_main, d) != 0) {
-		nng_close(d->jobs);
+		proto_sock_close(d->jobs);
 		pthread_cond_destroy(&d->cond);
 		pthread_mutex_destroy(&d->lock);
 		store_db_free(d->db);
@@ -575,7 +575,7 @@ void store_dispatch_stop(store_dispatch *d)
 	pthread_cond_signal(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	pthread_join(d->thread, NULL);
-	nng_close(d->jobs);
+	proto_sock_close(d->jobs);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 	store_db_free(d->db);

@@ -69,7 +69,7 @@ int store_events_open(const char *url, store_events **out)
 	pthread_condattr_destroy(&ca);
 	ev->epoch = tr_now_ms();
 	if (pthread_create(&ev->sync_thread, NULL, sync_thread, ev) != 0) {
-		nng_close(ev->sock);
+		proto_sock_close(ev->sock);
 		pthread_cond_destroy(&ev->stop_cv);
 		pthread_mutex_destroy(&ev->lock);
 		free(ev);
@@ -88,7 +88,7 @@ void store_events_close(store_events *ev)
 	pthread_cond_signal(&ev->stop_cv);
 	pthread_mutex_unlock(&ev->lock);
 	pthread_join(ev->sync_thread, NULL);
-	nng_close(ev->sock);
+	proto_sock_close(ev->sock);
 	pthread_cond_destroy(&ev->stop_cv);
 	pthread_mutex_destroy(&ev->lock);
 	free(ev);

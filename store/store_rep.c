@@ -313,7 +313,7 @@ void store_rep_close(store_rep *rep)
 	if (!rep)
 		return;
 	if (rep->open)
-		nng_close(rep->sock);
+		proto_sock_close(rep->sock);
 	for (long i = 0; i < rep->nctx; i++)
 		nng_aio_stop(rep->ctxs[i].aio);
 	for (long i = 0; i < rep->nctx; i++) {

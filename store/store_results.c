@@ -630,7 +630,7 @@ int store_results_start(const store_config *cfg, store_events *events,
 	*out = s;
 	return TR_OK;
 fail_sync:
-	nng_close(s->sock);
+	proto_sock_close(s->sock);
 	pthread_cond_destroy(&s->arrived);
 	pthread_mutex_destroy(&s->lock);
 fail:
@@ -647,7 +647,7 @@ void store_results_stop(store_results *s)
 	atomic_store(&s->stopping, true);
 	pthread_join(s->receiver, NULL);
 	store_results_stop_applier(s);
-	nng_close(s->sock);
+	proto_sock_close(s->sock);
 	for (size_t i = 0; i < s->queued; i++)
 		proto_msg_free(&s->queue[i]);
 	pthread_cond_destroy(&s->arrived);

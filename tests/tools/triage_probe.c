@@ -131,7 +131,7 @@ static int probe_raw(int argc, char **argv)
 	probe_linger();
 	rc = 0;
 out:
-	nng_close(s);
+	proto_sock_close(s);
 	return rc;
 }
 
@@ -181,7 +181,7 @@ static int probe_result(int argc, char **argv)
 	int rc = proto_sock_send(s, &m);
 	if (rc == 0)
 		probe_linger();
-	nng_close(s);
+	proto_sock_close(s);
 	return rc == 0 ? 0 : 1;
 }
 
@@ -213,7 +213,7 @@ static int probe_sub(char **argv)
 		}
 		proto_msg_free(&m);
 	}
-	nng_close(s);
+	proto_sock_close(s);
 	return got == want ? 0 : 1;
 }
 
@@ -245,7 +245,7 @@ static int probe_serve(int argc, char **argv)
 	printf("sent %lu\n", sent);
 	rc = 0;
 out:
-	nng_close(s);
+	proto_sock_close(s);
 	return rc;
 }
 
