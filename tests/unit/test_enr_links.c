@@ -19,6 +19,7 @@
 #include <nng/protocol/pipeline0/pull.h>
 
 #include "enr_links.h"
+#include "proto_guard.h"
 #include "proto_sock.h"
 #include "tr_err.h"
 #include "tr_time.h"
@@ -238,5 +239,7 @@ int main(void)
 		cmocka_unit_test(test_check_lists),
 		cmocka_unit_test(test_flush_then_close_loses_nothing),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	proto_guard_stop(); /* the dialers' and listeners' guard thread */
+	return rc;
 }

@@ -90,8 +90,8 @@ static void finish(fixture *f)
 {
 	pthread_join(f->thread, NULL);
 	assert_int_equal(f->exit_code, 0);
-	nng_close(f->jobs);
-	nng_close(f->results);
+	proto_sock_close(f->jobs);
+	proto_sock_close(f->results);
 	close(f->listen_fd);
 	enr_config_free(&f->cfg);
 	char path[128];
@@ -329,7 +329,7 @@ static void test_two_stores(void **state)
 	proto_msg_free(&r);
 
 	/* Store 1 goes away: its job's result goes to store 0, which now gets every slot. */
-	nng_close(t.results[1]);
+	proto_sock_close(t.results[1]);
 	send_job_on(t.jobs[1], 9);
 	expect_result(t.results[0], 9);
 	for (int i = 0; i < 3; i++)
@@ -343,9 +343,9 @@ static void test_two_stores(void **state)
 	pthread_join(t.thread, NULL);
 	assert_int_equal(t.exit_code, 0);
 	for (int i = 0; i < 2; i++) {
-		nng_close(t.jobs[i]);
+		proto_sock_close(t.jobs[i]);
 		if (i == 0)
-			nng_close(t.results[i]);
+			proto_sock_close(t.results[i]);
 		snprintf(url, sizeof url, "%s/jobs%d.ipc", t.dir, i);
 		unlink(url);
 		snprintf(url, sizeof url, "%s/results%d.ipc", t.dir, i);

@@ -35,11 +35,16 @@
 static atomic_int fail_proto = -1; /* the next SP header of this protocol fails */
 static atomic_int failed;
 
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+static _Atomic(sendmsg_fn) real_sendmsg; /* the next definition: libc's (or a sanitizer's) */
+
 ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
-	static ssize_t (*real)(int, const struct msghdr *, int);
-	if (!real)
-		real = (ssize_t(*)(int, const struct msghdr *, int))dlsym(RTLD_NEXT, "sendmsg");
+	sendmsg_fn real = atomic_load(&real_sendmsg);
+	if (!real) {
+		real = (sendmsg_fn)dlsym(RTLD_NEXT, "sendmsg");
+		atomic_store(&real_sendmsg, real);
+	}
 	int want = atomic_load(&fail_proto);
 	if (want >= 0 && m->msg_iovlen == 1 && m->msg_iov[0].iov_len == 8) {
 		const unsigned char *h = m->msg_iov[0].iov_base;
