@@ -412,6 +412,9 @@ class Stack:
             print(f"note: the test failed; its processes' logs are kept in {self.dir}",
                   file=sys.stderr)
             return
+        if os.environ.get("TRIAGE_TEST_KEEP_LOGS"):  # a passing run's logs, for study
+            print(f"note: logs kept in {self.dir} (TRIAGE_TEST_KEEP_LOGS)", file=sys.stderr)
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

@@ -18,7 +18,6 @@
 #include <nng/nng.h>
 
 #include "gw_store.h"
-#include "gw_store_int.h" /* GW_STORE_SOCKETS */
 #include "proto.h"
 #include "proto_guard.h"
 #include "proto_sock.h"
@@ -208,30 +207,6 @@ static void wait_done(fixture *f, int n)
 	pthread_mutex_unlock(&f->mu);
 }
 
-/* gw_store_open, then waits until the peer holds a connection from each of the store
- * link's sockets: closing a socket whose dialer is still in its handshake makes nng
- * 1.5.2 leak that dialer (LeakSanitizer saw it in a third of the runs on a loaded
- * machine), and a gateway at work is connected anyway. */
-static void open_store(fixture *f, size_t slots, gw_store **s)
-{
-	assert_int_equal(gw_store_open(f->url, slots, s), TR_OK);
-	int64_t until = tr_mono_ms() + DEADLINE_MS;
-	pthread_mutex_lock(&f->mu);
-	while (f->pipes < GW_STORE_SOCKETS && tr_mono_ms() < until) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 20 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-	}
-	int pipes = f->pipes;
-	pthread_mutex_unlock(&f->mu);
-	assert_true(pipes >= GW_STORE_SOCKETS);
-}
-
 static void query(proto_msg *m, char *rid, int op)
 {
 	memset(m, 0, sizeof *m);
@@ -248,7 +223,7 @@ static void test_round_trip(void **state)
 	gw_call *c;
 	proto_msg m, reply;
 	char rid[GW_REQUEST_ID_LEN + 1];
-	open_store(f, 8, &s);
+	assert_int_equal(gw_store_open(f->url, 8, &s), TR_OK);
 	query(&m, rid, PROTO_OP_STATS);
 	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
 	wait_done(f, 1);
@@ -269,7 +244,7 @@ static void test_many_in_flight(void **state)
 	gw_call *c[N];
 	proto_msg m[N], reply;
 	char rid[N][GW_REQUEST_ID_LEN + 1];
-	open_store(f, N, &s);
+	assert_int_equal(gw_store_open(f->url, N, &s), TR_OK);
 	for (int i = 0; i < N; i++) {
 		query(&m[i], rid[i], 1 + i % 10);
 		assert_int_equal(gw_store_call(s, &m[i], 5000, on_done, f, &c[i]), TR_OK);
@@ -296,7 +271,7 @@ static void test_timeout_and_no_peer(void **state)
 	char rid[GW_REQUEST_ID_LEN + 1];
 
 	atomic_store(&f->mode, PEER_SILENT);
-	open_store(f, 4, &s);
+	assert_int_equal(gw_store_open(f->url, 4, &s), TR_OK);
 	query(&m, rid, PROTO_OP_READY);
 	int64_t t0 = tr_mono_ms();
 	assert_int_equal(gw_store_call(s, &m, 300, on_done, f, &c), TR_OK);
@@ -335,7 +310,7 @@ static void test_bad_replies(void **state)
 	gw_call *c;
 	proto_msg m, reply;
 	char rid[GW_REQUEST_ID_LEN + 1];
-	open_store(f, 4, &s);
+	assert_int_equal(gw_store_open(f->url, 4, &s), TR_OK);
 	atomic_store(&f->mode, PEER_WRONG_ID);
 	query(&m, rid, PROTO_OP_GET);
 	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
@@ -363,7 +338,7 @@ static void test_pool_bound_and_shutdown(void **state)
 	proto_msg m[3], reply;
 	char rid[3][GW_REQUEST_ID_LEN + 1];
 	atomic_store(&f->mode, PEER_SILENT);
-	open_store(f, 2, &s);
+	assert_int_equal(gw_store_open(f->url, 2, &s), TR_OK);
 	for (int i = 0; i < 3; i++)
 		query(&m[i], rid[i], PROTO_OP_STATS);
 	assert_int_equal(gw_store_call(s, &m[0], 60000, on_done, f, &c[0]), TR_OK);
@@ -397,7 +372,7 @@ static gw_store *batching_client(fixture *f, size_t slots, int done_before)
 	gw_call *c;
 	proto_msg m, reply;
 	char rid[GW_REQUEST_ID_LEN + 1];
-	open_store(f, slots, &s);
+	assert_int_equal(gw_store_open(f->url, slots, &s), TR_OK);
 	gw_store_set_batch(s, PROTO_BATCH_MAX);
 	query(&m, rid, PROTO_OP_READY);
 	assert_int_equal(gw_store_call(s, &m, 5000, on_done, f, &c), TR_OK);
