@@ -91,8 +91,8 @@ void proto_guard_close_listeners(void);
  * every socket at once (the store calls it when it starts shutting down). */
 void proto_guard_forget(nng_socket s);
 
-/* How many times the guard reopened a listener or restarted a dialer in this process, and how many rounds it
- * has made over its listeners (for tests and logs). */
+/* How many times the guard reopened a listener or restarted a dialer in this process,
+ * and how many rounds it has made over them (for tests and logs). */
 unsigned long proto_guard_heals(void);
 unsigned long proto_guard_ticks(void);
 
