@@ -14,6 +14,8 @@
  *   rep closer  at shutdown only: closes the REP socket, waited for at most
  *               STORE_REP_CLOSE_MS (store_rep_close_bounded, below)
  *   trainer     rebuilds the built-in model when responder labels change (store_train.c)
+ *   analyze     ANALYZEs incidents when it has doubled: cached plans follow its growth
+ *               (store_analyze.c)
  *   events sync PROTO_EVENTS_SYNC every PROTO_EVENTS_SYNC_MS (store_events.c)
  * Hand-over: mutex+condvar queues (calls), a wake-up condvar (dispatcher), a mutex-
  * protected enricher table (store_enrichers.c) and a mutex-protected PUB socket
@@ -30,6 +32,7 @@
 
 #include "proto_tls.h"
 #include "proto_guard.h"
+#include "store_analyze.h"
 #include "store_config.h"
 #include "store_db.h"
 #include "store_dispatch.h"
@@ -173,6 +176,7 @@ int main(int argc, char **argv)
 	store_retention *retention = NULL;
 	store_rep *rep = NULL;
 	store_train *train = NULL;
+	store_analyze *analyze = NULL;
 	int64_t stop_ms;
 
 	tr_signal_block();
@@ -225,6 +229,7 @@ int main(int argc, char **argv)
 	    store_results_start(&cfg, events, enrichers, dispatch, &results) != TR_OK ||
 	    store_rep_start(cfg.store_url, cfg.rep_contexts, ingest, query, &rep) != TR_OK ||
 	    store_train_start(&cfg, &train) != TR_OK ||
+	    store_analyze_start(&cfg, &analyze) != TR_OK ||
 	    store_retention_start(&cfg, &retention) != TR_OK) {
 		tr_error("cannot start: see the errors above");
 		goto out;
@@ -263,6 +268,8 @@ out:
 	store_stop_step("dispatch", &stop_ms);
 	store_train_stop(train);
 	store_stop_step("trainer", &stop_ms);
+	store_analyze_stop(analyze);
+	store_stop_step("analyze", &stop_ms);
 	store_events_close(events);
 	store_enrichers_free(enrichers);
 	proto_tls_shutdown();

@@ -27,7 +27,6 @@ struct store_db {
 	long backoff_ms;
 	bool was_up;          /* for logging transitions once */
 	bool prepared[STORE_STMT_MAX]; /* by store_stmt_index(): prepared on this connection */
-	int64_t prepared_ms[STORE_STMT_MAX]; /* monotonic: when (see STORE_DB_REPLAN_MS) */
 	char sqlstate[6];
 	char errmsg[256];
 	int64_t deadline_ms; /* monotonic cap (0 = none), see store_db_set_deadline */
@@ -144,18 +143,12 @@ static int store_db_connect(store_db *db)
 	 * incident_retry_keys churns (a row per submit, deleted at its confirmation), so its
 	 * statistics say "tiny" while dead rows pile up until a vacuum, and the sequential
 	 * scans the planner then chose read them all, several times per batch.
-	 * plan_cache_mode=force_custom_plan: PostgreSQL's foreign-key checks (every event
-	 * row's incident) run a cached query whose generic plan, made while incidents was
-	 * nearly empty, was a sequential scan kept as the table grew: at 18,000 rows each
-	 * check read 2,500 pages, 1.4 ms, most of a claim's and a result's time (auto_explain
-	 * in the e2e benchmark). Planned per execution, each check is an index lookup
-	 * (0.013 ms) and e2e p50 at 1,000/s fell from 15 s to 3 s. Our own statements are
-	 * re-prepared every STORE_DB_REPLAN_MS anyway. */
+	 * Cached plans (ours and PostgreSQL's own, such as its foreign-key checks) follow
+	 * the table's growth through store_analyze.c. */
 	char options[320];
 	snprintf(options, sizeof(options),
 		 "-c synchronous_commit=%s -c statement_timeout=%ld"
-		 " -c client_connection_check_interval=100 -c jit=off"
-		 " -c plan_cache_mode=force_custom_plan%s",
+		 " -c client_connection_check_interval=100 -c jit=off%s",
 		 db->durability == STORE_DB_LAZY ? "off" : "on", db->timeout_ms,
 		 db->ingest ? " -c triage.defer_search=on -c enable_seqscan=off" : "");
 	const char *keys[] = {"application_name", "options", "dbname", NULL};
@@ -351,15 +344,6 @@ int store_db_exec(store_db *db, const char *sql, int nparams, const char *const 
 	return store_db_finish(db, deadline, out);
 }
 
-/* A prepared statement is prepared anew once older than this, so PostgreSQL plans it
- * again. After five executions PostgreSQL may keep one generic plan for the statement,
- * costed with the row counts of that moment and kept until an ANALYZE: one made while the
- * incidents table was nearly empty read the whole table with sequential scans for every
- * claim, result and similar lookup once it had grown (at 1,000 incidents/s, triage fell
- * 25 s behind within the first minute). Once a second, a statement is planned a few
- * times more; the plans follow the table. */
-#define STORE_DB_REPLAN_MS 1000
-
 int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 			   const char *const *params, PGresult **out)
 {
@@ -375,17 +359,6 @@ int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 		return TR_ERR_UNAVAILABLE;
 	}
 	int64_t deadline = store_db_deadline(db);
-	int64_t now = tr_mono_ms();
-	if (db->prepared[idx] && now - db->prepared_ms[idx] >= STORE_DB_REPLAN_MS) {
-		char sql[16 + STORE_STMT_NAME_MAX];
-		snprintf(sql, sizeof sql, "DEALLOCATE %s", st->name);
-		if (!PQsendQuery(db->conn, sql))
-			return store_db_unsent(db);
-		int rc = store_db_finish(db, deadline, NULL);
-		if (rc != TR_OK)
-			return rc;
-		db->prepared[idx] = false;
-	}
 	if (!db->prepared[idx]) {
 		if (!PQsendPrepare(db->conn, st->name, st->sql, nparams, NULL))
 			return store_db_unsent(db);
@@ -393,7 +366,6 @@ int store_db_exec_prepared(store_db *db, const store_stmt *st, int nparams,
 		if (rc != TR_OK)
 			return rc;
 		db->prepared[idx] = true;
-		db->prepared_ms[idx] = now;
 	}
 	if (!PQsendQueryPrepared(db->conn, st->name, nparams, params, NULL, NULL, 0))
 		return store_db_unsent(db);

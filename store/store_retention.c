@@ -4,28 +4,18 @@
  * timeline and occurrences go with them, ON DELETE CASCADE), in one short transaction,
  * so ingest is never blocked for longer than one batch's row locks on old rows.
  *
- * DESIGN (threads): one thread, owning one PGconn (store_db); it sleeps on a condvar
- * between sweeps so stop wakes it at once. Nothing else is shared. */
+ * DESIGN (threads): a store_chore (its own thread and connection) every
+ * TRIAGE_RETENTION_INTERVAL_MS; nothing else is shared. */
 #include "store_retention.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "store_chore.h"
 #include "store_db.h"
 #include "store_stmt.h"
 #include "tr_err.h"
 #include "tr_log.h"
-
-struct store_retention {
-	const store_config *cfg;
-	store_db *db;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	atomic_bool stop;
-};
 
 /* $1 age in days, $2 batch size, $3 archive (boolean). */
 const store_stmt store_stmt_retention = {"retention_batch",
@@ -76,81 +66,34 @@ long store_retention_sweep(store_db *db, const store_config *cfg, const atomic_b
 	return total;
 }
 
-static void *store_retention_main(void *arg)
+static void store_retention_round(void *arg, store_db *db, const atomic_bool *stop)
 {
-	store_retention *r = arg;
-	pthread_mutex_lock(&r->mu);
-	while (!r->stop) {
-		pthread_mutex_unlock(&r->mu);
-		store_retention_sweep(r->db, r->cfg, &r->stop);
-		pthread_mutex_lock(&r->mu);
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += r->cfg->retention_interval_ms / 1000;
-		until.tv_nsec += (r->cfg->retention_interval_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		while (!r->stop && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&r->mu);
-	return NULL;
+	store_retention_sweep(db, arg, stop);
 }
 
 int store_retention_start(const store_config *cfg, store_retention **out)
 {
-	int rc = TR_ERR_NOMEM;
-	pthread_condattr_t attr;
-	store_retention *r = NULL;
-
 	*out = NULL;
 	if (cfg->retention_days <= 0)
 		return TR_OK;
-	r = calloc(1, sizeof *r);
-	if (!r)
-		goto out;
-	r->cfg = cfg;
-	r->db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "retention", STORE_DB_DURABLE);
-	if (!r->db)
-		goto out;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &attr);
-	pthread_condattr_destroy(&attr);
-	if (pthread_create(&r->thread, NULL, store_retention_main, r) != 0) {
-		rc = TR_ERR_INTERNAL;
-		pthread_cond_destroy(&r->cv);
-		pthread_mutex_destroy(&r->mu);
-		goto out;
+	store_db *db = store_db_new(cfg->database_url, cfg->db_timeout_ms, "retention",
+				    STORE_DB_DURABLE);
+	if (!db)
+		return TR_ERR_NOMEM;
+	/* the configuration outlives the store's threads (main.c) */
+	int rc = store_chore_start("retention", cfg->retention_interval_ms, store_retention_round,
+				   (void *)cfg, db, out);
+	if (rc != TR_OK) {
+		store_db_free(db);
+		return rc;
 	}
 	tr_info("retention: resolved incidents older than %ld days are %s, %ld at a time",
 		cfg->retention_days, cfg->retention_archive ? "archived and deleted" : "deleted",
 		cfg->retention_batch);
-	*out = r;
-	r = NULL;
-	rc = TR_OK;
-out:
-	if (r) {
-		store_db_free(r->db);
-		free(r);
-	}
-	return rc;
+	return TR_OK;
 }
 
 void store_retention_stop(store_retention *r)
 {
-	if (!r)
-		return;
-	pthread_mutex_lock(&r->mu);
-	r->stop = true;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	pthread_join(r->thread, NULL);
-	pthread_cond_destroy(&r->cv);
-	pthread_mutex_destroy(&r->mu);
-	store_db_free(r->db);
-	free(r);
+	store_chore_stop(r);
 }

@@ -5,10 +5,11 @@
 
 #include <stdatomic.h>
 
+#include "store_chore.h"
 #include "store_config.h"
 #include "store_db.h"
 
-typedef struct store_retention store_retention;
+typedef store_chore store_retention;
 
 /* Starts the retention thread when cfg->retention_days > 0; otherwise sets *out to NULL
  * and does nothing. TR_OK or an error (nothing started). Stop with

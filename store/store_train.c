@@ -9,18 +9,17 @@
  * another store inserted the same signature first. Why a rebuild and not incremental
  * counts: logistic regression has no exact incremental form, a rebuild of a few thousand
  * examples takes seconds on one core, and it runs only when labels changed, at most once
- * per interval, off every request path. Stop: a flag and a condition variable. */
+ * per interval, off every request path. The thread is a store_chore (store_chore.c). */
 #include "store_train.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "learn_corpus.h"
 #include "learn_train.h"
+#include "store_chore.h"
 #include "store_db.h"
 #include "tr_err.h"
 #include "tr_log.h"
@@ -31,11 +30,8 @@
 
 struct store_train {
 	const store_config *cfg;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stopping;
-	store_db *db;
+	store_chore *chore;
+	store_db *db; /* the chore's connection (it frees it) */
 	learn_corpus corpus;
 	bool corpus_read;
 };
@@ -221,25 +217,11 @@ static void train_round(store_train *t)
 	PQclear(res);
 }
 
-static void *train_main(void *arg)
+static void train_chore_round(void *arg, store_db *db, const atomic_bool *stop)
 {
-	store_train *t = arg;
-	pthread_mutex_lock(&t->lock);
-	while (!t->stopping) {
-		pthread_mutex_unlock(&t->lock);
-		train_round(t);
-		pthread_mutex_lock(&t->lock);
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += t->cfg->train_interval_ms / 1000;
-		until.tv_nsec += (t->cfg->train_interval_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L)
-			until.tv_sec++, until.tv_nsec -= 1000000000L;
-		while (!t->stopping && pthread_cond_timedwait(&t->cond, &t->lock, &until) == 0)
-			;
-	}
-	pthread_mutex_unlock(&t->lock);
-	return NULL;
+	(void)db; /* the same as t->db */
+	(void)stop;
+	train_round(arg);
 }
 
 int store_train_start(const store_config *cfg, store_train **out)
@@ -254,14 +236,12 @@ int store_train_start(const store_config *cfg, store_train **out)
 		free(t);
 		return TR_ERR_NOMEM;
 	}
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_cond_init(&t->cond, NULL);
-	if (pthread_create(&t->thread, NULL, train_main, t) != 0) {
-		pthread_cond_destroy(&t->cond);
-		pthread_mutex_destroy(&t->lock);
+	int rc = store_chore_start("trainer", cfg->train_interval_ms, train_chore_round, t, t->db,
+				   &t->chore);
+	if (rc != TR_OK) {
 		store_db_free(t->db);
 		free(t);
-		return TR_ERR_INTERNAL;
+		return rc;
 	}
 	*out = t;
 	return TR_OK;
@@ -271,14 +251,7 @@ void store_train_stop(store_train *t)
 {
 	if (!t)
 		return;
-	pthread_mutex_lock(&t->lock);
-	t->stopping = true;
-	pthread_cond_signal(&t->cond);
-	pthread_mutex_unlock(&t->lock);
-	pthread_join(t->thread, NULL);
-	pthread_cond_destroy(&t->cond);
-	pthread_mutex_destroy(&t->lock);
-	store_db_free(t->db);
+	store_chore_stop(t->chore); /* frees t->db */
 	learn_corpus_free(&t->corpus);
 	free(t);
 }

@@ -216,21 +216,25 @@ class PlanTest(PipelineTest):
 
 
 class PlanFollowsGrowthTest(PipelineTest):
-    """The store's prepared statements are planned again as the table grows: PostgreSQL
-    may keep one generic plan per prepared statement, costed with the row counts of when
-    it was made, until an ANALYZE; one made while the table was nearly empty read the
-    whole table for every claim once it had grown (store_db.c, STORE_DB_REPLAN_MS)."""
+    """Cached plans follow the table's growth: PostgreSQL keeps one generic plan per
+    prepared statement (ours, and its own foreign-key check of every incident_events
+    row), costed with the row counts of when it was made, until the table's statistics
+    change. One made while the table was nearly empty read the whole table for every
+    claim, and for every event row's check, once it had grown. The store ANALYZEs the
+    table when it has doubled (store_analyze.c), which makes the plans again."""
 
     CLAIM = "WITH c AS (SELECT id FROM incidents WHERE status = 'submitted'"
+    FK_CHECK = 'FROM ONLY "public"."incidents" x WHERE "id" OPERATOR(pg_catalog.=) $1'
 
-    def claim_plan_after(self, since):
-        """The plan of the newest claim that took a row, logged after byte `since`."""
+    def plan_after(self, text, since):
+        """The plan of the newest statement containing text that took a row, logged after
+        byte `since`."""
         with open(self.pg.log, errors="replace") as f:
             log = f.read()[since:]
         def took_rows(plan):
             top = next((l for l in plan.splitlines() if "actual time=" in l), "")
             return " rows=0 " not in top
-        plans = [p for p in log.split("duration:") if self.CLAIM in p and took_rows(p)]
+        plans = [p for p in log.split("duration:") if text in p and took_rows(p)]
         return plans[-1] if plans else None
 
     def triage_one(self, n):
@@ -241,24 +245,25 @@ class PlanFollowsGrowthTest(PipelineTest):
         db = self.stack.database
         for setting in ("session_preload_libraries = 'auto_explain'",
                         "auto_explain.log_min_duration = 0", "auto_explain.log_analyze = on",
+                        "auto_explain.log_nested_statements = on",
                         "auto_explain.log_level = 'warning'"):
             self.stack.sql(f'ALTER DATABASE "{db}" SET {setting}')
         self.stack.start_store()
         self.stack.start_gateway()
         self.stack.wait_ready()
-        # no ANALYZE behind the test's back: only the store's own re-planning may help
+        # no ANALYZE behind the test's back: only the store's own may help
         # (before any enricher: nothing was claimed yet)
         self.stack.sql("ALTER TABLE incidents SET (autovacuum_enabled = off)")
         self.stack.start_enricher(llm="rules")
         for n in range(8):  # more than five executions: PostgreSQL settles on a plan
             self.triage_one(n)
-        first = self.claim_plan_after(0)
-        self.assertIsNotNone(first)
-        self.assertIn("Seq Scan on incidents", first,
-                      "on a nearly empty table the claim reads it whole; if the planner "
-                      "stopped doing so, this test no longer tests anything")
-        # The table grows by 30,000 rows not yet due (no ANALYZE, no DDL: nothing tells
-        # PostgreSQL to drop a cached plan).
+        for text in (self.CLAIM, self.FK_CHECK):
+            first = self.plan_after(text, 0)
+            self.assertIsNotNone(first, text)
+            self.assertIn("Seq Scan on incidents", first,
+                          "on a nearly empty table the plan reads it whole; if the planner "
+                          "stopped doing so, this test no longer tests anything")
+        # The table grows by 30,000 rows not yet due (no DDL, no ANALYZE but the store's).
         self.stack.sql("INSERT INTO incidents (request_id, title, description, fingerprint,"
                        " next_attempt_at) SELECT 'later-' || g, 'later ' || g, 'not due yet',"
                        " md5('later-' || g), now() + interval '1 day'"
@@ -269,10 +274,15 @@ class PlanFollowsGrowthTest(PipelineTest):
 
         def indexed():
             self.triage_one(next(count))
-            plan = self.claim_plan_after(since)
-            return plan is not None and "Seq Scan on incidents" not in plan and plan
-        plan = wait_for(indexed, 30, "a claim planned for the grown table")
-        self.assertIn("incidents_due_order", plan, plan)
+            plans = [self.plan_after(t, since) for t in (self.CLAIM, self.FK_CHECK)]
+            return all(p is not None and "Seq Scan on incidents" not in p for p in plans) \
+                and plans
+        claim, check = wait_for(indexed, 30, "a claim and an event check planned for the "
+                                "grown table")
+        self.assertIn("incidents_due_order", claim, claim)
+        self.assertIn("incidents_pkey", check, check)
+        self.assertIn("planner statistics: incidents grew", self.stack.procs["store"].text())
+
 
 if __name__ == "__main__":
     unittest.main()
