@@ -30,6 +30,7 @@ typedef struct guard_entry {
 	bool reopen;     /* closed by us, not yet listening again */
 	proto_guard_listen_fn relisten;
 	uint64_t other;  /* "other errors" last seen */
+	int64_t checked_ms; /* when last checked (monotonic) */
 	/* a dialer (redial set) */
 	nng_dialer dlr;
 	proto_guard_dial_fn redial;
@@ -64,6 +65,29 @@ static bool sock_open(nng_socket s)
 	return nng_socket_get_int(s, NNG_OPT_PROTO, &proto) == 0;
 }
 
+/* The statistics scope of kind ("listener", "dialer") whose id is id, in the tree from
+ * st. Not nng_stat_find_listener/_dialer: in nng 1.5.2 they return the first scope of
+ * that kind in the snapshot whatever its id (nng_stat_find_scope recurses through
+ * nng_stat_find, by name alone), so in a process with several listeners every entry was
+ * read from the oldest one: a broken newer listener went unseen, and a healthy one was
+ * reopened over and over (the store's four, each time the oldest saw a failed
+ * handshake: each reopening drops its peers' connections). A scope's value is its id,
+ * an int in a zeroed 64-bit union: either half, whatever the byte order. */
+static nng_stat *stat_find_scope(nng_stat *st, const char *kind, int id)
+{
+	for (; st; st = nng_stat_next(st)) {
+		if (nng_stat_type(st) == NNG_STAT_SCOPE && strcmp(nng_stat_name(st), kind) == 0) {
+			uint64_t v = nng_stat_value(st);
+			if ((uint32_t)v == (uint32_t)id || (uint32_t)(v >> 32) == (uint32_t)id)
+				return st;
+		}
+		nng_stat *in = stat_find_scope(nng_stat_child(st), kind, id);
+		if (in)
+			return in;
+	}
+	return NULL;
+}
+
 /* The listener's counter called name, or false when the listener has no statistics
  * (closed, or statistics not compiled in). */
 static bool stat_read(nng_listener l, const char *name, uint64_t *out)
@@ -72,7 +96,7 @@ static bool stat_read(nng_listener l, const char *name, uint64_t *out)
 	bool ok = false;
 	if (nng_stats_get(&snap) != 0)
 		return false;
-	nng_stat *ls = nng_stat_find_listener(snap, l);
+	nng_stat *ls = stat_find_scope(snap, "listener", nng_listener_id(l));
 	nng_stat *st = ls ? nng_stat_find(ls, name) : NULL;
 	if (st) {
 		*out = nng_stat_value(st);
@@ -92,7 +116,7 @@ static bool dialer_read(nng_dialer d, uint64_t *pipes, uint64_t *attempts)
 	nng_stat *snap = NULL;
 	if (nng_stats_get(&snap) != 0)
 		return false;
-	nng_stat *ds = nng_stat_find_dialer(snap, d);
+	nng_stat *ds = stat_find_scope(snap, "dialer", nng_dialer_id(d));
 	nng_stat *p = ds ? nng_stat_find(ds, "pipes") : NULL;
 	if (p) {
 		*pipes = nng_stat_value(p);
@@ -169,19 +193,23 @@ static int check_protocol(nng_socket s, int own)
 }
 
 /* Whether listener e still accepts: a full SP handshake (check_protocol) must move the
- * listener's "accept" counter. tls+tcp:// cannot be checked: reported as broken. */
-static bool check_accepting(guard_entry *e)
+ * listener's "accept" counter. tls+tcp:// cannot be checked: reported as broken. When
+ * not, *why says which step failed (for the log). */
+static bool check_accepting(guard_entry *e, const char **why)
 {
 	uint64_t before = 0, now = 0;
+	int64_t until;
 	int proto = 0;
 	bool ok = false;
 	int fd = -1;
 
+	*why = "its transport cannot be checked";
 	if (strncmp(e->url, "ipc://", 6) != 0 && strncmp(e->url, "tcp://", 6) != 0)
 		return false;
 	if (!stat_read(e->lst, "accept", &before) ||
 	    nng_socket_get_int(e->sock, NNG_OPT_PROTO, &proto) != 0)
 		return true; /* closed meanwhile: the next tick drops it */
+	*why = "a connection to it failed";
 	if ((fd = check_connect(e->lst)) < 0)
 		goto out;
 	proto = check_protocol(e->sock, proto);
@@ -191,7 +219,8 @@ static bool check_accepting(guard_entry *e)
 	if (send(fd, hdr, sizeof hdr, MSG_NOSIGNAL) != (ssize_t)sizeof hdr)
 		goto out;
 	size_t got = 0;
-	int64_t until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
+	until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
+	*why = "it sent no SP header in time";
 	while (got < sizeof peer) {
 		if (atomic_load(&g_halt)) {
 			ok = true; /* stopping: no verdict, nothing reopened */
@@ -204,12 +233,15 @@ static bool check_accepting(guard_entry *e)
 		if (poll(&pfd, 1, (int)(left < PROTO_GUARD_SLICE_MS ? left : PROTO_GUARD_SLICE_MS)) <= 0)
 			continue; /* a slice passed (or EINTR): look at g_halt again */
 		ssize_t n = recv(fd, peer + got, sizeof peer - got, MSG_DONTWAIT);
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			*why = "it closed the connection during the handshake";
 			goto out;
+		}
 		if (n > 0)
 			got += (size_t)n;
 	}
 	until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
+	*why = "a handshake completed but its accept counter did not move";
 	do {
 		if (atomic_load(&g_halt)) {
 			ok = true; /* stopping: no verdict, nothing reopened */
@@ -227,13 +259,28 @@ static bool check_accepting(guard_entry *e)
 		nanosleep(&ts, NULL); /* polling nng's counter, bounded by until */
 	} while (tr_mono_ms() < until);
 out:
-	if (fd >= 0)
+	if (fd >= 0) {
+		uint64_t other = 0;
+		bool counted = ok && stat_read(e->lst, "other", &other);
 		close(fd);
+		/* nng counts the close of every accepted pipe, ours too, as an "other" error:
+		 * wait for ours to be counted and take it as seen, or the next tick would check
+		 * again, and that check's close would call for the next, forever */
+		until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
+		while (counted && !atomic_load(&g_halt) && tr_mono_ms() < until) {
+			if (!stat_read(e->lst, "other", &now) || now != other)
+				break;
+			struct timespec ts = {0, 1000000L};
+			nanosleep(&ts, NULL); /* polling nng's counter, bounded by until */
+		}
+		if (counted && stat_read(e->lst, "other", &now))
+			e->other = now;
+	}
 	return ok;
 }
 
-/* Closes e's listener and listens again on its URL. */
-static void reopen(guard_entry *e)
+/* Closes e's listener and listens again on its URL; why: what the check saw. */
+static void reopen(guard_entry *e, const char *why)
 {
 	if (!e->reopen) {
 		nng_listener_close(e->lst);
@@ -250,10 +297,11 @@ static void reopen(guard_entry *e)
 	e->lst = nl;
 	e->reopen = false;
 	e->other = 0;
+	e->checked_ms = tr_mono_ms();
 	g.heals++;
-	tr_warn("proto: listener %s had stopped accepting (a peer closed during the handshake, "
-		"nng 1.5.2 bug #1518): reopened it; its peers reconnect",
-		e->url);
+	tr_warn("proto: listener %s had stopped accepting (%s; a peer closed during the "
+		"handshake, nng 1.5.2 bug #1518): reopened it; its peers reconnect",
+		e->url, why);
 }
 
 /* One look at dialer e (mu held): with no pipe and no connect attempt ending for
@@ -310,7 +358,7 @@ static void guard_tick(void)
 			continue;
 		}
 		if (e->reopen) {
-			reopen(e);
+			reopen(e, "listening again had failed");
 			continue;
 		}
 		if (!stat_read(e->lst, "other", &other)) {
@@ -320,13 +368,15 @@ static void guard_tick(void)
 			g.no_stats_logged = true;
 			continue;
 		}
-		if (other == e->other)
+		if (other == e->other && now - e->checked_ms < PROTO_GUARD_RECHECK_MS)
 			continue;
 		e->other = other;
-		if (check_accepting(e))
+		e->checked_ms = now;
+		const char *why = NULL;
+		if (check_accepting(e, &why))
 			tr_debug("proto: guard: %s had a failed handshake and still accepts", e->url);
 		else
-			reopen(e);
+			reopen(e, why);
 	}
 }
 
@@ -396,6 +446,7 @@ static guard_entry *entry_new(nng_socket s, const char *url)
 		return NULL;
 	}
 	e->sock = s;
+	e->checked_ms = tr_mono_ms();
 	return e;
 }
 

@@ -18,13 +18,17 @@
  * How: one guard thread per process looks at nng's statistics of every guarded
  * listener and dialer every PROTO_GUARD_TICK_MS.
  * Listeners: a rise in its "other errors" counter (where
- * NNG_ECLOSED and the harmless NNG_ECONNSHUT are both counted) makes it check the
+ * NNG_ECLOSED and the harmless NNG_ECONNSHUT, the close of any accepted pipe, are both
+ * counted), or PROTO_GUARD_RECHECK_MS without a check, makes it check the
  * listener: over ipc:// and tcp:// it connects, completes the SP handshake as a silent
  * peer (as the listener's own protocol for PUSH, which nng then rejects, so no job goes
  * to the check) and waits for the listener's "accept" counter to move. If it does not
  * within PROTO_GUARD_CHECK_MS, the listener
  * is closed and a new one listens on the same URL (its pipes close and their peers
- * redial within the reconnect backoff). tls+tcp:// cannot be checked without a
+ * redial within the reconnect backoff). If it does, the check closes its connection and
+ * takes the "other error" that close makes as seen (else each check would call for the
+ * next). The statistics are looked up by id, not with nng 1.5.2's
+ * nng_stat_find_listener/_dialer, which return the first listener's or dialer's. tls+tcp:// cannot be checked without a
  * certificate, so there any "other" error reopens the listener. Garbage bytes and
  * half handshakes never stop nng's accept loop (protocol errors and timeouts are
  * retried by nng itself); the tests check that too.
@@ -46,6 +50,7 @@
 
 #define PROTO_GUARD_TICK_MS 200
 #define PROTO_GUARD_CHECK_MS 1000
+#define PROTO_GUARD_RECHECK_MS 30000 /* a break whose error went unseen lasts at most this */
 #define PROTO_GUARD_SLICE_MS 20 /* a check looks for proto_guard_stop this often */
 #define PROTO_GUARD_DIAL_STALL_MS 6000 /* three reconnect maxima without an attempt */
 

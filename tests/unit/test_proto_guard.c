@@ -1,6 +1,8 @@
 /* test_proto_guard: no stranger can stop a listener. Each listening kind, over ipc://
  * and tcp://, gets raw connect-and-closes, resets, garbage and half handshakes, then a
- * real peer must exchange a message with it (nng 1.5.2 bug #1518, proto_guard.h). */
+ * real peer must exchange a message with it (nng 1.5.2 bug #1518, proto_guard.h). With
+ * several listeners in the process (the store has four), the broken one is reopened and
+ * only it; and once a peer has left, the guard's checks stop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +205,98 @@ static void test_pub_tcp(void **state) { (void)state; run_kind(PROTO_SOCK_PUB, t
 static void test_pull_tcp(void **state) { (void)state; run_kind(PROTO_SOCK_PULL, true); }
 static void test_push_tcp(void **state) { (void)state; run_kind(PROTO_SOCK_PUSH, true); }
 
+static void wait_ticks(unsigned long n)
+{
+	unsigned long from = proto_guard_ticks();
+	int64_t until = tr_mono_ms() + DEADLINE_MS + (long)n * PROTO_GUARD_TICK_MS;
+	while (proto_guard_ticks() < from + n && tr_mono_ms() < until) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL); /* polling the guard's round counter, bounded by until */
+	}
+	assert_true(proto_guard_ticks() >= from + n);
+}
+
+static atomic_int pipes_added, pipes_removed;
+
+static void count_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)p;
+	(void)arg;
+	atomic_fetch_add(ev == NNG_PIPE_EV_ADD_POST ? &pipes_added : &pipes_removed, 1);
+}
+
+/* Two listeners: strangers break the older, then the newer; each must be reopened, and
+ * a peer of the one not broken must keep its connection. (nng 1.5.2's
+ * nng_stat_find_listener returns the oldest listener's statistics whatever the one asked
+ * for: a guard reading through it never saw the newer one break, and reopened a healthy
+ * newer one each time the older had an error.) */
+static void test_each_of_two_listeners(void **state)
+{
+	(void)state;
+	char dir[32] = "/tmp/tpg-XXXXXX", older[96], newer[96];
+	assert_non_null(mkdtemp(dir));
+	snprintf(older, sizeof older, "ipc://%s/older.ipc", dir);
+	snprintf(newer, sizeof newer, "ipc://%s/newer.ipc", dir);
+	nng_socket lo, ln, peer;
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_PULL, older, &lo), TR_OK);
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_PULL, newer, &ln), TR_OK);
+	int held[4];
+
+	/* a peer of the newer, connected before the older is broken */
+	assert_int_equal(proto_sock_dial(PROTO_SOCK_PUSH, newer, &peer), TR_OK);
+	atomic_store(&pipes_added, 0);
+	atomic_store(&pipes_removed, 0);
+	assert_int_equal(nng_pipe_notify(peer, NNG_PIPE_EV_ADD_POST, count_pipe, NULL), 0);
+	assert_int_equal(nng_pipe_notify(peer, NNG_PIPE_EV_REM_POST, count_pipe, NULL), 0);
+	exchange(PROTO_SOCK_PULL, ln, newer);
+	nng_socket_set_ms(peer, NNG_OPT_SENDTIMEO, DEADLINE_MS);
+	assert_int_equal(nng_send(peer, "p", 2, 0), 0); /* it is connected */
+	char *buf = NULL;
+	size_t len = 0;
+	nng_socket_set_ms(ln, NNG_OPT_RECVTIMEO, DEADLINE_MS);
+	assert_int_equal(nng_recv(ln, &buf, &len, NNG_FLAG_ALLOC), 0);
+	nng_free(buf, len);
+	int removed = atomic_load(&pipes_removed);
+
+	abuse(older, held);
+	settle();
+	exchange(PROTO_SOCK_PULL, lo, older);
+	wait_ticks(3);
+	assert_int_equal(atomic_load(&pipes_removed), removed); /* the newer was left alone */
+
+	abuse(newer, held + 2);
+	settle();
+	exchange(PROTO_SOCK_PULL, ln, newer);
+	for (int i = 0; i < 4; i++)
+		close(held[i]);
+	proto_sock_close(peer);
+	proto_sock_close(ln);
+	proto_sock_close(lo);
+	rmdir(dir);
+}
+
+/* A peer that leaves counts as an error in nng's statistics and makes the guard check
+ * the listener; the check's own close counts too, and must not call for another check,
+ * and so on every tick. */
+static void test_checks_stop_after_a_peer_left(void **state)
+{
+	(void)state;
+	char dir[32] = "/tmp/tpg-XXXXXX", url[96];
+	assert_non_null(mkdtemp(dir));
+	snprintf(url, sizeof url, "ipc://%s/l.ipc", dir);
+	nng_socket lst;
+	assert_int_equal(proto_sock_listen(PROTO_SOCK_PULL, url, &lst), TR_OK);
+	atomic_store(&pipes_added, 0);
+	assert_int_equal(nng_pipe_notify(lst, NNG_PIPE_EV_ADD_POST, count_pipe, NULL), 0);
+	exchange(PROTO_SOCK_PULL, lst, url); /* a peer comes, sends and leaves */
+	wait_ticks(5);                       /* the guard has looked (a check or two) */
+	int added = atomic_load(&pipes_added);
+	wait_ticks(10);
+	assert_int_equal(atomic_load(&pipes_added), added); /* no check since */
+	proto_sock_close(lst);
+	rmdir(dir);
+}
+
 /* The guard is what keeps them accepting: over ipc:// a connect-and-close does break
  * nng 1.5.2's listener, and the guard reopened it. */
 static void test_guard_did_the_work(void **state)
@@ -218,6 +313,8 @@ int main(void)
 		cmocka_unit_test(test_pull_ipc), cmocka_unit_test(test_push_ipc),
 		cmocka_unit_test(test_rep_tcp),  cmocka_unit_test(test_pub_tcp),
 		cmocka_unit_test(test_pull_tcp), cmocka_unit_test(test_push_tcp),
+		cmocka_unit_test(test_each_of_two_listeners),
+		cmocka_unit_test(test_checks_stop_after_a_peer_left),
 		cmocka_unit_test(test_guard_did_the_work),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* test_proto_redial: a dialer that nng 1.5.2 stops for good is started again by the
- * guard (proto_guard.h), and a healthy one that cannot reach its peer is left alone.
+ * guard (proto_guard.h), also beside an older connected dialer, and a healthy one that
+ * cannot reach its peer is left alone.
  *
  * The fault is made exactly: this program defines sendmsg(), which libnng's calls reach
  * before libc's, and fails the dialer's SP handshake write once with EPIPE (what a peer
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <nng/nng.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,22 +82,32 @@ static void remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-static void test_stopped_dialer_is_restarted(void **state)
+/* elder: an older dialer, connected, beside the one that stops (nng 1.5.2's
+ * nng_stat_find_dialer returns the oldest dialer's statistics whatever the one asked
+ * for: a guard reading through it saw the elder's pipe and never restarted the other) */
+static void run_stopped_dialer(bool elder)
 {
-	(void)state;
-	char dir[64], url[128];
+	char dir[64], url[128], edir[64], eurl[128];
 	make_url(url, sizeof url, dir, sizeof dir);
-	nng_socket pull, push;
+	nng_socket pull, push, epull, epush;
+	if (elder) {
+		make_url(eurl, sizeof eurl, edir, sizeof edir);
+		assert_int_equal(proto_sock_listen(PROTO_SOCK_PULL, eurl, &epull), TR_OK);
+		assert_int_equal(proto_sock_dial(PROTO_SOCK_PUSH, eurl, &epush), TR_OK);
+		assert_int_equal(nng_socket_set_ms(epush, NNG_OPT_SENDTIMEO, DEADLINE_MS), 0);
+		assert_int_equal(nng_send(epush, "e", 1, 0), 0); /* connected */
+	}
 	assert_int_equal(proto_sock_listen(PROTO_SOCK_PULL, url, &pull), TR_OK);
 	assert_int_equal(nng_socket_set_ms(pull, NNG_OPT_RECVTIMEO, 200), 0);
 	unsigned long heals = proto_guard_heals();
 
+	int failed0 = atomic_load(&failed);
 	atomic_store(&fail_proto, PUSH0);
 	assert_int_equal(proto_sock_dial(PROTO_SOCK_PUSH, url, &push), TR_OK);
 	int64_t until = tr_mono_ms() + DEADLINE_MS;
-	while (atomic_load(&failed) == 0 && tr_mono_ms() < until)
+	while (atomic_load(&failed) == failed0 && tr_mono_ms() < until)
 		pause_ms(10);
-	assert_int_equal(atomic_load(&failed), 1); /* the fault happened, once */
+	assert_int_equal(atomic_load(&failed), failed0 + 1); /* the fault happened, once */
 
 	/* a message crosses: only a restarted dialer can carry it */
 	bool got = false;
@@ -117,6 +129,23 @@ static void test_stopped_dialer_is_restarted(void **state)
 	proto_sock_close(push);
 	proto_sock_close(pull);
 	remove_dir(dir);
+	if (elder) {
+		proto_sock_close(epush);
+		proto_sock_close(epull);
+		remove_dir(edir);
+	}
+}
+
+static void test_stopped_dialer_is_restarted(void **state)
+{
+	(void)state;
+	run_stopped_dialer(false);
+}
+
+static void test_stopped_dialer_beside_a_connected_one_is_restarted(void **state)
+{
+	(void)state;
+	run_stopped_dialer(true);
 }
 
 /* A dialer whose peer is not there keeps trying by itself: the guard leaves it be. */
@@ -145,6 +174,7 @@ int main(void)
 	tr_log_init("test_proto_redial", TR_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stopped_dialer_is_restarted),
+		cmocka_unit_test(test_stopped_dialer_beside_a_connected_one_is_restarted),
 		cmocka_unit_test(test_dialer_without_peer_is_left_alone),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
