@@ -71,11 +71,14 @@ static void assign_folds(int *fold, size_t n, int k, int r)
 
 /* k-fold accuracy on the train split alone (what any tuning may look at), repeated
  * with reps fold assignments; the confusion matrices of the first, and with show its
- * mistakes. */
-static int cross_validate(const learn_corpus *train, int k, int reps, int show)
+ * mistakes. The examples of also (--also DIR: candidate training incidents) join every
+ * fold's training and are never measured, so what they add is measured on the same
+ * incidents as without them. */
+static int cross_validate(const learn_corpus *train, const learn_corpus *also, int k, int reps,
+			  int show)
 {
 	size_t n = train->n, okc = 0, oks = 0;
-	learn_example *sub = malloc(n * sizeof *sub);
+	learn_example *sub = malloc((n + also->n) * sizeof *sub);
 	int *fold = malloc(n * sizeof *fold), *tc = malloc(n * sizeof *tc), *pc = malloc(n * sizeof *pc),
 	    *ts = malloc(n * sizeof *ts), *ps = malloc(n * sizeof *ps);
 	if (!sub || !fold || !tc || !pc || !ts || !ps)
@@ -88,6 +91,8 @@ static int cross_validate(const learn_corpus *train, int k, int reps, int show)
 			for (size_t i = 0; i < n; i++)
 				if (fold[i] != f)
 					sub[m++] = train->ex[i];
+			for (size_t i = 0; i < also->n; i++)
+				sub[m++] = also->ex[i];
 			char why[200];
 			learn_model *mod = learn_train(sub, m, &o, why, sizeof why);
 			if (!mod)
@@ -113,8 +118,9 @@ static int cross_validate(const learn_corpus *train, int k, int reps, int show)
 			learn_model_free(mod);
 		}
 	}
-	printf("%d-fold cross-validation on the train split (%zu incidents, %d repeat%s): "
-	       "category %.1f%%, severity %.1f%%\n", k, n, reps, reps > 1 ? "s" : "",
+	printf("%d-fold cross-validation on the train split (%zu incidents, %d repeat%s, %zu more in "
+	       "every fold's training): category %.1f%%, severity %.1f%%\n", k, n, reps,
+	       reps > 1 ? "s" : "", also->n,
 	       100.0 * okc / ((double)n * reps), 100.0 * oks / ((double)n * reps));
 	confusion(stdout, "cross-validated category", learn_categories, LEARN_NCAT, tc, pc, n);
 	confusion(stdout, "cross-validated severity", learn_severities, LEARN_NSEV, ts, ps, n);
@@ -125,8 +131,8 @@ static int cross_validate(const learn_corpus *train, int k, int reps, int show)
 /* The learning curve of bench/learning.py, simulated on the train split alone: a team
  * labels every security incident critical and every dependency incident low. Fold f is
  * measured, fold f + 1 is the history its responders corrected (weight hist_weight), the
- * rest is the corpus. Severity accuracy
- * against the team's labels before and after the corrections. */
+ * rest is the corpus (with the examples of --also). Severity accuracy against the team's
+ * labels before and after the corrections. */
 static void team_label(const learn_example *e, int *sev, int *cat)
 {
 	*cat = e->category;
@@ -136,9 +142,11 @@ static void team_label(const learn_example *e, int *sev, int *cat)
 }
 
 /* One round: fold f measured, fold h corrected, the others the corpus. Adds to
- * counts: measured, severity right before, after, category right before, after. */
-static int team_round(const learn_corpus *train, const int *fold, int f, int h, int hist_weight,
-		      learn_example *sub, size_t counts[5])
+ * counts: measured, severity right before, after, category right before, after; then
+ * measured, severity right before, after of the security and dependency incidents (whose
+ * labels the team changed), and the same of the others. */
+static int team_round(const learn_corpus *train, const learn_corpus *also, const int *fold, int f,
+		      int h, int hist_weight, learn_example *sub, size_t counts[11])
 {
 	learn_train_opts o = {.c = 0, .folds = LEARN_DEFAULT_FOLDS}; /* as the store trains */
 	size_t n = train->n, m = 0;
@@ -146,6 +154,8 @@ static int team_round(const learn_corpus *train, const int *fold, int f, int h, 
 	for (size_t i = 0; i < n; i++)
 		if (fold[i] != f && fold[i] != h)
 			sub[m++] = train->ex[i];
+	for (size_t i = 0; i < also->n; i++)
+		sub[m++] = also->ex[i];
 	learn_model *corpus_only = learn_train(sub, m, &o, why, sizeof why);
 	for (size_t i = 0; i < n; i++) {
 		if (fold[i] != h)
@@ -167,6 +177,9 @@ static int team_round(const learn_corpus *train, const int *fold, int f, int h, 
 		counts[0]++;
 		counts[1] += p0.severity == sev, counts[2] += p1.severity == sev;
 		counts[3] += p0.category == cat, counts[4] += p1.category == cat;
+		size_t *g = counts + (cat == learn_category_index("security") ||
+				      cat == learn_category_index("dependency") ? 5 : 8);
+		g[0]++, g[1] += p0.severity == sev, g[2] += p1.severity == sev;
 	}
 	int rc = corrected ? 0 : 2;
 	learn_model_free(corpus_only);
@@ -174,16 +187,17 @@ static int team_round(const learn_corpus *train, const int *fold, int f, int h, 
 	return rc;
 }
 
-static int team_curve(const learn_corpus *train, int k, int reps, int hist_weight)
+static int team_curve(const learn_corpus *train, const learn_corpus *also, int k, int reps,
+		      int hist_weight)
 {
-	size_t n = train->n, counts[5] = {0};
-	learn_example *sub = malloc(n * sizeof *sub);
+	size_t n = train->n, counts[11] = {0};
+	learn_example *sub = malloc((n + also->n) * sizeof *sub);
 	int *fold = malloc(n * sizeof *fold);
 	int rc = sub && fold ? 0 : 2;
 	for (int r = 0; rc == 0 && r < reps; r++) {
 		assign_folds(fold, n, k, r);
 		for (int f = 0; rc == 0 && f < k; f++)
-			rc = team_round(train, fold, f, (f + 1) % k, hist_weight, sub, counts);
+			rc = team_round(train, also, fold, f, (f + 1) % k, hist_weight, sub, counts);
 	}
 	free(sub), free(fold);
 	if (rc != 0 || counts[0] == 0)
@@ -195,17 +209,21 @@ static int team_curve(const learn_corpus *train, int k, int reps, int hist_weigh
 	       hist_weight, 100.0 * counts[1] / all, 100.0 * counts[2] / all,
 	       100.0 * ((double)counts[2] - (double)counts[1]) / all, 100.0 * counts[3] / all,
 	       100.0 * counts[4] / all);
+	printf("  severity right: security and dependency %zu -> %zu of %zu, the others %zu -> %zu of "
+	       "%zu\n", counts[6], counts[7], counts[5], counts[9], counts[10], counts[8]);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *train_dir = NULL, *test_dir = NULL;
+	const char *train_dir = NULL, *test_dir = NULL, *also_dir = NULL;
 	double floor_cat = -1, floor_sev = -1;
 	int cv = 0, reps = 1, show = 0, team = 0, hist_weight = 3;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--train"))
 			train_dir = argv[i + 1];
+		else if (!strcmp(argv[i], "--also"))
+			also_dir = argv[i + 1];
 		else if (!strcmp(argv[i], "--test"))
 			test_dir = argv[i + 1];
 		else if (!strcmp(argv[i], "--floor-category"))
@@ -226,20 +244,21 @@ int main(int argc, char **argv)
 	if (!train_dir || !test_dir) {
 		fprintf(stderr, "usage: %s --train DIR --test DIR [--floor-category F] "
 				"[--floor-severity F] [--show 1] [--cv K [--repeat R]]\n"
-				"       [--team-curve K [--history-weight W]]\n", argv[0]);
+				"       [--team-curve K [--history-weight W]] [--also DIR]\n", argv[0]);
 		return 2;
 	}
 	char why[512];
-	learn_corpus train, test;
+	learn_corpus train, test, also = {.n = 0};
 	if (learn_corpus_load(train_dir, &train, why, sizeof why) != 0 ||
-	    learn_corpus_load(test_dir, &test, why, sizeof why) != 0) {
+	    learn_corpus_load(test_dir, &test, why, sizeof why) != 0 ||
+	    (also_dir && learn_corpus_load(also_dir, &also, why, sizeof why) != 0)) {
 		fprintf(stderr, "learn_eval: %s\n", why);
 		return 2;
 	}
 	if (team >= 3)
-		return team_curve(&train, team, reps < 1 ? 1 : reps, hist_weight < 1 ? 1 : hist_weight);
+		return team_curve(&train, &also, team, reps < 1 ? 1 : reps, hist_weight < 1 ? 1 : hist_weight);
 	if (cv >= 2)
-		return cross_validate(&train, cv, reps < 1 ? 1 : reps, show);
+		return cross_validate(&train, &also, cv, reps < 1 ? 1 : reps, show);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	learn_model *m = learn_train(train.ex, train.n, NULL, why, sizeof why);
@@ -300,5 +319,6 @@ int main(int argc, char **argv)
 	learn_model_free(m);
 	learn_corpus_free(&train);
 	learn_corpus_free(&test);
+	learn_corpus_free(&also);
 	return rcode;
 }
