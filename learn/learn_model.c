@@ -254,12 +254,22 @@ void learn_predict_finish(const learn_model *m, const learn_input *in, const lea
 {
 	out->knn_share = learn_knn_blend(nb, nnb, out->p_cat, out->p_sev, &out->knn_votes);
 	out->category = argmax(out->p_cat, LEARN_NCAT);
-	/* the rubric of the category: p_sev x exp(offset), renormalised */
-	double sum = 0;
-	for (int h = 0; h < LEARN_NSEV; h++)
-		sum += out->p_sev[h] *= exp(m->rubric[out->category][h]);
-	for (int h = 0; h < LEARN_NSEV && sum > 0; h++)
-		out->p_sev[h] /= sum;
+	/* the rubric of each category, p_sev x exp(offset) renormalised, mixed by the
+	 * category's probability: P(severity) = sum over c of P(c) P(severity | c). Applying
+	 * only the predicted category's rubric staked everything on the category: a security
+	 * incident taken for network kept network's severities, a network one taken for
+	 * security became critical (learn-eval --team-curve 8 --repeat 2: +13.6 points with
+	 * the predicted category's rubric, +14.2 mixed; p_cat^2 instead of p_cat +14.0, p_cat^0.5
+	 * +11.7). Without a rubric (all offsets 0) this is p_sev unchanged. */
+	double mix[LEARN_NSEV] = {0};
+	for (int c = 0; c < LEARN_NCAT; c++) {
+		double q[LEARN_NSEV], sum = 0;
+		for (int h = 0; h < LEARN_NSEV; h++)
+			sum += q[h] = out->p_sev[h] * exp(m->rubric[c][h]);
+		for (int h = 0; h < LEARN_NSEV && sum > 0; h++)
+			mix[h] += out->p_cat[c] * q[h] / sum;
+	}
+	memcpy(out->p_sev, mix, sizeof mix);
 	out->severity = argmax(out->p_sev, LEARN_NSEV);
 	int lsev, nonprod, prod, resolved;
 	learn_label_evidence(in, &lsev, &nonprod, &prod, &resolved);

@@ -46,8 +46,9 @@ typedef struct {
 	learn_calib cal_sev;      /* P(severity right | top severity probability) */
 	learn_calib cal_joint;    /* P(both right | product of the two) */
 	/* This deployment's rubric: log-odds added to the severity head's output for an
-	 * incident of (predicted) category c, fitted to its responders' labels (all zero
-	 * without them; |value| <= LEARN_RUBRIC_MAX). */
+	 * incident of category c (at prediction, each category's, weighed by its
+	 * probability), fitted to its responders' labels (all zero without them;
+	 * |value| <= LEARN_RUBRIC_MAX). */
 	float rubric[LEARN_NCAT][LEARN_NSEV];
 } learn_model;
 
@@ -89,7 +90,7 @@ size_t learn_with_category(const learn_feat *f, size_t n, int category, learn_fe
 #define LEARN_RUBRIC_MAX 12.0f
 
 /* Predicts one incident: both heads, the kNN votes of nb (may be NULL/0), the rubric
- * offsets of the category, post-steps from the labels (resolved -> low; non-production
+ * offsets of every category mixed by the category's probability, post-steps from the labels (resolved -> low; non-production
  * without production named -> at most medium), and calibrated confidences. Pure,
  * thread-safe on a shared model. learn_predict is learn_predict_heads then
  * learn_predict_finish (the trainer runs the two apart: the heads of models trained
