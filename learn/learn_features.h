@@ -13,7 +13,7 @@
 #define LEARN_NBUCKETS (1u << LEARN_NBITS)
 #define LEARN_FEATURES_MAX 2048          /* features kept per incident */
 #define LEARN_SCAN_MAX 4096              /* description bytes read */
-#define LEARN_FEATURES_VERSION "learn-4" /* bump when the features or the heads change */
+#define LEARN_FEATURES_VERSION "learn-5" /* bump when the features or the heads change */
 
 /* The incident as the model reads it: borrowed strings (NULL = absent). */
 typedef struct {
