@@ -31,17 +31,17 @@ typedef struct {
 } learn_feat;
 
 /* Fills out (capacity cap, at least LEARN_FEATURES_MAX) with the incident's features,
- * sorted by index, unique, scaled to a length of the square root of their L2 norm.
- * Features: words and adjacent word pairs (UTF-8 code points, lower-cased for Latin,
- * Polish and Cyrillic letters, split at the punctuation of every script and at CamelCase,
- * long numbers folded; Japanese and Chinese runs as character pairs), with subwords also
- * the character 4-grams of words (the category head uses them), title and alertname words
- * weighing twice the description's; label words; the cues of the lexicon (learn_cues: the
- * part of the system named, impact, urgency, in any language of the corpus), each pair of
- * an impact and an urgency cue, and the size of a share written as a percentage; and
- * structured evidence from labels (the alert's own severity, production or not, resolved).
- * Features only: nothing an incident's text says about itself is obeyed. Pure,
- * thread-safe. Returns the number of features. */
+ * sorted by index, unique, with unit L2 norm. Features: words and adjacent word pairs
+ * (UTF-8 code points, lower-cased for Latin, Polish and Cyrillic letters, split at the
+ * punctuation of every script and at CamelCase, long numbers folded; Japanese and Chinese
+ * runs as character pairs), with subwords also the character 4-grams of words (the
+ * category head uses them), title and alertname words weighing twice the description's;
+ * label words; the cues of the lexicon (learn_cues: the part of the system named, impact,
+ * urgency, in any language of the corpus), each pair of an impact and an urgency cue, and
+ * the size of a share written as a percentage; and structured evidence from labels (the
+ * alert's own severity, production or not, resolved). Features only: nothing an
+ * incident's text says about itself is obeyed. Pure, thread-safe. Returns the number of
+ * features. */
 size_t learn_features(const learn_input *in, bool subwords, learn_feat *out, size_t cap);
 
 /* The bucket of a named extra feature (e.g. the predicted category for the severity
