@@ -163,12 +163,23 @@ def end_to_end(pg, rate, seconds, connections=64):
                 break
             latency_ms = max(0.0, 1000 * connections / got - delay)
             delay = max(0.0, 1000 * connections / rate - latency_ms)
-        base = int(stack.scalar("SELECT coalesce(max(id), 0) FROM incidents"))
-        load = loadavg()
-        n, elapsed, non2xx = paced(stack.http_port, delay, seconds, connections)
-        total = int(stack.scalar(f"SELECT count(*) FROM incidents WHERE id > {base}"))
-        wait_for(lambda: drained(stack), 120, "every benchmark incident to be triaged",
-                 interval=0.5)
+        # The measured run, again (at most three times in all) while it offered more than
+        # 10% off `rate`: the latency it calibrated on can change with the machine's load
+        # (one run offered 1,641/s for 1,000 and fell behind); every run is printed.
+        for attempt in range(3):
+            base = int(stack.scalar("SELECT coalesce(max(id), 0) FROM incidents"))
+            load = loadavg()
+            n, elapsed, non2xx = paced(stack.http_port, delay, seconds, connections)
+            total = int(stack.scalar(f"SELECT count(*) FROM incidents WHERE id > {base}"))
+            wait_for(lambda: drained(stack), 300, "every benchmark incident to be triaged",
+                     interval=0.5)
+            got = max(1, total) / elapsed
+            if abs(got - rate) <= 0.10 * rate or attempt == 2:
+                break
+            print(f"end to end: offered {got:.0f}/s instead of {rate}/s (load {load}):"
+                  " measuring again", flush=True)
+            latency_ms = max(0.0, 1000 * connections / got - delay)
+            delay = max(0.0, 1000 * connections / rate - latency_ms)
         row = stack.sql("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), "
                         "percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms), "
                         "count(*) FILTER (WHERE status = 'failed') FROM ("
