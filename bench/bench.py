@@ -185,7 +185,15 @@ def end_to_end(pg, rate, seconds, connections=64):
                         "count(*) FILTER (WHERE status = 'failed') FROM ("
                         "SELECT extract(epoch FROM triaged_at - created_at) * 1000 AS ms, status "
                         f"FROM incidents WHERE id > {base}) x")[0]
+        # where the time goes: waiting to be dispatched, then the job and its result
+        split = stack.sql("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), "
+                          "percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM ("
+                          "SELECT extract(epoch FROM dispatched_at - created_at) * 1000 AS d,"
+                          " extract(epoch FROM triaged_at - dispatched_at) * 1000 AS t "
+                          f"FROM incidents WHERE id > {base} AND attempt = 1) x")[0]
         res = {"offered_per_s": rate, "achieved_submit_per_s": round(total / elapsed),
+               "p50_to_dispatch_ms": round(float(split[0] or 0), 1),
+               "p50_dispatch_to_triaged_ms": round(float(split[1] or 0), 1),
                "incidents": total, "enricher_slots": int(slots),
                "triage_p50_ms": round(float(row[0]), 1),
                "triage_p99_ms": round(float(row[1]), 1), "triage_max_ms": round(float(row[2]), 1),
