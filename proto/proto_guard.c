@@ -212,7 +212,8 @@ static bool check_accepting(guard_entry *e, const char **why)
 	*why = "a connection to it failed";
 	if ((fd = check_connect(e->lst)) < 0)
 		goto out;
-	proto = check_protocol(e->sock, proto);
+	int own = proto;
+	proto = check_protocol(e->sock, own);
 	unsigned char hdr[8] = {0, 'S', 'P', 0, (unsigned char)(proto >> 8),
 				(unsigned char)proto, 0, 0};
 	unsigned char peer[8];
@@ -261,11 +262,12 @@ static bool check_accepting(guard_entry *e, const char **why)
 out:
 	if (fd >= 0) {
 		uint64_t other = 0;
-		bool counted = ok && stat_read(e->lst, "other", &other);
-		close(fd);
 		/* nng counts the close of every accepted pipe, ours too, as an "other" error:
 		 * wait for ours to be counted and take it as seen, or the next tick would check
-		 * again, and that check's close would call for the next, forever */
+		 * again, and that check's close would call for the next, forever. (A check that
+		 * spoke the listener's own protocol, to a PUSH, was rejected: no pipe, no count.) */
+		bool counted = ok && proto != own && stat_read(e->lst, "other", &other);
+		close(fd);
 		until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
 		while (counted && !atomic_load(&g_halt) && tr_mono_ms() < until) {
 			if (!stat_read(e->lst, "other", &now) || now != other)
