@@ -199,7 +199,7 @@ static bool check_accepting(guard_entry *e, const char **why)
 {
 	uint64_t before = 0, now = 0;
 	int64_t until;
-	int proto = 0;
+	int proto = 0, own = 0;
 	bool ok = false;
 	int fd = -1;
 
@@ -212,7 +212,7 @@ static bool check_accepting(guard_entry *e, const char **why)
 	*why = "a connection to it failed";
 	if ((fd = check_connect(e->lst)) < 0)
 		goto out;
-	int own = proto;
+	own = proto;
 	proto = check_protocol(e->sock, own);
 	unsigned char hdr[8] = {0, 'S', 'P', 0, (unsigned char)(proto >> 8),
 				(unsigned char)proto, 0, 0};
@@ -261,22 +261,22 @@ static bool check_accepting(guard_entry *e, const char **why)
 	} while (tr_mono_ms() < until);
 out:
 	if (fd >= 0) {
-		uint64_t other = 0;
 		/* nng counts the close of every accepted pipe, ours too, as an "other" error:
 		 * wait for ours to be counted and take it as seen, or the next tick would check
 		 * again, and that check's close would call for the next, forever. (A check that
 		 * spoke the listener's own protocol, to a PUSH, was rejected: no pipe, no count.) */
-		bool counted = ok && proto != own && stat_read(e->lst, "other", &other);
+		uint64_t closed = 0, seen = 0;
+		bool counted = ok && proto != own && stat_read(e->lst, "other", &closed);
 		close(fd);
+		seen = closed;
 		until = tr_mono_ms() + PROTO_GUARD_CHECK_MS;
-		while (counted && !atomic_load(&g_halt) && tr_mono_ms() < until) {
-			if (!stat_read(e->lst, "other", &now) || now != other)
-				break;
+		while (counted && !atomic_load(&g_halt) && tr_mono_ms() < until &&
+		       stat_read(e->lst, "other", &seen) && seen == closed) {
 			struct timespec ts = {0, 1000000L};
 			nanosleep(&ts, NULL); /* polling nng's counter, bounded by until */
 		}
-		if (counted && stat_read(e->lst, "other", &now))
-			e->other = now;
+		if (counted)
+			e->other = seen;
 	}
 	return ok;
 }
@@ -376,7 +376,8 @@ static void guard_tick(void)
 		e->checked_ms = now;
 		const char *why = NULL;
 		if (check_accepting(e, &why))
-			tr_debug("proto: guard: %s had a failed handshake and still accepts", e->url);
+			tr_debug("proto: guard: %s checked (a peer left or a handshake failed): "
+				 "still accepts", e->url);
 		else
 			reopen(e, why);
 	}

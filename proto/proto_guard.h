@@ -28,8 +28,9 @@
  * redial within the reconnect backoff). If it does, the check closes its connection and
  * takes the "other error" that close makes as seen (else each check would call for the
  * next). The statistics are looked up by id, not with nng 1.5.2's
- * nng_stat_find_listener/_dialer, which return the first listener's or dialer's. tls+tcp:// cannot be checked without a
- * certificate, so there any "other" error reopens the listener. Garbage bytes and
+ * nng_stat_find_listener/_dialer, which return the first listener's or dialer's.
+ * tls+tcp:// cannot be checked without a certificate, so there any "other" error (a
+ * peer leaving too) reopens the listener. Garbage bytes and
  * half handshakes never stop nng's accept loop (protocol errors and timeouts are
  * retried by nng itself); the tests check that too.
  * Dialers: every connect attempt ends in one of the dialer's outcome counters
