@@ -14,7 +14,6 @@
 #include "tr_log.h"
 
 struct store_chore {
-	const char *name;
 	long interval_ms;
 	store_chore_fn round;
 	void *arg;
@@ -56,7 +55,6 @@ int store_chore_start(const char *name, long interval_ms, store_chore_fn round, 
 	store_chore *c = calloc(1, sizeof *c);
 	if (!c)
 		return TR_ERR_NOMEM;
-	c->name = name;
 	c->interval_ms = interval_ms > 0 ? interval_ms : 1;
 	c->round = round;
 	c->arg = arg;

@@ -145,7 +145,7 @@ static int store_db_connect(store_db *db)
 	 * scans the planner then chose read them all, several times per batch.
 	 * Cached plans (ours and PostgreSQL's own, such as its foreign-key checks) follow
 	 * the table's growth through store_analyze.c. */
-	char options[320];
+	char options[256];
 	snprintf(options, sizeof(options),
 		 "-c synchronous_commit=%s -c statement_timeout=%ld"
 		 " -c client_connection_check_interval=100 -c jit=off%s",
