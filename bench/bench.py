@@ -143,6 +143,13 @@ def paced(port, delay_ms, seconds, connections=64):
     return w["requests"], w["duration_us"] / 1e6, w["non2xx"]
 
 
+def paced_delay(delay, got, rate, connections):
+    """The delay that offers `rate`, given that `delay` offered `got`: wrk's rate is
+    connections / (delay + latency), and the latency is what got says it was."""
+    latency_ms = max(0.0, 1000 * connections / got - delay)
+    return max(0.0, 1000 * connections / rate - latency_ms)
+
+
 def end_to_end(pg, rate, seconds, connections=64):
     stack = bench_stack("bench-e2e", pg)
     slots = os.environ.get("TRIAGE_BENCH_RULES_SLOTS", "32")
@@ -161,8 +168,7 @@ def end_to_end(pg, rate, seconds, connections=64):
                      interval=0.5)
             if abs(got - rate) <= 0.05 * rate:
                 break
-            latency_ms = max(0.0, 1000 * connections / got - delay)
-            delay = max(0.0, 1000 * connections / rate - latency_ms)
+            delay = paced_delay(delay, got, rate, connections)
         # The measured run, again (at most three times in all) while it offered more than
         # 10% off `rate`: the latency it calibrated on can change with the machine's load
         # (one run offered 1,641/s for 1,000 and fell behind); every run is printed.
@@ -178,22 +184,21 @@ def end_to_end(pg, rate, seconds, connections=64):
                 break
             print(f"end to end: offered {got:.0f}/s instead of {rate}/s (load {load}):"
                   " measuring again", flush=True)
-            latency_ms = max(0.0, 1000 * connections / got - delay)
-            delay = max(0.0, 1000 * connections / rate - latency_ms)
+            delay = paced_delay(delay, got, rate, connections)
+        # and where the time goes (first attempts): waiting to be dispatched, then the job
+        # and its result
         row = stack.sql("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), "
                         "percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), max(ms), "
-                        "count(*) FILTER (WHERE status = 'failed') FROM ("
-                        "SELECT extract(epoch FROM triaged_at - created_at) * 1000 AS ms, status "
-                        f"FROM incidents WHERE id > {base}) x")[0]
-        # where the time goes: waiting to be dispatched, then the job and its result
-        split = stack.sql("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d), "
-                          "percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FROM ("
-                          "SELECT extract(epoch FROM dispatched_at - created_at) * 1000 AS d,"
-                          " extract(epoch FROM triaged_at - dispatched_at) * 1000 AS t "
-                          f"FROM incidents WHERE id > {base} AND attempt = 1) x")[0]
+                        "count(*) FILTER (WHERE status = 'failed'), "
+                        "percentile_cont(0.5) WITHIN GROUP (ORDER BY d) FILTER (WHERE attempt = 1), "
+                        "percentile_cont(0.5) WITHIN GROUP (ORDER BY t) FILTER (WHERE attempt = 1) "
+                        "FROM (SELECT extract(epoch FROM triaged_at - created_at) * 1000 AS ms, "
+                        "extract(epoch FROM dispatched_at - created_at) * 1000 AS d, "
+                        "extract(epoch FROM triaged_at - dispatched_at) * 1000 AS t, "
+                        f"status, attempt FROM incidents WHERE id > {base}) x")[0]
         res = {"offered_per_s": rate, "achieved_submit_per_s": round(total / elapsed),
-               "p50_to_dispatch_ms": round(float(split[0] or 0), 1),
-               "p50_dispatch_to_triaged_ms": round(float(split[1] or 0), 1),
+               "p50_to_dispatch_ms": round(float(row[4] or 0), 1),
+               "p50_dispatch_to_triaged_ms": round(float(row[5] or 0), 1),
                "incidents": total, "enricher_slots": int(slots),
                "triage_p50_ms": round(float(row[0]), 1),
                "triage_p99_ms": round(float(row[1]), 1), "triage_max_ms": round(float(row[2]), 1),

@@ -6,7 +6,8 @@ total time and copies the server log (the plans) to /tmp/prof/pg-<run>.log.
     TRIAGE_SOURCE_DIR=$PWD TRIAGE_BIN_DIR=$PWD/build/bin python3 bench/profile_pg.py e2e|triage
 
 Experiments (never in make bench): CUSTOM=1 sets plan_cache_mode=force_custom_plan on the
-bench database, DROP_GIN=1 drops the three text indexes after the store migrated (=trgm: the trigram one)."""
+bench database, DROP_GIN=1 drops the three text indexes after the store migrated
+(DROP_GIN=trgm: the trigram one)."""
 import os, sys, json, subprocess
 sys.path.insert(0, os.environ["TRIAGE_SOURCE_DIR"] + "/tests")
 sys.path.insert(0, os.environ["TRIAGE_SOURCE_DIR"] + "/bench")

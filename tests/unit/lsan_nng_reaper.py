@@ -7,12 +7,14 @@ closed socket's dialer, listener and pipe objects for its background reaper when
 process exits, even after nng_fini(). Those objects only point at each other, so
 LeakSanitizer reports every one as an *indirect* leak, allocated by nng_dial (which
 proto_sock calls as its two halves, nng_dialer_create and nng_dialer_start, to keep the
-dialer for its guard), nng_listen or one of nng's own threads. A suppression cannot say exactly that (nng's internal
-functions have no symbols here; `leak:libnng.so.1` would also hide an nng message we
-leaked), so this runs PROGRAM with leaks reported but not fatal, and fails on:
+dialer for its guard), nng_listen or one of nng's own threads. A suppression cannot say
+exactly that (nng's internal functions have no symbols here; `leak:libnng.so.1` would
+also hide an nng message we leaked), so this runs PROGRAM with leaks reported but not
+fatal, and fails on:
   - a direct leak (a message or buffer we dropped is always direct), or
   - an indirect leak whose allocation did not come from nng_dial (or its halves),
-    nng_listen or an nng thread (its stack leaves libnng.so.1 for any frame of ours on the way).
+    nng_listen or an nng thread (its stack leaves libnng.so.1 for any frame of ours on
+    the way).
 Without AddressSanitizer nothing is reported and this is PROGRAM's own exit status."""
 
 import os
